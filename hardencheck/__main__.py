@@ -1,0 +1,3 @@
+from hardencheck.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,264 @@
+"""The one-exec probe script: how all probes of a host travel in a single SSH command and come back.
+
+For each host the engine hands us the distinct probe commands it needs. We generate one POSIX
+``sh`` script that runs each command as its own *section* and frames the section's stdout **and**
+stderr with marker lines that start with a random per-run nonce::
+
+    <nonce> B <section-id>                 (on stdout and on stderr)
+    ... the command's own output ...
+    <newline><nonce> E <section-id> <rc>   (on stdout and on stderr)
+
+The nonce is 128 random bits chosen when the script is built, so nothing a probe reads (a log
+line, a file, a package description) can forge a boundary. Everything outside the markers, for
+instance what a login shell's rc file prints, is kept apart as ``noise`` and never parsed.
+
+Inventory- or control-derived values never become shell code: they are passed to the snippet as
+positional parameters (``"$1"``), each one ``shlex.quote``-d in the script text.
+
+The splitter reads the byte streams incrementally and keeps at most ``max_bytes`` per section and
+stream (the rest is counted and the section marked truncated), so a hostile host that prints
+gigabytes costs bounded memory.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+import time
+from dataclasses import dataclass, field
+
+SECTION_ID = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,100}$")
+DEFAULT_MAX_BYTES = 64 * 1024
+NOISE_MAX_BYTES = 4 * 1024
+# A marker line is short; a partial line longer than this is certainly data.
+_MARKER_MAX = 256
+
+PRELUDE = r"""# hardencheck probe script: read-only; each section is framed by nonce markers.
+LC_ALL=C; LANG=C; export LC_ALL LANG
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+IFS=' 	
+'
+umask 077
+cd / || exit 1
+hc_n=%(nonce)s
+hc_t=$(command -v timeout 2>/dev/null)
+hc_run() {
+  hc_id=$1; hc_to=$2; hc_code=$3; shift 3
+  printf '%%s B %%s\n' "$hc_n" "$hc_id"; printf '%%s B %%s\n' "$hc_n" "$hc_id" >&2
+  if [ -n "$hc_t" ]; then
+    "$hc_t" -k 5 "$hc_to" /bin/sh -c "$hc_code" hardencheck "$@" </dev/null
+  else
+    /bin/sh -c "$hc_code" hardencheck "$@" </dev/null
+  fi
+  hc_rc=$?
+  printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc"; printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc" >&2
+}
+"""
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """One command to run on the host, as one framed section."""
+
+    id: str                 # unique within the script, e.g. "sshd.config/effective"
+    code: str               # the POSIX sh snippet (fixed text from a probe module)
+    args: tuple[str, ...] = ()   # positional parameters "$1".. (already validated values)
+    timeout: int = 60       # seconds, enforced on the host with timeout(1) when it exists
+
+    def __post_init__(self):
+        if not SECTION_ID.match(self.id):
+            raise ValueError(f"bad section id {self.id!r}")
+        for a in self.args:
+            if "\x00" in a:
+                raise ValueError("NUL byte in a probe argument")
+
+
+@dataclass
+class Section:
+    """What came back for one section."""
+
+    id: str
+    exit_code: int | None = None     # None: no end marker was seen (killed, cut off, truncated run)
+    stdout: str = ""
+    stderr: str = ""
+    stdout_bytes: int = 0            # bytes the host sent, kept or not
+    stderr_bytes: int = 0
+    truncated: bool = False          # more than max_bytes on a stream: the excess was dropped
+    complete: bool = False           # both begin and end markers seen on stdout
+    started_at: float | None = None  # local receive time of the begin marker (epoch seconds)
+    ended_at: float | None = None
+
+
+def new_nonce() -> str:
+    return "HC" + secrets.token_hex(16)
+
+
+def build_script(specs: list[SectionSpec], nonce: str) -> str:
+    """The whole script for one host."""
+    if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
+        raise ValueError("nonce must come from new_nonce()")
+    ids = [s.id for s in specs]
+    if len(set(ids)) != len(ids):
+        raise ValueError("duplicate section ids")
+    lines = [PRELUDE % {"nonce": nonce}]
+    for s in specs:
+        parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)), shlex.quote(s.code)]
+        parts += [shlex.quote(a) for a in s.args]
+        lines.append(" ".join(parts))
+    lines.append(f"printf '%s DONE\\n' \"$hc_n\"")
+    return "\n".join(lines) + "\n"
+
+
+class _Stream:
+    """Incremental splitter for one byte stream (stdout or stderr)."""
+
+    def __init__(self, nonce: str, max_bytes: int, clock):
+        self._prefix = (nonce + " ").encode()
+        self._max = max_bytes
+        self._clock = clock
+        self._pending = b""          # the current, not yet terminated line
+        self._midline = False        # part of the current line was already consumed as data
+        self.current: str | None = None
+        self.chunks: dict[str, list[bytes]] = {}
+        self.kept: dict[str, int] = {}
+        self.total: dict[str, int] = {}
+        self.ends: dict[str, int] = {}           # section id -> rc from its end marker
+        self.begins: dict[str, float] = {}
+        self.end_times: dict[str, float] = {}
+        self.order: list[str] = []
+        self.noise = bytearray()
+        self.noise_total = 0
+        self.done = False
+
+    def _data(self, data: bytes):
+        if not data:
+            return
+        if self.current is None:
+            self.noise_total += len(data)
+            room = NOISE_MAX_BYTES - len(self.noise)
+            if room > 0:
+                self.noise += data[:room]
+            return
+        sid = self.current
+        self.total[sid] += len(data)
+        room = self._max - self.kept[sid]
+        if room > 0:
+            piece = data[:room]
+            self.chunks[sid].append(piece)
+            self.kept[sid] += len(piece)
+
+    def _marker(self, line: bytes) -> bool:
+        if not line.startswith(self._prefix):
+            return False
+        words = line[len(self._prefix):].decode("ascii", "replace").split(" ")
+        now = self._clock()
+        if words == ["DONE"]:
+            self.current = None
+            self.done = True
+            return True
+        if len(words) == 2 and words[0] == "B" and SECTION_ID.match(words[1]):
+            sid = words[1]
+            self.current = sid
+            if sid not in self.chunks:
+                self.order.append(sid)
+            self.chunks[sid] = []
+            self.kept[sid] = 0
+            self.total[sid] = 0
+            self.begins[sid] = now
+            return True
+        if len(words) == 3 and words[0] == "E" and words[1] == self.current and words[2].isdigit():
+            sid = self.current
+            # The end marker is preceded by one newline the script added: take it back.
+            self._drop_last_newline(sid)
+            self.ends[sid] = int(words[2])
+            self.end_times[sid] = now
+            self.current = None
+            return True
+        return False
+
+    def _drop_last_newline(self, sid: str):
+        self.total[sid] = max(0, self.total[sid] - 1)
+        if self.kept[sid] > self.total[sid]:
+            # the newline we added was kept: remove it from the kept bytes
+            chunks = self.chunks[sid]
+            while chunks and not chunks[-1]:
+                chunks.pop()
+            if chunks and chunks[-1].endswith(b"\n"):
+                chunks[-1] = chunks[-1][:-1]
+                self.kept[sid] -= 1
+
+    def feed(self, data: bytes):
+        buf = self._pending + data
+        start = 0
+        while True:
+            nl = buf.find(b"\n", start)
+            if nl < 0:
+                break
+            line = buf[start:nl]
+            if self._midline or not self._marker(line):
+                self._data(line + b"\n")
+            self._midline = False
+            start = nl + 1
+        rest = buf[start:]
+        if len(rest) > _MARKER_MAX:
+            # cannot be a marker line any more: hand it over as data now (bounded memory)
+            self._data(rest)
+            self._midline = True
+            rest = b""
+        self._pending = rest
+
+    def close(self):
+        if self._pending:
+            if self._midline or not self._marker(self._pending):
+                self._data(self._pending)
+            self._pending = b""
+
+    def text(self, sid: str) -> str:
+        return b"".join(self.chunks.get(sid, [])).decode("utf-8", "replace")
+
+
+class Splitter:
+    """Feed it the host's stdout and stderr as they arrive; ask it for the sections at the end."""
+
+    def __init__(self, nonce: str, max_bytes: int = DEFAULT_MAX_BYTES, clock=time.time):
+        self.out = _Stream(nonce, max_bytes, clock)
+        self.err = _Stream(nonce, max_bytes, clock)
+
+    def feed_stdout(self, data: bytes):
+        self.out.feed(data)
+
+    def feed_stderr(self, data: bytes):
+        self.err.feed(data)
+
+    @property
+    def done(self) -> bool:
+        """The script's final marker arrived: every section ran."""
+        return self.out.done
+
+    def noise(self) -> str:
+        """What was printed outside any section (login banners, rc files), bounded."""
+        both = bytes(self.out.noise) + bytes(self.err.noise)
+        return both.decode("utf-8", "replace")
+
+    def sections(self) -> dict[str, Section]:
+        self.out.close()
+        self.err.close()
+        result: dict[str, Section] = {}
+        for sid in self.out.order + [s for s in self.err.order if s not in self.out.chunks]:
+            rc = self.out.ends.get(sid, self.err.ends.get(sid))
+            so_total = self.out.total.get(sid, 0)
+            se_total = self.err.total.get(sid, 0)
+            result[sid] = Section(
+                id=sid,
+                exit_code=rc,
+                stdout=self.out.text(sid),
+                stderr=self.err.text(sid),
+                stdout_bytes=so_total,
+                stderr_bytes=se_total,
+                truncated=so_total > self.out.kept.get(sid, 0) or se_total > self.err.kept.get(sid, 0),
+                complete=sid in self.out.ends,
+                started_at=self.out.begins.get(sid, self.err.begins.get(sid)),
+                ended_at=self.out.end_times.get(sid, self.err.end_times.get(sid)),
+            )
+        return result
