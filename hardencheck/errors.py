@@ -60,6 +60,7 @@ REASONS = {
     "unparsable": "the output could not be understood",
     "incomplete_output": "the output ended before the probe's section was complete",
     "probe_failed": "the probe's command failed",
+    "stale_evidence": "the data the verdict depends on is too old to be trusted (e.g. a stale package index)",
     "invalid_value": "a fact or parameter did not have the type the expectation needs",
     "transport": "the connection failed in another way",
     "internal": "hardencheck itself failed while judging this control (a bug: please report it)",

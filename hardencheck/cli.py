@@ -1,0 +1,273 @@
+"""Command line: ``hardencheck scan``, ``hardencheck controls lint|list|show``, ``hardencheck probes``.
+
+Exit codes (documented in the README):
+  0  every result is pass, not_applicable or skipped
+  1  at least one failure at or above --fail-on (default: any severity)
+  2  no such failure, but some result is error (the scan is incomplete)
+  3  usage or configuration error (nothing was scanned)
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import platform
+import secrets
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from hardencheck import __version__
+from hardencheck.errors import ConfigError, ConfigErrors
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse exits 2 by default; 2 means "scan incomplete" here
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="hardencheck", description="Agentless hardening and TOM compliance checks over SSH.")
+    p.add_argument("--version", action="version", version=f"hardencheck {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("scan", help="scan the hosts of an inventory (default: this machine)")
+    s.add_argument("-i", "--inventory", help="inventory file (native YAML, Ansible YAML or INI); "
+                                             "without it, this machine is scanned locally")
+    s.add_argument("--limit", type=_csv, help="only these hosts or groups (comma-separated, globs allowed)")
+    s.add_argument("--tags", type=_csv, help="only controls with one of these tags; the others are 'skipped'")
+    s.add_argument("--control", dest="control_ids", type=_csv, help="only these control ids")
+    s.add_argument("--controls", help="control library folder (default: the shipped controls/)")
+    s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
+    s.add_argument("--fail-on", default="info", choices=["info", "low", "medium", "high", "critical", "none"],
+                   help="lowest severity whose failure makes the exit code 1 (default: info = any)")
+    s.add_argument("--forks", type=int, default=20, help="hosts scanned in parallel (default: 20)")
+    s.add_argument("--ssh-config", help="OpenSSH client config to honour (default: ~/.ssh/config if present)")
+    s.add_argument("--known-hosts", action="append", help="known_hosts file (repeatable); overrides the "
+                                                          "inventory and ssh_config")
+    s.add_argument("--trust-on-first-use", action="store_true",
+                   help="record unknown host keys instead of refusing them (changed keys are still refused)")
+    s.add_argument("--connect-timeout", type=float, help="seconds for TCP, banner and authentication")
+    s.add_argument("--command-timeout", type=float, help="seconds for the whole probe script on one host")
+    s.add_argument("--sudo-password-env", metavar="VAR",
+                   help="name of an environment variable holding the sudo password (never the password)")
+    s.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+
+    c = sub.add_parser("controls", help="the control library")
+    csub = c.add_subparsers(dest="controls_command", required=True, parser_class=_Parser)
+    for name, helptext in (("lint", "validate every control file"), ("list", "list the controls")):
+        x = csub.add_parser(name, help=helptext)
+        x.add_argument("path", nargs="?", help="control folder (default: the shipped controls/)")
+    show = csub.add_parser("show", help="show one control")
+    show.add_argument("id")
+    show.add_argument("--controls", help="control folder")
+
+    sub.add_parser("probes", help="list the probes and what they collect")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(stderr=False, highlight=False, soft_wrap=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        if args.command == "scan":
+            return cmd_scan(args, console)
+        if args.command == "controls":
+            return cmd_controls(args, console)
+        if args.command == "probes":
+            return cmd_probes(console)
+    except ConfigError as e:
+        err.print(f"[red]configuration error[/]", highlight=False)
+        for line in str(e).splitlines():
+            err.print(f"  {line}", markup=False)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+# -- scan --------------------------------------------------------------------------------------
+
+def _load_hosts(args):
+    from hardencheck.inventory import limit_hosts, load_inventory, local_inventory
+    from hardencheck.ssh_config import apply_ssh_config
+
+    inv = load_inventory(args.inventory) if args.inventory else local_inventory()
+    hosts = limit_hosts(inv, args.limit) if args.limit else list(inv.hosts)
+    ssh_config = args.ssh_config
+    if ssh_config and not Path(ssh_config).is_file():
+        raise ConfigError("file not found", file=ssh_config)
+    if ssh_config is None and Path("~/.ssh/config").expanduser().is_file():
+        ssh_config = str(Path("~/.ssh/config").expanduser())
+    out = []
+    for h in hosts:
+        if h.transport == "ssh" and ssh_config:
+            h = apply_ssh_config(h, ssh_config, getattr(h, "explicit", set()))
+        if args.connect_timeout:
+            h.connect_timeout = args.connect_timeout
+        if args.command_timeout:
+            h.command_timeout = args.command_timeout
+        if args.sudo_password_env:
+            h.sudo_password_env = args.sudo_password_env
+        out.append(h)
+    if not out:
+        raise ConfigError("no hosts selected", file=args.inventory)
+    return inv, out
+
+
+def cmd_scan(args, console: Console) -> int:
+    from hardencheck import engine
+    from hardencheck.controls import check_param_overrides, load_controls
+    from hardencheck.report.terminal import Progress, summary
+    from hardencheck.results import PartialLog, build_document, exit_code, utc, write_json_atomic
+    from hardencheck.transport import make_transport
+
+    if args.forks < 1:
+        raise ConfigError("--forks must be at least 1")
+    controls = load_controls(args.controls)
+    inv, hosts = _load_hosts(args)
+    errors = []
+    for h in hosts:
+        errors += check_param_overrides(controls, h.params, f"{inv.path or 'inventory'} (host {h.name})")
+    known = set(controls.by_id())
+    if args.control_ids:
+        unknown = [c for c in args.control_ids if c not in known]
+        if unknown:
+            errors.append(ConfigError(f"unknown control id(s): {', '.join(unknown)}", field="--control"))
+    if errors:
+        raise ConfigErrors(errors)
+    if args.tags:
+        all_tags = {t for lc in controls.controls for t in lc.control.tags}
+        unknown = [t for t in args.tags if t not in all_tags]
+        if unknown:
+            raise ConfigError(f"no control has the tag(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(sorted(all_tags))}", field="--tags")
+
+    started = time.time()
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + secrets.token_hex(3)
+    run_dir = Path(args.out) / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    partial = PartialLog(run_dir / "hosts.partial.jsonl")
+    opts = engine.ScanOptions(
+        tags=set(args.tags) if args.tags else None,
+        control_ids=set(args.control_ids) if args.control_ids else None,
+        forks=args.forks,
+        transport_options={"known_hosts": args.known_hosts, "trust_on_first_use": args.trust_on_first_use},
+    )
+    progress = Progress(console, len(hosts))
+    if not args.quiet:
+        console.print(f"hardencheck {__version__}: {len(hosts)} host(s), {len(controls.controls)} control(s), "
+                      f"run {run_id}")
+    complete = True
+    finished: list = []
+
+    def host_done(outcome):
+        partial.append(outcome)
+        finished.append(outcome)
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        outcomes = engine.scan(hosts, controls, opts,
+                               lambda h, **kw: make_transport(h, **kw),
+                               on_event=(lambda *a: None) if args.quiet else progress.event,
+                               on_host_done=host_done)
+    except KeyboardInterrupt:
+        # Keep what was collected: finished hosts go into a results.json marked incomplete.
+        complete = False
+        order = {h.name: i for i, h in enumerate(hosts)}
+        outcomes = sorted(finished, key=lambda o: order[o.host.name])
+        console.print(f"[red]interrupted[/]: {len(outcomes)} of {len(hosts)} host(s) finished; "
+                      "their results are kept")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    ended = time.time()
+    results = [r for o in outcomes for r in o.results]
+    code = exit_code(results, args.fail_on) if complete else EXIT_ERROR
+    run = {
+        "id": run_id,
+        "started_at": utc(started),
+        "ended_at": utc(ended),
+        "complete": complete,
+        "tool": {"name": "hardencheck", "version": __version__},
+        "python": platform.python_version(),
+        "scanner": {"host": socket.gethostname(), "user": getpass.getuser()},
+        "inventory": {"path": inv.path, "sha256": inv.sha256,
+                      "hosts": [h.name for h in hosts],
+                      "not_scanned": [h.name for h in hosts if h.name not in {o.host.name for o in outcomes}]},
+        "controls": {"path": controls.root, "sha256": controls.sha256,
+                     "ids": [lc.id for lc in controls.controls]},
+        "options": {"limit": args.limit, "tags": args.tags, "control_ids": args.control_ids,
+                    "fail_on": args.fail_on, "forks": args.forks,
+                    "trust_on_first_use": args.trust_on_first_use},
+        "exit_code": code,
+    }
+    doc = build_document(run, [_control_json(lc) for lc in controls.controls], outcomes)
+    results_path = run_dir / "results.json"
+    write_json_atomic(results_path, doc)
+    partial.close(remove=True)
+    summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on)
+    return code
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _control_json(lc) -> dict:
+    c = lc.control
+    return {"id": c.id, "title": c.title, "severity": c.severity, "tags": list(c.tags), "tom": list(c.tom),
+            "references": list(c.references), "probe": c.probe, "params": c.params,
+            "description": c.description, "rationale": c.rationale, "remediation": c.remediation,
+            "file": os.path.relpath(lc.file), "sha256": lc.sha256}
+
+
+# -- controls / probes -------------------------------------------------------------------------
+
+def cmd_controls(args, console: Console) -> int:
+    from hardencheck.controls import load_controls
+    from rich.table import Table
+
+    if args.controls_command == "lint":
+        cs = load_controls(args.path)
+        console.print(f"{len(cs.controls)} control(s) OK in {cs.root} (sha256 {cs.sha256[:16]}…)")
+        return EXIT_OK
+    if args.controls_command == "list":
+        cs = load_controls(args.path)
+        t = Table()
+        for col in ("id", "severity", "probe", "tags", "title"):
+            t.add_column(col)
+        for lc in cs.controls:
+            c = lc.control
+            t.add_row(c.id, c.severity, c.probe, ",".join(c.tags), c.title)
+        console.print(t)
+        return EXIT_OK
+    cs = load_controls(args.controls)
+    lc = cs.by_id().get(args.id)
+    if lc is None:
+        raise ConfigError(f"no control {args.id!r}", field="id")
+    console.print(Path(lc.file).read_text(encoding="utf-8"), markup=False, highlight=False)
+    return EXIT_OK
+
+
+def cmd_probes(console: Console) -> int:
+    from hardencheck.probes import registry
+    from rich.table import Table
+
+    t = Table()
+    for col in ("probe", "commands", "arguments", "summary"):
+        t.add_column(col)
+    for name, p in sorted(registry().items()):
+        t.add_row(name, ", ".join(p.commands), ", ".join(p.args), p.summary)
+    console.print(t)
+    return EXIT_OK

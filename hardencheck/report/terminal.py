@@ -1,0 +1,103 @@
+"""Terminal output (rich): live per-host progress, then a summary of hosts and failing controls.
+
+Host output is untrusted: everything printed from results goes through ``rich.markup.escape``
+and has control characters made visible, so a host cannot colour, move or clear the operator's
+terminal (ANSI/OSC sequences) or forge CI log commands at the start of a line.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hardencheck.results import SEVERITY_ORDER, HostOutcome, status_counts
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim", "skipped": "dim"}
+
+
+def safe(text: object, limit: int = 300) -> str:
+    """Untrusted text -> inert, bounded, markup-escaped text."""
+    s = _CONTROL_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    s = s.replace("\n", " ")
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    if s.startswith("::"):
+        s = " " + s
+    return escape(s)
+
+
+class Progress:
+    """Prints one line per host as it finishes (and phases when attached to a terminal)."""
+
+    def __init__(self, console: Console, total: int):
+        self.console = console
+        self.total = total
+        self.done = 0
+        self._lock = threading.Lock()
+
+    def event(self, host: str, phase: str, payload) -> None:
+        with self._lock:
+            if phase == "done":
+                self.done += 1
+                o: HostOutcome = payload
+                c = status_counts(o.results)
+                if o.host.status != "ok":
+                    err = o.host.error or {}
+                    self.console.print(f"[{self.done}/{self.total}] [magenta]✖[/] {safe(host)}: "
+                                       f"[magenta]{safe(err.get('reason'))}[/] {safe(err.get('message'), 160)}")
+                else:
+                    parts = [f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in c.items() if n]
+                    mark = "[red]✖[/]" if c["fail"] or c["error"] else "[green]✔[/]"
+                    self.console.print(f"[{self.done}/{self.total}] {mark} {safe(host)}: " + ", ".join(parts))
+            elif self.console.is_terminal and phase == "connecting":
+                self.console.print(f"[dim]… {safe(host)}: connecting[/]")
+
+
+def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str | None = None,
+            exit_code: int | None = None, fail_on: str = "info") -> None:
+    table = Table(title="hosts", show_lines=False)
+    table.add_column("host")
+    table.add_column("address")
+    for s in STATUS_STYLE:
+        table.add_column(s, justify="right", style=STATUS_STYLE[s])
+    table.add_column("note")
+    for o in outcomes:
+        c = status_counts(o.results)
+        note = ""
+        if o.host.status != "ok" and o.host.error:
+            note = f"{o.host.error.get('reason')}: {o.host.error.get('message')}"
+        elif o.host.error:
+            note = f"{o.host.error.get('reason')}: {o.host.error.get('message')}"
+        table.add_row(safe(o.host.name), safe(o.host.identity.get("address", "")),
+                      *[str(c[s]) for s in STATUS_STYLE], safe(note, 120))
+    console.print(table)
+
+    failing = [r for o in outcomes for r in o.results if r.status == "fail"]
+    failing.sort(key=lambda r: (-SEVERITY_ORDER[r.severity], r.control, r.host))
+    if failing:
+        t = Table(title="failing controls")
+        for col in ("severity", "control", "host", "finding"):
+            t.add_column(col)
+        for r in failing:
+            t.add_row(r.severity, r.control, safe(r.host), safe(r.message, 200))
+        console.print(t)
+    errors = [r for o in outcomes if o.host.status == "ok" for r in o.results if r.status == "error"]
+    if errors:
+        t = Table(title="controls that could not be checked (error)")
+        for col in ("control", "host", "reason", "message"):
+            t.add_column(col)
+        for r in errors:
+            t.add_row(r.control, safe(r.host), safe(r.reason), safe(r.message, 200))
+        console.print(t)
+    totals = status_counts([r for o in outcomes for r in o.results])
+    console.print("total: " + ", ".join(f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in totals.items()))
+    if results_path:
+        console.print(f"results: {safe(results_path)}")
+    if exit_code is not None:
+        meaning = {0: "all clear", 1: f"failures at or above '{fail_on}'", 2: "scan incomplete (errors)"}
+        console.print(f"exit code {exit_code}: {meaning.get(exit_code, '')}")

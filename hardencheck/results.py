@@ -1,0 +1,167 @@
+"""Results: one status per (host, control), each with its evidence; and the results.json file.
+
+The layout of results.json is versioned (``SCHEMA_VERSION``) and described by the JSON Schema in
+``hardencheck/schemas/results.schema.json``; ``docs/results-format.md`` explains every field.
+Readers must check ``schema_version``; a minor bump only adds fields.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+STATUSES = ("pass", "fail", "error", "not_applicable", "skipped")
+SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+def utc(ts: float | None) -> str | None:
+    """Epoch seconds -> ``2026-11-23T04:43:06.123Z`` (UTC, millisecond precision)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class Result:
+    host: str
+    control: str
+    status: str                   # one of STATUSES
+    severity: str
+    expected: str                 # the expectation(s) as a sentence
+    actual: Any                   # {fact path: value found} (JSON), or None
+    message: str                  # why, in words
+    reason: str | None = None     # error: a code from errors.REASONS; not_applicable: "precondition"/"applies_to"
+    tom: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)   # effective parameters used
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        assert self.status in STATUSES, self.status
+
+
+@dataclass
+class HostRecord:
+    name: str
+    identity: dict[str, Any]
+    status: str = "ok"            # "ok": facts were collected; "error": nothing could be collected
+    error: dict[str, Any] | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    os: dict[str, Any] | None = None
+    exec: dict[str, Any] | None = None
+    noise: str = ""               # printed outside the probe sections (login banners, rc files)
+
+
+@dataclass
+class HostOutcome:
+    """Everything one host produced: written as soon as the host is done."""
+
+    host: HostRecord
+    results: list[Result]
+    evidence: dict[str, dict[str, Any]]   # evidence id -> section record
+
+
+def status_counts(results: list[Result]) -> dict[str, int]:
+    counts = {s: 0 for s in STATUSES}
+    for r in results:
+        counts[r.status] += 1
+    return counts
+
+
+def exit_code(results: list[Result], fail_on: str) -> int:
+    """0 all clear; 1 a failure at/above ``fail_on``; 2 some result is ``error``.
+
+    A qualifying failure wins over errors: compliance drift is the louder signal, and the errors
+    are still listed in the summary. ``fail_on="none"`` never returns 1.
+    """
+    threshold = SEVERITY_ORDER.get(fail_on)
+    if threshold is not None and any(r.status == "fail" and SEVERITY_ORDER[r.severity] >= threshold
+                                     for r in results):
+        return 1
+    if any(r.status == "error" for r in results):
+        return 2
+    return 0
+
+
+def outcome_to_json(o: HostOutcome) -> dict[str, Any]:
+    return {"host": asdict(o.host), "results": [asdict(r) for r in o.results], "evidence": o.evidence}
+
+
+def build_document(run: dict[str, Any], controls: list[dict[str, Any]],
+                   outcomes: list[HostOutcome]) -> dict[str, Any]:
+    results = [r for o in outcomes for r in o.results]
+    evidence: dict[str, Any] = {}
+    for o in outcomes:
+        evidence.update(o.evidence)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": run,
+        "summary": {
+            "hosts": len(outcomes),
+            "hosts_with_errors": sorted(o.host.name for o in outcomes if o.host.status != "ok"),
+            "status_counts": status_counts(results),
+        },
+        "controls": controls,
+        "hosts": [asdict(o.host) for o in outcomes],
+        "results": [asdict(r) for r in results],
+        "evidence": evidence,
+    }
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temp file in the same folder, fsync, rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class PartialLog:
+    """``hosts.partial.jsonl``: one line per finished host, fsynced, so a crash keeps them."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "a", encoding="utf-8")
+
+    def append(self, outcome: HostOutcome) -> None:
+        self._f.write(json.dumps(outcome_to_json(outcome), ensure_ascii=False) + "\n")
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    def close(self, remove: bool) -> None:
+        self._f.close()
+        if remove:
+            try:
+                self.path.unlink()
+            except OSError:
+                pass
+
+
+def schema_path() -> Path:
+    return Path(__file__).resolve().parent / "schemas" / "results.schema.json"
+
+
+def validate_document(doc: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError when ``doc`` does not follow the published schema."""
+    import jsonschema
+
+    schema = json.loads(schema_path().read_text(encoding="utf-8"))
+    jsonschema.validate(doc, schema)
