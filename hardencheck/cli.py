@@ -81,7 +81,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False, highlight=False, soft_wrap=False)
-    err = Console(stderr=True, highlight=False)
     try:
         if args.command == "scan":
             return cmd_scan(args, console)
@@ -90,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "probes":
             return cmd_probes(console)
     except ConfigError as e:
-        err.print(f"[red]configuration error[/]", highlight=False)
+        # plain text, one error per line, never wrapped: editors and CI parse "file:line"
+        print("configuration error:", file=sys.stderr)
         for line in str(e).splitlines():
-            err.print(f"  {line}", markup=False)
+            print(f"  {line}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_USAGE
 

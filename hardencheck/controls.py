@@ -109,26 +109,29 @@ class Control(_Strict):
                     for k, x in v.items()}
         return v
 
-    @model_validator(mode="after")
-    def _cross_checks(self):
+    def cross_check(self) -> list[tuple[tuple, str]]:
+        """Checks across fields, as (location, message) so the loader can name the line."""
+        problems: list[tuple[tuple, str]] = []
         for group in ("applies_if", "valid_if", "expect"):
             for i, e in enumerate(getattr(self, group)):
-                if e.param is not None and e.param not in self.params:
-                    raise ValueError(f"{group}[{i}] uses param {e.param!r}, which `params` does not define")
-                if e.param is not None:
-                    try:
-                        validate_value(e.op, self.params[e.param])
-                    except ExpectationTypeError as err:
-                        raise ValueError(f"{group}[{i}]: param {e.param!r}: {err}") from None
+                if e.param is None:
+                    continue
+                if e.param not in self.params:
+                    problems.append(((group, i, "param"), f"uses param {e.param!r}, which `params` does not define"))
+                    continue
+                try:
+                    validate_value(e.op, self.params[e.param])
+                except ExpectationTypeError as err:
+                    problems.append((("params", e.param), f"{err} (used by {group}[{i}])"))
         for name, a in self.args.items():
             if isinstance(a, ParamRef) and a.param not in self.params:
-                raise ValueError(f"args.{name} uses param {a.param!r}, which `params` does not define")
-        probe = registry()[self.probe]
-        try:
-            probe.resolve_args(self.resolved_args(self.params))
-        except ValueError as e:
-            raise ValueError(f"args: {e}") from None
-        return self
+                problems.append((("args", name), f"uses param {a.param!r}, which `params` does not define"))
+        if not problems:
+            try:
+                registry()[self.probe].resolve_args(self.resolved_args(self.params))
+            except ValueError as e:
+                problems.append((("args",), str(e)))
+        return problems
 
     # -- runtime helpers -------------------------------------------------------------------
     def effective_params(self, overrides: dict[str, Any] | None) -> dict[str, Any]:
@@ -197,6 +200,10 @@ def load_control_file(path: Path) -> LoadedControl:
         control = Control.model_validate(dict(data))
     except ValidationError as e:
         raise ConfigErrors(_pydantic_errors(e, data, str(path))) from None
+    problems = control.cross_check()
+    if problems:
+        raise ConfigErrors([ConfigError(msg, file=str(path), line=line_of(data, loc), field=dotted(loc))
+                            for loc, msg in problems])
     if path.stem != control.id:
         raise ConfigError(f"the file of control {control.id} must be named {control.id}.yml",
                           file=str(path), line=line_of(data, ["id"]), field="id")

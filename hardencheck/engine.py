@@ -299,16 +299,17 @@ def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *
         o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
         actual[e.fact] = o.actual
         if o.ok is False:
-            failed.append(f"{o.message}, expected {o.expected.split(' ', 1)[1]}")
+            failed.append(f"{o.message} (expected: {o.expected.split(' ', 1)[1]})")
         elif o.ok is None:
-            errors.append(o.message)
+            errors.append((o.message, o.actual))
     if failed:
-        msg = "; ".join(failed)
-        if errors:
-            msg += "; could not check: " + "; ".join(errors)
+        # A fact that is null because of an absence already reported (no log file -> no
+        # timestamp) adds nothing; other undecidable expectations are named.
+        extra = [m for m, a in errors if a is not None]
+        msg = "; ".join(failed) + ("; could not check: " + "; ".join(extra) if extra else "")
         return result("fail", msg, actual)
     if errors:
-        return result("error", "; ".join(errors), actual, reason="invalid_value")
+        return result("error", "; ".join(m for m, _ in errors), actual, reason="invalid_value")
     return result("pass", "all expectations hold", actual)
 
 

@@ -1,7 +1,7 @@
 """Results: one status per (host, control), each with its evidence; and the results.json file.
 
 The layout of results.json is versioned (``SCHEMA_VERSION``) and described by the JSON Schema in
-``hardencheck/schemas/results.schema.json``; ``docs/results-format.md`` explains every field.
+``hardencheck/schemas/results.schema.json``; the README's "results.json" section explains it.
 Readers must check ``schema_version``; a minor bump only adds fields.
 """
 
