@@ -323,14 +323,26 @@ class _Collector:
             raise ConfigErrors(sorted(self.errors, key=lambda e: (e.line is None, e.line or 0)))
 
 
+_FRIENDLY = {
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+}
+
+
 def _validate(layer: _Layer, col: _Collector) -> dict | None:
     try:
         model = _MODELS[layer.kind].model_validate(layer.data, strict=True)
     except ValidationError as e:
         for err in e.errors():
-            msg = err["msg"]
+            msg = _FRIENDLY.get(err["type"], err["msg"])
             if err["type"] == "extra_forbidden":
                 msg = f"unknown key {err['loc'][-1]!r}"
+            elif err["type"] == "string_pattern_mismatch" and "sudo_password_env" in err["loc"]:
+                msg = "must be the NAME of an environment variable (letters, digits, '_')"
             elif msg.startswith("Value error, "):
                 msg = msg[len("Value error, "):]
             col.at(layer, tuple(err["loc"]), msg)
