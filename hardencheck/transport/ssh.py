@@ -82,14 +82,14 @@ class SshTransport:
         self.command: str | None = None
 
     # -- connection --------------------------------------------------------------------------
-    def _client(self, address: str, port: int, user: str | None, sock, label: str) -> paramiko.SSHClient:
+    def _client(self, address: str, port: int, user: str | None, sock, label: str,
+                keys: list[str]) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         for f in self.known_hosts:
             if os.path.isfile(f):
                 client.get_host_keys().load(f)
         policy = _Policy(self.tofu, self.known_hosts[0] if self.known_hosts else None)
         client.set_missing_host_key_policy(policy)
-        keys = list(self.host.identity_files or [])
         only_keys = bool(keys) or bool(getattr(self.host, "identities_only", False))
         t = self.connect_timeout
         try:
@@ -115,10 +115,12 @@ class SshTransport:
         hops = list(self.host.jump) + [None]
         prev = None
         for hop in hops:
+            keys = list(self.host.identity_files or [])
             if hop is None:
                 address, port, user, label = self.host.address, self.host.port, self.host.user, "target"
             else:
                 address, port, user, label = hop.address, hop.port, hop.user or self.host.user, f"jump host {hop.address}"
+                keys = list(getattr(hop, "identity_files", None) or keys)
             if prev is not None:
                 try:
                     sock = prev.get_transport().open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0),
@@ -126,7 +128,7 @@ class SshTransport:
                 except BaseException as e:
                     raise HostError("unreachable", f"the jump host could not open a channel to "
                                                    f"{address}:{port}: {_describe(e)}") from None
-            prev = self._client(address, port, user, sock, label)
+            prev = self._client(address, port, user, sock, label, keys)
         self.client = prev
 
     # -- exec --------------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""Engine: error containment and judging, on this machine through the real local transport.
+
+The wrappers below only *damage* what the real transport does (cut the stream, refuse to connect)
+to prove that nothing a host does turns into a pass or stops the other hosts.
+"""
+
+import pytest
+
+from hardencheck import engine
+from hardencheck.controls import load_controls
+from hardencheck.errors import HostError
+from hardencheck.inventory import Host
+from hardencheck.probes import get_probe
+from hardencheck.results import Result, exit_code
+from hardencheck.transport.local import LocalTransport
+
+CONTROLS = load_controls()
+
+
+def local(name="here", **kw):
+    return Host(name=name, address="localhost", transport="local", command_timeout=60, **kw)
+
+
+def scan(hosts, factory=LocalTransport, **opts):
+    return engine.scan(hosts, CONTROLS, engine.ScanOptions(**opts), lambda h, **kw: factory(h))
+
+
+class Refusing(LocalTransport):
+    def connect(self):
+        raise HostError("hostkey_mismatch", "presented another key")
+
+
+class CutOff(LocalTransport):
+    """Delivers only the first sections, as if the channel broke mid-script."""
+
+    def run_script(self, script, on_stdout, on_stderr, **kw):
+        seen = bytearray()
+        res = super().run_script(script, seen.extend, on_stderr, **kw)
+        cut = seen.find(b"B firewall.status/")
+        on_stdout(bytes(seen[:cut]))
+        res.exit_code = None
+        return res
+
+
+class Sudoless(LocalTransport):
+    def run_script(self, script, on_stdout, on_stderr, **kw):
+        on_stderr(b"sudo: a password is required\n")
+        from hardencheck.transport.base import ExecResult
+        return ExecResult(exit_code=1)
+
+
+def by_control(outcome):
+    return {r.control: r for r in outcome.results}
+
+
+def test_every_control_gets_exactly_one_result_per_host():
+    (o,) = scan([local()])
+    assert sorted(r.control for r in o.results) == sorted(lc.id for lc in CONTROLS.controls)
+    assert o.host.status == "ok" and o.host.os["family"] == "debian"
+    for r in o.results:
+        assert r.status in ("pass", "fail", "error", "not_applicable")
+        if r.status in ("pass", "fail"):
+            assert r.evidence["sections"], r.control
+            for eid in r.evidence["sections"]:
+                assert eid in o.evidence and o.evidence[eid]["code"]
+
+
+def test_a_refused_host_is_error_everywhere_and_does_not_stop_others():
+    good, bad = local("good"), local("bad")
+    outcomes = engine.scan([bad, good], CONTROLS, engine.ScanOptions(forks=2),
+                           lambda h, **kw: (Refusing if h.name == "bad" else LocalTransport)(h))
+    assert [o.host.name for o in outcomes] == ["bad", "good"]
+    bad_o, good_o = outcomes
+    assert bad_o.host.status == "error" and bad_o.host.error["reason"] == "hostkey_mismatch"
+    assert {r.status for r in bad_o.results} == {"error"}
+    assert {r.reason for r in bad_o.results} == {"hostkey_mismatch"}
+    assert any(r.status in ("pass", "fail") for r in good_o.results)
+
+
+def test_output_cut_off_mid_script_is_error_for_the_missing_probes_only():
+    (o,) = scan([local()], factory=CutOff)
+    r = by_control(o)
+    assert r["FW-001"].status == "error" and r["FW-001"].reason == "incomplete_output"
+    # sections before the cut were judged normally (disk.encryption runs before firewall.status)
+    assert r["DISK-001"].status in ("pass", "fail")
+
+
+def test_sudo_refusal_is_named():
+    (o,) = scan([local(become=True)], factory=Sudoless)
+    assert o.host.error["reason"] == "sudo_failed"
+    assert {r.reason for r in o.results} == {"sudo_failed"}
+
+
+def test_a_parser_crash_is_an_error_not_a_pass(monkeypatch):
+    probe = get_probe("sshd.config")
+    monkeypatch.setattr(probe, "parse", lambda self, out, args: 1 / 0)
+    (o,) = scan([local()])
+    r = by_control(o)["SSH-001"]
+    assert r.status == "error" and r.reason == "unparsable" and "ZeroDivisionError" in r.message
+
+
+def test_tags_skip_and_host_tags_make_not_applicable():
+    (o,) = scan([local()], tags={"ssh"})
+    statuses = {r.control: r.status for r in o.results}
+    assert statuses["FW-001"] == "skipped"
+    assert statuses["SSH-001"] != "skipped"
+
+
+def test_one_probe_runs_once_per_host_whatever_the_number_of_controls():
+    hs = engine.HostScan(local(), CONTROLS, engine.ScanOptions(), LocalTransport, lambda *a: None)
+    specs = hs.plan(list(CONTROLS.controls))
+    ids = [s.id for s in specs]
+    assert len(ids) == len(set(ids))
+    assert sum(1 for i in ids if i.startswith("sshd.config/")) == len(get_probe("sshd.config").commands)
+
+
+def R(status, severity="low"):
+    return Result(host="h", control="C-001", status=status, severity=severity, expected="", actual=None, message="")
+
+
+@pytest.mark.parametrize("statuses,fail_on,code", [
+    (["pass", "not_applicable", "skipped"], "info", 0),
+    (["pass", "fail"], "info", 1),
+    (["fail", "error"], "info", 1),
+    (["pass", "error"], "info", 2),
+    (["fail"], "high", 0),
+    (["fail", "error"], "high", 2),
+    (["fail"], "none", 0),
+])
+def test_exit_codes(statuses, fail_on, code):
+    assert exit_code([R(s) for s in statuses], fail_on) == code
+
+
+def test_exit_code_respects_severity_threshold():
+    assert exit_code([R("fail", "high")], "high") == 1
+    assert exit_code([R("fail", "critical")], "high") == 1
+    assert exit_code([R("fail", "medium")], "high") == 0
