@@ -37,7 +37,7 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from hardencheck.errors import ConfigError, ConfigErrors
-from hardencheck.yaml_source import SourceDict, SourceList, dotted, line_of, load_text
+from hardencheck.yaml_source import SourceDict, dotted, line_of, load_text
 
 # --------------------------------------------------------------------------------------------
 # The model the engine and the transport consume
@@ -107,6 +107,7 @@ _LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 # command line; we go further and allow only the characters real account names use
 # (including "user@REALM" and "DOMAIN.user" forms of directory accounts).
 _USER_RE = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.@+-]{0,255}$")
+_IP_CHARS_RE = re.compile(r"^[0-9A-Za-z:._%-]+$")   # incl. an IPv6 zone id (fe80::1%eth0)
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -125,11 +126,12 @@ def check_address(value: str) -> str:
     if value.startswith("-"):
         raise ValueError(f"invalid address {value!r}: must not start with '-'")
     literal = value[1:-1] if value.startswith("[") and value.endswith("]") else value
-    try:
-        ipaddress.ip_address(literal)
-        return literal
-    except ValueError:
-        pass
+    if _IP_CHARS_RE.match(literal):
+        try:
+            ipaddress.ip_address(literal)
+            return literal
+        except ValueError:
+            pass
     name = value[:-1] if value.endswith(".") else value
     if len(name) <= 253 and name and all(_LABEL_RE.match(label) for label in name.split(".")):
         return value
@@ -323,6 +325,7 @@ class _Collector:
             raise ConfigErrors(sorted(self.errors, key=lambda e: (e.line is None, e.line or 0)))
 
 
+_HOST_ONLY = {"address", "groups"}
 _FRIENDLY = {
     "bool_type": "must be true or false",
     "int_type": "must be a whole number",
@@ -340,7 +343,14 @@ def _validate(layer: _Layer, col: _Collector) -> dict | None:
         for err in e.errors():
             msg = _FRIENDLY.get(err["type"], err["msg"])
             if err["type"] == "extra_forbidden":
-                msg = f"unknown key {err['loc'][-1]!r}"
+                key = err["loc"][-1]
+                src = layer.key_map.get(key, key) if len(err["loc"]) == 1 else key
+                if key in _HOST_ONLY and layer.kind != "host":
+                    msg = f"{src!r} can only be set for a host, not for {layer.kind} {layer.name!r}"
+                elif key == "children" and layer.kind != "group":
+                    msg = f"{src!r} can only be set for a group"
+                else:
+                    msg = f"unknown key {src!r}"
             elif err["type"] == "string_pattern_mismatch" and "sudo_password_env" in err["loc"]:
                 msg = "must be the NAME of an environment variable (letters, digits, '_')"
             elif msg.startswith("Value error, "):

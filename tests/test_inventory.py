@@ -138,7 +138,8 @@ def test_validation_errors_name_file_line_and_field():
 
 @pytest.mark.parametrize("address", ["h; rm -rf /", "-oProxyCommand=x", "a b", "$(id)", "`id`",
                                      "host|x", "x&y", "a\nb", "", "ex ample.com", "-x",
-                                     "a..b", "-leading.example.com"])
+                                     "a..b", "-leading.example.com",
+                                     "fe80::1%;id", "fe80::1%a b", "[::1];id"])
 def test_bad_addresses_refused(tmp_path, address):
     import json
     p = write(tmp_path, "inv.yml", f"hosts:\n  h:\n    address: {json.dumps(address)}\n")
@@ -341,6 +342,16 @@ def test_ansible_yaml_error_lines(tmp_path):
                                    (7, "all.children.web.hosts.w1.ansible_become_method"),
                                    (9, "all.children.web.vars.ansible_connection"),
                                    (10, "all.children.web.colour")}
+
+
+def test_address_only_for_hosts(tmp_path):
+    p = write(tmp_path, "inv.yml", "all:\n  vars:\n    ansible_host: 10.0.0.1\n  hosts:\n    h:\n")
+    (e,) = errors_of(p)
+    assert (e.line, e.field) == (3, "all.vars.ansible_host")
+    assert "'ansible_host' can only be set for a host" in e.message
+    p = write(tmp_path, "inv2.yml", "groups:\n  g: {address: x}\nhosts:\n  h: {groups: [g]}\n")
+    (e,) = errors_of(p)
+    assert (e.line, e.field) == (2, "groups.g.address")
 
 
 def test_hardencheck_variables_in_ansible(tmp_path):
