@@ -746,6 +746,11 @@ class Lab:
         return self.workdir / "inventory.yml"
 
     @property
+    def ssh_config_path(self) -> Path:
+        """An OpenSSH client config (ssh -F) with a Host block per lab host (alias = name)."""
+        return self.workdir / "ssh_config"
+
+    @property
     def state_path(self) -> Path:
         return self.workdir / "lab.json"
 
@@ -791,6 +796,12 @@ class Lab:
                 "-o", f"ConnectTimeout={timeout}", "-o", "LogLevel=ERROR",
                 "-p", str(h.port), h.ssh_target, *command]
 
+    def fingerprint(self, name: str, key_type: str = "ssh-ed25519") -> str:
+        """"SHA256:..." (as ssh-keygen -l prints it) of the host key the host's sshd presents."""
+        import base64
+        blob = base64.b64decode(self.hosts[name].host_keys[key_type].split()[1])
+        return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
     def status(self) -> dict:
         out = {}
         for name, h in self.hosts.items():
@@ -832,7 +843,7 @@ class Lab:
                 _rmtree(self.workdir)
             elif remove_files:
                 for p in (self.client_key_path, self.client_pubkey_path, self.known_hosts_path,
-                          self.inventory_path, self.state_path):
+                          self.inventory_path, self.ssh_config_path, self.state_path):
                     p.unlink(missing_ok=True)
                 _rmtree(self.workdir / "apt")
                 try:
@@ -1122,6 +1133,14 @@ class Lab:
             for k in h.known_keys.values():
                 lines.append(f"{hostpat} {k}")
         _write(self.known_hosts_path, "\n".join(lines) + ("\n" if lines else ""), 0o600)
+
+        cfg = ["# OpenSSH client config for the hardencheck lab: ssh -F %s <name>" % self.ssh_config_path]
+        for h in self.hosts.values():
+            cfg += [f"Host {h.name} {h.address}", f"  HostName {h.address}", f"  User {h.user}", f"  Port {h.port}"]
+        cfg += ["Host *", f"  IdentityFile {self.client_key_path}", "  IdentitiesOnly yes",
+                f"  UserKnownHostsFile {self.known_hosts_path}", "  GlobalKnownHostsFile /dev/null",
+                "  StrictHostKeyChecking yes", "  BatchMode yes", "  ConnectTimeout 3"]
+        _write(self.ssh_config_path, "\n".join(cfg) + "\n", 0o644)
 
         def flow(v):
             if isinstance(v, dict):
