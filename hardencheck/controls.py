@@ -272,8 +272,11 @@ def check_param_overrides(controls: ControlSet, overrides: dict[str, dict[str, A
                 continue
             default = c.params[name]
             if default is not None and not _same_kind(default, value):
+                kind = next((n for t, n in ((bool, "boolean"), (int, "number"), (float, "number"),
+                                            (str, "string"), (list, "list"), (dict, "mapping"))
+                             if isinstance(default, t)), type(default).__name__)
                 errors.append(ConfigError(
-                    f"must be a {type(default).__name__} like the default {default!r}, got {value!r}",
+                    f"must be a {kind} like the default {_plain(default)!r}, got {value!r}",
                     file=where, field=f"params.{cid}.{name}"))
                 continue
             try:
@@ -288,4 +291,15 @@ def _same_kind(a: Any, b: Any) -> bool:
         return isinstance(a, bool) and isinstance(b, bool)
     if isinstance(a, (int, float)):
         return isinstance(b, (int, float))
+    for kind in (str, list, dict):   # YAML gives SourceList/SourceDict subclasses: compare by kind
+        if isinstance(a, kind):
+            return isinstance(b, kind)
     return type(a) is type(b)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return v

@@ -95,3 +95,18 @@ def test_lint_command_reports_all_errors_and_exits_3(tmp_path, capsys):
     text = cap.out + cap.err
     # both files are reported in one run
     assert "TST-001.yml:4 [severity]" in text and "TST-002.yml:5 [probe]" in text
+
+
+def test_inventory_parameter_overrides_are_type_checked():
+    from hardencheck.controls import check_param_overrides
+
+    cs = load_controls()
+    ok = {"SSH-001": {"root_login_allowed": ["no"]}, "SCAN-001": {"max_age_days": 1}}
+    assert check_param_overrides(cs, ok, "inv.yml") == []
+    bad = {"SSH-001": {"root_login_allowed": "no"}, "SCAN-001": {"max_age": 1}, "NOPE-001": {}}
+    msgs = [str(e) for e in check_param_overrides(cs, bad, "inv.yml")]
+    assert any("params.SSH-001.root_login_allowed" in m and "must be a list" in m for m in msgs)
+    assert any("no parameter 'max_age'" in m for m in msgs)
+    assert any("unknown control 'NOPE-001'" in m for m in msgs)
+    bad_path = {"SCAN-002": {"report_path": "relative/dir"}}
+    assert any("absolute path" in str(e) for e in check_param_overrides(cs, bad_path, "inv.yml"))
