@@ -685,13 +685,17 @@ def _build_apt_variant(base: Path, variant: str, stanzas) -> None:
           "-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={cache}",
           "-o", "Debug::NoLocking=1", "-o", "APT::Update::Post-Invoke-Success::=",
           "-o", "APT::Update::Post-Invoke::="], timeout=60)
-    wmangle = str(mirror).replace("/", "_")
+    # apt names list files after the URI ("/" -> "_", and it %-escapes odd characters): keep
+    # the "_<top>_dists_..." tail, swap the workdir part for the in-host mirror path
     hmangle = MIRROR_DIR.replace("/", "_")
     n = 0
     for f in lists.iterdir():
-        if f.is_file() and f.name.startswith(wmangle):
-            f.rename(lists / (hmangle + f.name[len(wmangle):]))
-            n += 1
+        for top, _ in sources:
+            i = f.name.find(f"_{top}_dists_")
+            if f.is_file() and i >= 0:
+                f.rename(lists / (hmangle + f.name[i:]))
+                n += 1
+                break
     if n < 4:
         raise LabError(f"apt-get update made {n} list files, expected >= 4: {os.listdir(lists)}")
     shutil.rmtree(cache, ignore_errors=True)
@@ -787,11 +791,13 @@ class Lab:
         return self._start([(f"{kind}-{i:03d}", kind) for i in range(1, n + 1)])
 
     def ssh_argv(self, name: str, *command: str, timeout: int = 5, strict: bool = True) -> list[str]:
-        """An OpenSSH client command line for a lab host (independent of hardencheck)."""
+        """An OpenSSH client command line for a lab host (independent of hardencheck).
+        strict=False: no known_hosts at all (for looking inside "wrongkey")."""
         h = self.hosts[name]
         return ["ssh", "-F", "/dev/null", "-i", str(self.client_key_path),
                 "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-                "-o", f"UserKnownHostsFile={self.known_hosts_path}", "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", f"UserKnownHostsFile={self.known_hosts_path if strict else '/dev/null'}",
+                "-o", "GlobalKnownHostsFile=/dev/null",
                 "-o", f"StrictHostKeyChecking={'yes' if strict else 'no'}",
                 "-o", f"ConnectTimeout={timeout}", "-o", "LogLevel=ERROR",
                 "-p", str(h.port), h.ssh_target, *command]
