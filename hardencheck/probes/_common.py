@@ -12,7 +12,7 @@ from hardencheck.probes.base import require_success, section_failure
 __all__ = ["section", "iso_utc", "epoch", "clean", "require_success", "section_failure",
            "ok_or_absent"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def section(out: dict[str, Section], name: str, what: str) -> Section:
@@ -43,7 +43,7 @@ def iso_utc(seconds: int) -> str:
 
 def clean(text: str, limit: int = 300) -> str:
     """One line of host text for a fact: control characters replaced, length bounded."""
-    text = _CONTROL.sub("?", text.strip())
+    text = _CONTROL.sub("?", text.strip().replace("\t", " "))
     return text if len(text) <= limit else text[:limit] + "…"
 
 

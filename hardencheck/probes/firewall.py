@@ -48,17 +48,22 @@ def analyse_chain(chains: dict[str, list[Rule]], name: str, depth: int = 0,
     MAYBE_ACCEPT: some unconditional (or unclassifiable) path may accept everything."""
     if depth > _MAX_DEPTH or name in seen or name not in chains:
         return MAYBE_ACCEPT
+    returned = False   # some traffic may already have gone back to the calling chain
     for rule in chains[name]:
         if rule.verdict == "deny":
             if rule.unconditional_deny:
-                return DENY
+                return FALLTHROUGH if returned else DENY
             continue
         if not rule.maybe_unconditional:
+            if rule.verdict == "return":
+                returned = True
             continue  # a conditional accept/jump: the explicitly allowed traffic
         if rule.verdict == "accept" or rule.verdict == "other":
             return MAYBE_ACCEPT
         if rule.verdict in ("jump", "goto"):
             sub = analyse_chain(chains, rule.target or "", depth + 1, seen | {name})
+            if sub == DENY and returned:
+                return FALLTHROUGH
             if sub != FALLTHROUGH:
                 return sub
             if rule.verdict == "goto":

@@ -44,9 +44,12 @@ class OpenvasReport(Probe):
         if not lines or lines[0] not in ("kind dir", "kind file"):
             raise ProbeError("unparsable", "report listing: no kind line")
         entries: list[list] = []
+        prefix = path.rstrip("/") + "/" if lines[0] == "kind dir" else path
         for line in lines[1:]:
             m = _ENTRY.match(line)
-            if m:
+            # a line only starts an entry when it names something at the path we asked for, so a
+            # file name with a newline cannot forge another entry
+            if m and (m.group(2).startswith(prefix) if lines[0] == "kind dir" else m.group(2) == path):
                 entries.append([epoch(m.group(1), "report mtime"), m.group(2)])
             elif entries:
                 entries[-1][1] += "\n" + line     # a file name containing a newline
