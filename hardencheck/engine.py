@@ -113,7 +113,9 @@ class HostScan:
         record = HostRecord(name=self.host.name, identity=self.identity)
         nonce = new_nonce()
         script = build_script(specs, nonce)
-        splitter = Splitter(nonce, self.opts.max_section_bytes)
+        limits = {sid: max(need.probe.max_output_bytes, self.opts.max_section_bytes)
+                  for need in self.needs.values() for sid in need.section_ids.values()}
+        splitter = Splitter(nonce, self.opts.max_section_bytes, limits=limits)
         started = time.time()
         record.started_at = utc(started)
         transport = None

@@ -113,9 +113,10 @@ def build_script(specs: list[SectionSpec], nonce: str) -> str:
 class _Stream:
     """Incremental splitter for one byte stream (stdout or stderr)."""
 
-    def __init__(self, nonce: str, max_bytes: int, clock):
+    def __init__(self, nonce: str, max_bytes: int, clock, limits: dict[str, int] | None = None):
         self._prefix = (nonce + " ").encode()
         self._max = max_bytes
+        self._limits = limits or {}
         self._clock = clock
         self._pending = b""          # the current, not yet terminated line
         self._midline = False        # part of the current line was already consumed as data
@@ -142,7 +143,7 @@ class _Stream:
             return
         sid = self.current
         self.total[sid] += len(data)
-        room = self._max - self.kept[sid]
+        room = self._limits.get(sid, self._max) - self.kept[sid]
         if room > 0:
             piece = data[:room]
             self.chunks[sid].append(piece)
@@ -221,9 +222,11 @@ class _Stream:
 class Splitter:
     """Feed it the host's stdout and stderr as they arrive; ask it for the sections at the end."""
 
-    def __init__(self, nonce: str, max_bytes: int = DEFAULT_MAX_BYTES, clock=time.time):
-        self.out = _Stream(nonce, max_bytes, clock)
-        self.err = _Stream(nonce, max_bytes, clock)
+    def __init__(self, nonce: str, max_bytes: int = DEFAULT_MAX_BYTES, clock=time.time,
+                 limits: dict[str, int] | None = None):
+        """``limits``: per-section byte limits (section id -> bytes) overriding ``max_bytes``."""
+        self.out = _Stream(nonce, max_bytes, clock, limits)
+        self.err = _Stream(nonce, max_bytes, clock, limits)
 
     def feed_stdout(self, data: bytes):
         self.out.feed(data)

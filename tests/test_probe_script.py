@@ -105,3 +105,14 @@ def test_bad_section_ids_and_nonces_are_refused():
         build_script([SectionSpec("a/x", "true")], "predictable")
     with pytest.raises(ValueError):
         build_script([SectionSpec("a/x", "true"), SectionSpec("a/x", "true")], new_nonce())
+
+
+def test_per_section_limits_override_the_default():
+    nonce = new_nonce()
+    specs = [SectionSpec("a/x", "head -c 5000 /dev/zero"), SectionSpec("b/y", "head -c 5000 /dev/zero")]
+    p = subprocess.run(["/bin/sh", "-s"], input=build_script(specs, nonce).encode(), capture_output=True)
+    sp = Splitter(nonce, 1000, limits={"b/y": 10000})
+    sp.feed_stdout(p.stdout)
+    s = sp.sections()
+    assert s["a/x"].truncated and len(s["a/x"].stdout) == 1000
+    assert not s["b/y"].truncated and len(s["b/y"].stdout) == 5000

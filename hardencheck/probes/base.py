@@ -84,6 +84,9 @@ class Probe:
     commands: ClassVar[dict[str, str]]
     args: ClassVar[dict[str, Arg]] = {}
     timeout: ClassVar[int] = 60
+    #: Bytes kept per command and stream; more is counted and the section marked truncated.
+    #: Raise it for probes whose honest output can be large (nft JSON, apt simulations).
+    max_output_bytes: ClassVar[int] = 64 * 1024
     #: One line for `hardencheck probes` and the report's method appendix.
     summary: ClassVar[str] = ""
 

@@ -299,6 +299,7 @@ class FirewallStatus(Probe):
     name = "firewall.status"
     summary = "Host firewall (nftables, iptables, ufw, firewalld): active, inbound default deny, IPv6"
     timeout = 60
+    max_output_bytes = 1024 * 1024
     commands = {
         "nft": "command -v nft >/dev/null 2>&1 || exit 127; nft -j list ruleset",
         # legacy iptables: only list when the filter table is already loaded (listing would

@@ -37,6 +37,7 @@ class PatchesStatus(Probe):
     name = "patches.status"
     summary = "Pending (security) updates from apt/dnf/yum, package index age, pending reboot"
     timeout = 180
+    max_output_bytes = 1024 * 1024
     commands = {
         "manager": "for m in apt-get dnf yum zypper apk pacman; do "
                    "command -v $m >/dev/null 2>&1 && echo $m; done; exit 0",
