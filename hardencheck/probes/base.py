@@ -150,7 +150,7 @@ def get_probe(name: str) -> type[Probe]:
 # -- helpers for parsers -----------------------------------------------------------------------
 
 _PERMISSION = re.compile(r"permission denied|operation not permitted|must be (run as )?root|"
-                         r"you must be root|are you root|no hostkeys available|"
+                         r"you must be root|need to be root|are you root|no hostkeys available|"
                          r"insufficient privileges?", re.I)
 _NOT_FOUND = re.compile(r"(command )?not found|no such file or directory", re.I)
 
