@@ -223,16 +223,33 @@ def _remove_route_if_unused():
 
 
 class _GlobalLock:
-    """Serializes slot allocation and namespace set-up between labs (and processes)."""
+    """Serializes slot allocation and namespace set-up between labs (and processes).
+    With wait=False (used by stop(), which may run from a signal handler while this process
+    holds the lock) it gives up after a short while: ``acquired`` tells."""
+
+    def __init__(self, wait: bool = True):
+        self.wait = wait
+        self.acquired = False
 
     def __enter__(self):
         LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        if self.wait:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            self.acquired = True
+        else:
+            end = time.monotonic() + 2
+            while not self.acquired and time.monotonic() < end:
+                try:
+                    fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self.acquired = True
+                except BlockingIOError:
+                    time.sleep(0.02)
         return self
 
     def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        if self.acquired:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
 
 
@@ -273,7 +290,9 @@ def cleanup_prefix(prefix: str) -> dict:
         except (ValueError, KeyError, OSError):
             pass
         reg.unlink(missing_ok=True)
-    _remove_route_if_unused()
+    with _GlobalLock(wait=False) as lk:
+        if lk.acquired:
+            _remove_route_if_unused()
     return {"netns": ns, "links": links, "workdir": str(workdir) if workdir else None}
 
 
@@ -592,7 +611,7 @@ def _dpkg_installed() -> list[dict]:
                 k, v = line.split(":", 1)
                 fields.append([k, v.strip()])
         d = dict(fields)
-        if d.get("Status", "").endswith(" installed") and d.get("Status", "").startswith("install "):
+        if d.get("Status", "").endswith(" ok installed"):      # "install|hold ok installed"
             pkgs.append(fields)
     return pkgs
 
@@ -844,7 +863,9 @@ class Lab:
                 _run(["ip", "-force", "-batch", "-"], input=batch, check=False)
             _rmtree(self.hosts_dir)
             (REGISTRY / f"{self.prefix}.json").unlink(missing_ok=True)
-            _remove_route_if_unused()   # no lock: stop() may run from a signal handler
+            with _GlobalLock(wait=False) as lk:     # another lab may be setting up right now
+                if lk.acquired:
+                    _remove_route_if_unused()       # else leave the (harmless) route in place
             if self.owned:
                 _rmtree(self.workdir)
             elif remove_files:
@@ -1060,10 +1081,7 @@ class Lab:
         periodic.mkdir(parents=True, exist_ok=True)
         for stamp in ("update-success-stamp", "update-stamp"):
             (periodic / stamp).touch()
-        if h.kind == "weak":
-            for f in list(lists.iterdir()) + [periodic / "update-success-stamp", periodic / "update-stamp"]:
-                if f.is_file():
-                    _age(f, OLD_DAYS)
+        # (weak's index is fresh too: its pending security update must be trustworthy evidence)
 
         # rkhunter
         log = var / "log" / "rkhunter.log"
