@@ -298,8 +298,7 @@ def test_hosts_are_isolated_from_the_machine(lab, ti):
         if machine_key.exists():
             assert pub != " ".join(machine_key.read_text().split()[:2])
         assert not host.file("/etc/ssh/ssh_host_rsa_key").exists
-        assert host.file("/root/.ssh").listdir() == ["authorized_keys"] if not lab.hosts[name].become \
-            else True
+        assert host.file("/root/.ssh").listdir() == ["authorized_keys"]   # not the machine's root keys
         assert not host.file(str(lab.workdir)).exists            # private /tmp
         assert "debian.sources" not in host.file("/etc/apt/sources.list.d").listdir()
     root_keys = ssh(lab, "hardened", "cat", "/root/.ssh/authorized_keys").stdout

@@ -423,8 +423,8 @@ NFT_EMPTY = "#!/usr/sbin/nft -f\nflush ruleset\n"
 
 
 def _fmt_date(t: float) -> str:
-    # rkhunter uses date(1)'s default format: "Mon Nov 23 04:53:03 UTC 2026"
-    return time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(t))
+    # rkhunter uses date(1)'s default format, local time: "Mon Nov  3 04:53:03 UTC 2026"
+    return time.strftime("%a %b %e %H:%M:%S %Z %Y", time.localtime(t))
 
 
 def _rkhunter_log(hostname: str, end: float, weak: bool) -> str:
@@ -442,7 +442,7 @@ def _rkhunter_log(hostname: str, end: float, weak: bool) -> str:
             out.append(line)
             continue
         off = int(line[2:6])
-        ts = time.strftime("[%H:%M:%S]", time.gmtime(start + off))
+        ts = time.strftime("[%H:%M:%S]", time.localtime(start + off))
         text = line[7:]
         text = text.replace("@HOSTNAME@", hostname)
         text = text.replace("@START_DATE@", _fmt_date(start)).replace("@END_DATE@", _fmt_date(end))
@@ -454,7 +454,7 @@ def _rkhunter_log(hostname: str, end: float, weak: bool) -> str:
                          "          File: /usr/bin/ps",
                          "          Current hash: 4f0c4c5bba4e8c3b1f8a0d3de1f5ab8e3c1a56d2b8f54c2e0e9d3d7c4b1a2f60",
                          "          Stored hash : 9a7b3e2c1d0f4e5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c",
-                         "          Current file modification time: %d (%s)" % (int(end) - 86400 * 31, time.strftime("%d-%b-%Y %H:%M:%S", time.gmtime(end - 86400 * 31))),
+                         "          Current file modification time: %d (%s)" % (int(end) - 86400 * 31, time.strftime("%d-%b-%Y %H:%M:%S", time.localtime(end - 86400 * 31))),
                          "          Stored file modification time : 1671130402 (15-Dec-2022 19:53:22)"]
                 warnings += 1
             elif text.startswith("   Checking for file '/XxJynx/reality.so'"):
