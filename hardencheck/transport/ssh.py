@@ -263,7 +263,11 @@ def _host_error(e: BaseException, label: str, address: str, port: int, known_hos
         return HostError("unreachable", f"{where}: connection refused")
     if isinstance(e, (socket.timeout, TimeoutError)):
         return HostError("timeout", f"{where}: no answer within the connect timeout")
-    if isinstance(e, paramiko.SSHException) and "banner" in str(e).lower():
+    # paramiko gives up waiting for the handshake after `timeout` and then finds "No existing
+    # session"; the banner error itself stays in its reader thread. Both mean: the port accepted
+    # the TCP connection but no SSH conversation followed in time.
+    if isinstance(e, paramiko.SSHException) and ("banner" in str(e).lower()
+                                                 or "no existing session" in str(e).lower()):
         return HostError("timeout", f"{where}: accepted the connection but sent no SSH banner in time "
                                     f"({_describe(e)})")
     if isinstance(e, OSError):

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Benchmark: a hardencheck scan against a plain OpenSSH fan-out doing the same work.
+
+Starts lab hosts (sshd in network namespaces, see tests/lab) and, for each N in --sizes, times
+in one run:
+
+* hardencheck: ``hardencheck scan`` of the first N hosts (all shipped controls, --forks N);
+* fan-out: the very probe script hardencheck generates for such a host, sent to the same N
+  hosts by N parallel ``ssh host /bin/sh -s`` processes (what a shell loop with ``&`` does).
+
+For both it prints wall time, CPU time (user+system of the process tree) and peak memory
+(hardencheck: max RSS of its one process; fan-out: sum of the ssh processes' max RSS, since
+they all run at once), and the ratio hardencheck / fan-out. Needs root (network namespaces).
+
+    sudo python3 bench/scan_vs_ssh.py --sizes 1,10,30
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hardencheck import engine  # noqa: E402
+from hardencheck.controls import load_controls  # noqa: E402
+from hardencheck.inventory import load_inventory  # noqa: E402
+from hardencheck.probe_script import build_script, new_nonce  # noqa: E402
+from hardencheck.transport.ssh import SshTransport  # noqa: E402
+from tests.lab import Lab  # noqa: E402
+
+
+def _wait_all(procs):
+    """Wait for every child; return (cpu seconds, summed max RSS in KiB)."""
+    cpu, rss = 0.0, 0
+    for p in procs:
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        cpu += ru.ru_utime + ru.ru_stime
+        rss += ru.ru_maxrss
+    return cpu, rss
+
+
+def run_hardencheck(lab: Lab, n: int, out: Path) -> dict:
+    limit = ",".join(sorted(lab.hosts)[:n])
+    argv = [sys.executable, "-m", "hardencheck", "scan", "-i", str(lab.inventory_path),
+            "--known-hosts", str(lab.known_hosts_path), "--ssh-config", "/dev/null",
+            "--limit", limit, "--forks", str(n), "--quiet", "--out", str(out)]
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    cpu, rss = _wait_all([p])
+    wall = time.perf_counter() - t0
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"hardencheck exited {p.returncode}: {p.stderr.read().decode()[-2000:]}")
+    return {"wall": wall, "cpu": cpu, "rss_kib": rss}
+
+
+def probe_script(lab: Lab) -> str:
+    """Exactly the script hardencheck sends to a lab host."""
+    inv = load_inventory(lab.inventory_path)
+    host = inv.hosts[0]
+    controls = load_controls()
+    scan = engine.HostScan(host, controls, engine.ScanOptions(), SshTransport, lambda *a: None)
+    return build_script(scan.plan(list(controls.controls)), new_nonce())
+
+
+def run_fanout(lab: Lab, n: int, script_file: Path) -> dict:
+    names = sorted(lab.hosts)[:n]
+    t0 = time.perf_counter()
+    procs = []
+    for name in names:
+        with open(script_file, "rb") as stdin:
+            procs.append(subprocess.Popen(lab.ssh_argv(name, "/bin/sh", "-s"), stdin=stdin,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    cpu, rss = _wait_all(procs)
+    wall = time.perf_counter() - t0
+    bad = [p.returncode for p in procs if p.returncode != 0]
+    if bad:
+        raise SystemExit(f"ssh fan-out failed: exit codes {bad}")
+    return {"wall": wall, "cpu": cpu, "rss_kib": rss}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="1,10,30")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per size and side; the best is kept")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if os.geteuid() != 0:
+        raise SystemExit("needs root (network namespaces)")
+    with tempfile.TemporaryDirectory(prefix="hc-bench-") as tmp, Lab(Path(tmp) / "lab", prefix="hcb") as lab:
+        t0 = time.perf_counter()
+        lab.start_clones(max(sizes), kind="hardened")
+        print(f"lab: {max(sizes)} hosts started in {time.perf_counter() - t0:.1f}s")
+        script_file = Path(tmp) / "probe.sh"
+        script_file.write_text(probe_script(lab))
+        print(f"probe script: {script_file.stat().st_size} bytes, one exec per host\n")
+        header = (f"{'hosts':>5}  {'side':<11} {'wall s':>7} {'cpu s':>7} {'peak MiB':>9}   "
+                  f"{'ratio wall':>10} {'ratio cpu':>9} {'ratio mem':>9}")
+        print(header)
+        print("-" * len(header))
+        for n in sizes:
+            hc = min((run_hardencheck(lab, n, Path(tmp) / f"out-{n}-{i}") for i in range(args.repeat)),
+                     key=lambda r: r["wall"])
+            fo = min((run_fanout(lab, n, script_file) for _ in range(args.repeat)), key=lambda r: r["wall"])
+            for side, r in (("hardencheck", hc), ("ssh fan-out", fo)):
+                print(f"{n:>5}  {side:<11} {r['wall']:>7.2f} {r['cpu']:>7.2f} {r['rss_kib'] / 1024:>9.1f}", end="")
+                if side == "hardencheck":
+                    print(f"   {hc['wall'] / fo['wall']:>10.2f} {hc['cpu'] / max(fo['cpu'], 1e-9):>9.2f} "
+                          f"{hc['rss_kib'] / max(fo['rss_kib'], 1):>9.2f}")
+                else:
+                    print()
+    print("\nratio = hardencheck / fan-out (lower is better); the hardencheck figures include Python "
+          "start-up, control loading, parsing, judging and writing results.json.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
