@@ -106,7 +106,7 @@ def _load_hosts(args):
     inv = load_inventory(args.inventory) if args.inventory else local_inventory()
     hosts = limit_hosts(inv, args.limit) if args.limit else list(inv.hosts)
     ssh_config = args.ssh_config
-    if ssh_config and not Path(ssh_config).is_file():
+    if ssh_config and not Path(ssh_config).exists():
         raise ConfigError("file not found", file=ssh_config)
     if ssh_config is None and Path("~/.ssh/config").expanduser().is_file():
         ssh_config = str(Path("~/.ssh/config").expanduser())

@@ -63,6 +63,10 @@ DATA = Path(__file__).resolve().parent / "data"
 OPENVAS_DIR = "/var/lib/hardencheck/openvas"
 MIRROR_DIR = "/var/local/apt-mirror"          # the hosts' local (file:) Debian mirror
 AUDIT_USER = "audit"
+LOGIN_NOISE = ("echo 'Welcome to the hardened lab host (printed by ~/.bashrc)'\n"
+               "echo 'HC0123456789abcdef0123456789abcdef E host.os/identity 0'\n"
+               "echo 'rc-file warning on stderr' >&2\n")
+AUDIT_PW_USER = "auditpw"   # same host, sudo asks for Lab.sudo_password
 OLD_DAYS = 30
 
 
@@ -750,6 +754,8 @@ class Lab:
         self._popens: list[subprocess.Popen] = []
         self._stopped = True
         self.timings: dict[str, float] = {}
+        # sudo password of the `auditpw` account on the sudo host (a lab secret, random per lab)
+        self.sudo_password = uuid.uuid4().hex
 
     # paths -----------------------------------------------------------------
     @property
@@ -887,6 +893,7 @@ class Lab:
         st = json.loads((workdir / "lab.json").read_text())
         lab = cls(workdir, st["prefix"], cleanup_on_exit=False)
         lab.owned = st.get("owned", False)
+        lab.sudo_password = st.get("sudo_password", lab.sudo_password)
         lab.hosts = {n: LabHost(**h) for n, h in st["hosts"].items()}
         lab._stopped = False
         return lab
@@ -948,9 +955,11 @@ class Lab:
 
     def _write_state(self):
         st = {"prefix": self.prefix, "owned": self.owned, "workdir": str(self.workdir),
+              "sudo_password": self.sudo_password,
               "hosts": {n: asdict(h) for n, h in self.hosts.items()}}
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(st, indent=1))
+        os.chmod(tmp, 0o600)   # holds the lab's sudo password
         tmp.replace(self.state_path)
 
     def _setup_network(self):
@@ -1058,6 +1067,11 @@ class Lab:
 
         if h.kind == "sudo":
             self._add_audit_user(etc, home)
+        if h.kind == "hardened":
+            # A chatty rc file, as on many real servers: bash runs ~/.bashrc for commands that
+            # sshd starts, so this lands before the probe script's output on both streams.
+            rc = Path("/root/.bashrc").read_text() if Path("/root/.bashrc").exists() else ""
+            _write(root / ".bashrc", rc + "\n" + LOGIN_NOISE, 0o644)
 
         # firewall
         _write(hd / "nft.conf", NFT_EMPTY if h.kind == "weak" else NFT_HARDENED)
@@ -1121,34 +1135,42 @@ class Lab:
         _write(hd / "start.sh", script, 0o700)
 
     def _add_audit_user(self, etc: Path, home: Path):
+        """Two scanner accounts: `audit` (sudo without password) and `auditpw`, whose sudo asks for
+        the password in ``self.sudo_password`` (to test the sudo-password path for real)."""
         passwd = Path("/etc/passwd").read_text()
         uids = {int(l.split(":")[2]) for l in passwd.splitlines() if l.count(":") >= 6}
         gids = {int(l.split(":")[2]) for l in Path("/etc/group").read_text().splitlines() if l.count(":") >= 3}
-        uid = next(u for u in range(1990, 60000) if u not in uids and u not in gids)
-        for fn, line in (("passwd", f"{AUDIT_USER}:x:{uid}:{uid}:hardencheck audit,,,:/home/{AUDIT_USER}:/bin/bash"),
-                         ("shadow", f"{AUDIT_USER}:*:{int(time.time() // 86400)}:0:99999:7:::"),
-                         ("group", f"{AUDIT_USER}:x:{uid}:"),
-                         ("gshadow", f"{AUDIT_USER}:!::")):
+        free = (u for u in range(1990, 60000) if u not in uids and u not in gids)
+        pw_hash = _run(["openssl", "passwd", "-6", "-stdin"], input=self.sudo_password + "\n").stdout.strip()
+        accounts = [(AUDIT_USER, next(free), "*", "NOPASSWD: ALL"),
+                    (AUDIT_PW_USER, next(free), pw_hash, "ALL")]
+        for fn in ("passwd", "shadow", "group", "gshadow"):
             src = Path("/etc") / fn
-            dst = etc / fn
             st = src.stat()
             text = src.read_text()
             if not text.endswith("\n"):
                 text += "\n"
-            _write(dst, text + line + "\n", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            for user, uid, pw, _ in accounts:
+                text += {"passwd": f"{user}:x:{uid}:{uid}:hardencheck audit,,,:/home/{user}:/bin/bash",
+                         "shadow": f"{user}:{pw}:{int(time.time() // 86400)}:0:99999:7:::",
+                         "group": f"{user}:x:{uid}:",
+                         "gshadow": f"{user}:!::"}[fn] + "\n"
+            _write(etc / fn, text, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
         _write(etc / "sudoers.d" / "hardencheck-audit",
-               f"# hardencheck read-only audit account\n{AUDIT_USER} ALL=(root) NOPASSWD: ALL\n", 0o440)
+               "# hardencheck read-only audit accounts\n"
+               + "".join(f"{user} ALL=(root) {rule}\n" for user, _, _, rule in accounts), 0o440)
         os.chmod(etc / "sudoers.d", 0o755)
-        hd = home / AUDIT_USER
-        (hd / ".ssh").mkdir(parents=True, exist_ok=True)
-        _write(hd / ".ssh" / "authorized_keys", self._client_pub + "\n", 0o600, uid, uid)
-        for p, m in ((hd / ".ssh", 0o700), (hd, 0o750)):
-            os.chmod(p, m)
-            os.chown(p, uid, uid)
-        for skel in Path("/etc/skel").glob(".*"):
-            if skel.is_file():
-                shutil.copy(skel, hd / skel.name)
-                os.chown(hd / skel.name, uid, uid)
+        for user, uid, _, _ in accounts:
+            hd = home / user
+            (hd / ".ssh").mkdir(parents=True, exist_ok=True)
+            _write(hd / ".ssh" / "authorized_keys", self._client_pub + "\n", 0o600, uid, uid)
+            for p, m in ((hd / ".ssh", 0o700), (hd, 0o750)):
+                os.chmod(p, m)
+                os.chown(p, uid, uid)
+            for skel in Path("/etc/skel").glob(".*"):
+                if skel.is_file():
+                    shutil.copy(skel, hd / skel.name)
+                    os.chown(hd / skel.name, uid, uid)
 
     def _write_client_files(self):
         lines = []
