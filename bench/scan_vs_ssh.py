@@ -9,8 +9,7 @@ in one run:
   hosts by N parallel ``ssh host /bin/sh -s`` processes (what a shell loop with ``&`` does).
 
 For both it prints wall time, CPU time (user+system of the process tree) and peak memory
-(hardencheck: max RSS of its one process; fan-out: sum of the ssh processes' max RSS, since
-they all run at once), and the ratio hardencheck / fan-out. Needs root (network namespaces).
+(the largest summed RSS of the process tree, sampled from /proc every 10 ms), and the ratio hardencheck / fan-out. Needs root (network namespaces).
 
     sudo python3 bench/scan_vs_ssh.py --sizes 1,10,30
 """
@@ -19,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,15 +37,67 @@ from hardencheck.transport.ssh import SshTransport  # noqa: E402
 from tests.lab import Lab  # noqa: E402
 
 
-def _wait_all(procs):
-    """Wait for every child; return (cpu seconds, summed max RSS in KiB)."""
-    cpu, rss = 0.0, 0
-    for p in procs:
-        _, status, ru = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        cpu += ru.ru_utime + ru.ru_stime
-        rss += ru.ru_maxrss
-    return cpu, rss
+class TreeSampler(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants every 10 ms (from /proc).
+
+    ``ru_maxrss`` from wait4 is no good here: a child forked from this (large) Python process
+    counts the parent's pages until it execs.
+    """
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kib = 0
+        self._halt = threading.Event()
+
+    @staticmethod
+    def _tree(pid: int) -> list[int]:
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            try:
+                for tid in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{tid}/children") as f:
+                        todo += [int(c) for c in f.read().split()]
+            except OSError:
+                pass
+        return out
+
+    @staticmethod
+    def _rss(pid: int, field: str = "VmRSS") -> int:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    def run(self):
+        while not self._halt.is_set():
+            total = sum(self._rss(p) for p in self._tree(self.pid))
+            # the root's own high-water mark catches peaks between two samples
+            self.peak_kib = max(self.peak_kib, total, self._rss(self.pid, "VmHWM"))
+            self._halt.wait(0.01)
+
+    def stop(self):
+        self._halt.set()
+        self.join()
+
+
+def measure(argv: list[str], **popen) -> dict:
+    """Wall time, CPU (user+system of the whole tree, via wait4) and peak summed RSS."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, **popen)
+    sampler = TreeSampler(p.pid)
+    sampler.start()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    sampler.stop()
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": sampler.peak_kib,
+            "exit": os.waitstatus_to_exitcode(status)}
 
 
 def run_hardencheck(lab: Lab, n: int, out: Path) -> dict:
@@ -52,13 +105,10 @@ def run_hardencheck(lab: Lab, n: int, out: Path) -> dict:
     argv = [sys.executable, "-m", "hardencheck", "scan", "-i", str(lab.inventory_path),
             "--known-hosts", str(lab.known_hosts_path), "--ssh-config", "/dev/null",
             "--limit", limit, "--forks", str(n), "--quiet", "--out", str(out)]
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    cpu, rss = _wait_all([p])
-    wall = time.perf_counter() - t0
-    if p.returncode not in (0, 1):
-        raise SystemExit(f"hardencheck exited {p.returncode}: {p.stderr.read().decode()[-2000:]}")
-    return {"wall": wall, "cpu": cpu, "rss_kib": rss}
+    r = measure(argv, cwd=ROOT)
+    if r["exit"] not in (0, 1):
+        raise SystemExit(f"hardencheck exited {r['exit']}")
+    return r
 
 
 def probe_script(lab: Lab) -> str:
@@ -71,19 +121,14 @@ def probe_script(lab: Lab) -> str:
 
 
 def run_fanout(lab: Lab, n: int, script_file: Path) -> dict:
-    names = sorted(lab.hosts)[:n]
-    t0 = time.perf_counter()
-    procs = []
-    for name in names:
-        with open(script_file, "rb") as stdin:
-            procs.append(subprocess.Popen(lab.ssh_argv(name, "/bin/sh", "-s"), stdin=stdin,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    cpu, rss = _wait_all(procs)
-    wall = time.perf_counter() - t0
-    bad = [p.returncode for p in procs if p.returncode != 0]
-    if bad:
-        raise SystemExit(f"ssh fan-out failed: exit codes {bad}")
-    return {"wall": wall, "cpu": cpu, "rss_kib": rss}
+    """N parallel `ssh host /bin/sh -s < script`, started and awaited by one small shell."""
+    lines = [" ".join(shlex.quote(a) for a in lab.ssh_argv(name, "/bin/sh", "-s"))
+             + f" < {shlex.quote(str(script_file))} > /dev/null 2>&1 & pids=\"$pids $!\"" for name in sorted(lab.hosts)[:n]]
+    shell = "fail=0; pids=\n" + "\n".join(lines) + "\nfor p in $pids; do wait $p || fail=1; done\nexit $fail\n"
+    r = measure(["/bin/sh", "-c", shell])
+    if r["exit"] != 0:
+        raise SystemExit("ssh fan-out failed")
+    return r
 
 
 def main() -> int:
