@@ -82,6 +82,7 @@ class HostScan:
         self.sections: dict[str, Section] = {}
         self.identity: dict[str, Any] = {"name": host.name, "address": host.address}
         self.collected_at: float | None = None
+        self.timed_out = False
 
     # -- plan --------------------------------------------------------------------------------
     def _need(self, probe_name: str, args: dict[str, Any]) -> _Need:
@@ -140,6 +141,7 @@ class HostScan:
             if not self.sections:
                 raise _no_sections_error(record.noise, result)
             if result.timed_out and not splitter.done:
+                self.timed_out = True
                 record.error = {"reason": "timeout", "message":
                                 f"the probe script did not finish within {self.host.command_timeout:g}s; "
                                 "sections that completed were kept"}
@@ -176,6 +178,11 @@ class HostScan:
     def facts(self, probe: type[Probe], args: dict[str, Any]) -> Any:
         need = self._need(probe.name, args)
         out = {cmd: self.sections[sid] for cmd, sid in need.section_ids.items() if sid in self.sections}
+        unfinished = [c for c in need.section_ids if c not in out or not out[c].complete]
+        if unfinished and self.timed_out:
+            raise ProbeError("timeout", f"{probe.name}: the probe script was stopped after the command "
+                                        f"timeout ({self.host.command_timeout:g}s) before "
+                                        f"{', '.join(unfinished)} finished")
         if not out:
             raise ProbeError("incomplete_output", "no output arrived for this probe (the script was cut off)")
         missing = [c for c in need.section_ids if c not in out]

@@ -387,7 +387,8 @@ def apply_ssh_config(host: Host, config_path: str | None = None,
     _refuse_commands(cfg, who, name, opts)
 
     address, port, user = host.address, host.port, host.user
-    if "address" not in explicit and "hostname" in opts:
+    # The address is the name ssh looks up (``ssh <address>``): HostName always applies to it.
+    if "hostname" in opts:
         address = _checked(cfg, who, name, opts, "hostname", check_address)
     if "port" not in explicit and "port" in opts:
         port = _checked(cfg, who, name, opts, "port", _int_port)

@@ -45,10 +45,11 @@ def test_inventory_values_win_when_explicit():
     assert (h.user, h.port, h.identity_files) == ("audit", 22, ["/inv/key"])
     assert h.address == "10.1.1.1"                   # address was not explicit
     assert orig.user == "audit" and orig.address == "web1"   # the input is not modified
-    # explicit address: HostName is ignored; explicit jump: ProxyJump is ignored
+    # an explicit address is still the name ssh looks up, so HostName applies (like
+    # `ssh web1`); an explicit jump wins over ProxyJump
     h = apply_ssh_config(host("web1", address="web1", jump=[JumpHost("b2.example.com")],
                               explicit={"address", "jump"}), BASIC, {"address", "jump"})
-    assert h.address == "web1"
+    assert h.address == "10.1.1.1"
     assert h.jump == [JumpHost("b2.example.com", 22, None)]
     # %r in IdentityFile means the final user, even when it comes from the inventory
     h = apply_ssh_config(host("web1", user="audit", explicit={"user"}), BASIC, {"user"})

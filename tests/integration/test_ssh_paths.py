@@ -1,0 +1,83 @@
+"""SSH paths beyond the plain connection, against the lab: jump hosts (inventory and ssh_config),
+host-key checks on every hop, and the command timeout."""
+
+import json
+
+import pytest
+
+from hardencheck.cli import main
+from hardencheck.probes import get_probe
+
+pytestmark = pytest.mark.lab
+
+
+def scan(lab, tmp_path, inventory: str, *extra, ssh_config="/dev/null"):
+    inv = tmp_path / "inv.yml"
+    inv.write_text(inventory)
+    out = tmp_path / "out"
+    code = main(["scan", "-i", str(inv), "--ssh-config", ssh_config, "--out", str(out), "--quiet",
+                 "--control", "SSH-001,FW-001", *extra])
+    (doc,) = out.glob("*/results.json")
+    return code, json.loads(doc.read_text())
+
+
+def defaults(lab):
+    return (f"defaults: {{user: root, identity_file: {lab.client_key_path}, "
+            f"known_hosts_file: {lab.known_hosts_path}, connect_timeout: 3}}\n")
+
+
+def behind_weak(lab, tmp_path):
+    """known_hosts for a target that exists only behind the weak host: its own loopback sshd."""
+    kh = tmp_path / "known_hosts"
+    kh.write_text(lab.known_hosts_path.read_text()
+                  + "".join(f"127.0.0.1 {k}\n" for k in lab.hosts["weak"].host_keys.values()))
+    return (f"defaults: {{user: root, identity_file: {lab.client_key_path}, "
+            f"known_hosts_file: {kh}, connect_timeout: 3}}\n")
+
+
+def test_scan_through_a_jump_host(lab, tmp_path):
+    # 127.0.0.1:22 answers only inside the weak host's network namespace: reaching it proves
+    # the second hop went through the bastion (this machine runs no sshd of its own).
+    weak = lab.hosts["weak"].address
+    code, doc = scan(lab, tmp_path, behind_weak(lab, tmp_path)
+                     + f"hosts:\n  behind: {{address: 127.0.0.1, jump: root@{weak}}}\n")
+    host = doc["hosts"][0]
+    assert host["status"] == "ok", host["error"]
+    assert host["identity"]["via"] == [f"root@{weak}:22"]
+    assert host["identity"]["host_key_fingerprint"] == lab.fingerprint("weak")
+    assert host["os"]["hostname"] == "weak"
+    assert {r["control"]: r["status"] for r in doc["results"]}["SSH-001"] == "fail"
+
+
+def test_jump_host_from_ssh_config(lab, tmp_path):
+    weak = lab.hosts["weak"].address
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"Host behind-alias\n  HostName 127.0.0.1\n  ProxyJump root@{weak}\n")
+    code, doc = scan(lab, tmp_path, behind_weak(lab, tmp_path) + "hosts:\n  behind: {address: behind-alias}\n",
+                     ssh_config=str(cfg))
+    host = doc["hosts"][0]
+    assert host["status"] == "ok", host["error"]
+    assert host["identity"]["address"] == "127.0.0.1" and host["identity"]["via"] == [f"root@{weak}:22"]
+    assert host["os"]["hostname"] == "weak"
+
+
+def test_a_jump_host_with_a_wrong_key_stops_the_connection(lab, tmp_path):
+    wrong, weak = lab.hosts["wrongkey"].address, lab.hosts["weak"].address
+    code, doc = scan(lab, tmp_path, defaults(lab) + f"hosts:\n  behind: {{address: {weak}, jump: root@{wrong}}}\n")
+    err = doc["hosts"][0]["error"]
+    assert code == 2
+    assert err["reason"] == "hostkey_mismatch" and f"jump host {wrong}" in err["message"]
+
+
+def test_command_timeout_ends_the_host_with_timeout_errors(lab, tmp_path, monkeypatch):
+    # make one probe hang on the real host; the rest of the script never runs
+    probe = get_probe("sshd.config")
+    monkeypatch.setattr(probe, "commands", {"effective": "sleep 30"})
+    hardened = lab.hosts["hardened"].address
+    code, doc = scan(lab, tmp_path, defaults(lab) + f"hosts:\n  slow: {{address: {hardened}}}\n",
+                     "--command-timeout", "2")
+    assert code == 2
+    host = doc["hosts"][0]
+    assert host["error"]["reason"] == "timeout" and host["exec"]["timed_out"] is True
+    by = {r["control"]: r for r in doc["results"]}
+    assert by["SSH-001"]["status"] == "error" and by["SSH-001"]["reason"] == "timeout"
