@@ -40,6 +40,8 @@ def test_sudo_password_from_the_environment(lab, tmp_path, capsys, monkeypatch):
     assert host["exec"]["command"].startswith("sudo -S -p ")
     statuses = {r["control"]: r["status"] for r in doc["results"]}
     assert statuses["SSH-001"] == "pass" and statuses["FW-001"] == "pass"
+    # auditpw's ~/.bashrc prints on both streams, including a line shaped like a marker
+    assert "printed by ~/.bashrc" in host["noise"] and "rc-file warning on stderr" in host["noise"]
     secret = lab.sudo_password.encode()
     assert all(secret not in data for data in files.values())
     assert lab.sudo_password not in console

@@ -1067,11 +1067,6 @@ class Lab:
 
         if h.kind == "sudo":
             self._add_audit_user(etc, home)
-        if h.kind == "hardened":
-            # A chatty rc file, as on many real servers: bash runs ~/.bashrc for commands that
-            # sshd starts, so this lands before the probe script's output on both streams.
-            rc = Path("/root/.bashrc").read_text() if Path("/root/.bashrc").exists() else ""
-            _write(root / ".bashrc", rc + "\n" + LOGIN_NOISE, 0o644)
 
         # firewall
         _write(hd / "nft.conf", NFT_EMPTY if h.kind == "weak" else NFT_HARDENED)
@@ -1171,6 +1166,13 @@ class Lab:
                 if skel.is_file():
                     shutil.copy(skel, hd / skel.name)
                     os.chown(hd / skel.name, uid, uid)
+            if user == AUDIT_PW_USER:
+                # A chatty rc file, as on many real servers: bash runs ~/.bashrc for commands
+                # that sshd starts, so this lands before sudo's prompt and the probe output.
+                # (first: Debian's skeleton .bashrc returns early for non-interactive shells)
+                rc = hd / ".bashrc"
+                rc.write_text(LOGIN_NOISE + (rc.read_text() if rc.exists() else ""))
+                os.chown(rc, uid, uid)
 
     def _write_client_files(self):
         lines = []
