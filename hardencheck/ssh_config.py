@@ -316,6 +316,18 @@ def _paths(cfg, who, name, opts, key, *, host, port, user) -> list[str]:
     return out
 
 
+def _endpoint(cfg, who, name, opts, address, port, user, explicit) -> tuple[str, int, str | None]:
+    """HostName, Port and User from the config. The address is the name ssh looks up
+    (``ssh <address>``), so HostName always applies; Port and User only where not explicit."""
+    if "hostname" in opts:
+        address = _checked(cfg, who, name, opts, "hostname", check_address)
+    if "port" not in explicit and "port" in opts:
+        port = _checked(cfg, who, name, opts, "port", _int_port)
+    if "user" not in explicit and "user" in opts:
+        user = _checked(cfg, who, name, opts, "user", check_user)
+    return address, port, user
+
+
 def _resolve_jumps(cfg: SSHConfigFile, who: str, chain: list[JumpHost], depth: int,
                    seen: tuple) -> list[JumpHost]:
     """Apply the config to each jump host; the outermost one's own ProxyJump is followed
@@ -326,13 +338,7 @@ def _resolve_jumps(cfg: SSHConfigFile, who: str, chain: list[JumpHost], depth: i
         name = jh.address
         opts = cfg.lookup(name)
         _refuse_commands(cfg, f"{who} (jump host {name})", name, opts)
-        address, port, user = jh.address, jh.port, jh.user
-        if "hostname" in opts:
-            address = _checked(cfg, who, name, opts, "hostname", check_address)
-        if "port" not in explicit and "port" in opts:
-            port = _checked(cfg, who, name, opts, "port", _int_port)
-        if "user" not in explicit and "user" in opts:
-            user = _checked(cfg, who, name, opts, "user", check_user)
+        address, port, user = _endpoint(cfg, who, name, opts, jh.address, jh.port, jh.user, explicit)
         ids = []
         if "identityfile" in opts:
             ids = _paths(cfg, who, name, opts, "identityfile", host=address, port=port, user=user)
@@ -386,14 +392,7 @@ def apply_ssh_config(host: Host, config_path: str | None = None,
     opts = cfg.lookup(name)
     _refuse_commands(cfg, who, name, opts)
 
-    address, port, user = host.address, host.port, host.user
-    # The address is the name ssh looks up (``ssh <address>``): HostName always applies to it.
-    if "hostname" in opts:
-        address = _checked(cfg, who, name, opts, "hostname", check_address)
-    if "port" not in explicit and "port" in opts:
-        port = _checked(cfg, who, name, opts, "port", _int_port)
-    if "user" not in explicit and "user" in opts:
-        user = _checked(cfg, who, name, opts, "user", check_user)
+    address, port, user = _endpoint(cfg, who, name, opts, host.address, host.port, host.user, explicit)
     changes: dict = {"address": address, "port": port, "user": user}
     if "identity_files" not in explicit and "identityfile" in opts:
         changes["identity_files"] = _paths(cfg, who, name, opts, "identityfile", host=address,
