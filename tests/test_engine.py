@@ -135,3 +135,33 @@ def test_exit_code_respects_severity_threshold():
     assert exit_code([R("fail", "high")], "high") == 1
     assert exit_code([R("fail", "critical")], "high") == 1
     assert exit_code([R("fail", "medium")], "high") == 0
+
+
+def test_os_family_applicability(tmp_path):
+    from hardencheck.controls import load_controls as load
+
+    src = (CONTROLS.by_id()["SSH-001"].file)
+    text = open(src).read().replace("id: SSH-001", "id: RH-001").replace(
+        "probe: sshd.config", "applies_to: {os_family: [rhel]}\nprobe: sshd.config")
+    (tmp_path / "RH-001.yml").write_text(text)
+    cs = load(tmp_path)
+    (o,) = engine.scan([local()], cs, engine.ScanOptions(), lambda h, **kw: LocalTransport(h))
+    (r,) = o.results
+    assert r.status == "not_applicable" and r.reason == "applies_to" and "'debian'" in r.message
+
+
+def test_cli_scans_this_machine_without_an_inventory(tmp_path):
+    import json
+
+    from hardencheck.cli import main
+    from hardencheck.results import validate_document
+
+    code = main(["scan", "--out", str(tmp_path), "--control", "RAID-001", "--quiet"])
+    (p,) = tmp_path.glob("*/results.json")
+    doc = json.loads(p.read_text())
+    validate_document(doc)
+    assert doc["hosts"][0]["identity"]["transport"] == "local"
+    by = {r["control"]: r["status"] for r in doc["results"]}
+    assert by["RAID-001"] in ("pass", "fail", "not_applicable") and by["SSH-001"] == "skipped"
+    assert code == doc["run"]["exit_code"]
+    assert not (p.parent / "hosts.partial.jsonl").exists()

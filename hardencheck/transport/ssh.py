@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import select
@@ -26,6 +27,11 @@ import paramiko
 
 from hardencheck.errors import HostError
 from hardencheck.transport.base import ExecResult, HostIdentity
+
+
+# paramiko logs connection failures itself (to stderr, through logging's last-resort handler).
+# Every failure already ends up, classified, in the results: keep the terminal for the summary.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -253,6 +259,9 @@ def _host_error(e: BaseException, label: str, address: str, port: int, known_hos
                          f"{where} presented {e.key.get_name()} key {fingerprint(e.key)} but known_hosts "
                          f"records {fingerprint(e.expected_key)}: possible man-in-the-middle, nothing was sent",
                          presented_key=fingerprint(e.key), expected_key=fingerprint(e.expected_key))
+    if isinstance(e, paramiko.SSHException) and "no authentication methods available" in str(e).lower():
+        return HostError("auth_failed", f"{where}: no key to offer (no identity_file, no ssh-agent, no "
+                                        "default key files)")
     if isinstance(e, paramiko.AuthenticationException):
         return HostError("auth_failed", f"{where}: authentication failed ({_describe(e)})")
     if isinstance(e, socket.gaierror):

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.lab
 
 
 def scan(lab, tmp_path, inventory: str, *extra, ssh_config="/dev/null"):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     inv = tmp_path / "inv.yml"
     inv.write_text(inventory)
     out = tmp_path / "out"
@@ -81,3 +82,68 @@ def test_command_timeout_ends_the_host_with_timeout_errors(lab, tmp_path, monkey
     assert host["error"]["reason"] == "timeout" and host["exec"]["timed_out"] is True
     by = {r["control"]: r for r in doc["results"]}
     assert by["SSH-001"]["status"] == "error" and by["SSH-001"]["reason"] == "timeout"
+
+
+def lab_host(lab, name, known_hosts, extra=""):
+    return (f"hosts:\n  {name}: {{address: {lab.hosts[name].address}, user: root, identity_file: "
+            f"{lab.client_key_path}, known_hosts_file: {known_hosts}, connect_timeout: 3{extra}}}\n")
+
+
+def test_unknown_host_key_is_refused_and_named(lab, tmp_path):
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    code, doc = scan(lab, tmp_path, lab_host(lab, "hardened", empty))
+    err = doc["hosts"][0]["error"]
+    assert code == 2 and err["reason"] == "hostkey_unknown"
+    assert err["presented_key"] == lab.fingerprint("hardened") and "--trust-on-first-use" in err["message"]
+    assert empty.read_text() == ""
+
+
+def test_trust_on_first_use_records_the_key_and_marks_the_evidence(lab, tmp_path):
+    kh = tmp_path / "known_hosts"
+    kh.write_text("")
+    code, doc = scan(lab, tmp_path / "1", lab_host(lab, "hardened", kh), "--trust-on-first-use")
+    ident = doc["hosts"][0]["identity"]
+    assert doc["hosts"][0]["status"] == "ok"
+    assert ident["host_key_trusted_on_first_use"] is True
+    assert ident["host_key_fingerprint"] == lab.fingerprint("hardened")
+    r = next(r for r in doc["results"] if r["control"] == "SSH-001")
+    assert r["evidence"]["host"]["host_key_trusted_on_first_use"] is True
+    assert lab.hosts["hardened"].address in kh.read_text()
+    # the recorded key is now simply known
+    code, doc = scan(lab, tmp_path / "2", lab_host(lab, "hardened", kh))
+    assert doc["hosts"][0]["status"] == "ok"
+    assert doc["hosts"][0]["identity"]["host_key_trusted_on_first_use"] is False
+
+
+def test_trust_on_first_use_never_accepts_a_changed_key(lab, tmp_path):
+    code, doc = scan(lab, tmp_path, lab_host(lab, "wrongkey", lab.known_hosts_path), "--trust-on-first-use")
+    assert doc["hosts"][0]["error"]["reason"] == "hostkey_mismatch"
+
+
+def test_ssh_agent_authentication(lab, tmp_path, monkeypatch):
+    import subprocess
+
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            import time
+            time.sleep(0.05)
+        env = {"SSH_AUTH_SOCK": str(sock)}
+        subprocess.run(["ssh-add", str(lab.client_key_path)], env=env, check=True, capture_output=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        monkeypatch.setenv("HOME", str(tmp_path))          # no default key files to fall back on
+        inv = (f"hosts:\n  hardened: {{address: {lab.hosts['hardened'].address}, user: root, "
+               f"known_hosts_file: {lab.known_hosts_path}, connect_timeout: 3}}\n")
+        code, doc = scan(lab, tmp_path, inv)
+        assert doc["hosts"][0]["status"] == "ok", doc["hosts"][0]["error"]
+        # without the agent the same inventory cannot log in
+        monkeypatch.delenv("SSH_AUTH_SOCK")
+        code, doc = scan(lab, tmp_path / "noagent", inv)
+        assert doc["hosts"][0]["error"]["reason"] == "auth_failed"
+    finally:
+        agent.terminate()
+        agent.wait()
