@@ -85,6 +85,7 @@ class Control(_Strict):
     applies_if: list[Expectation] = []
     valid_if: list[Expectation] = []
     expect: list[Expectation] = Field(min_length=1)
+    show: list[str] = []          # facts reported with the verdict without being judged
     remediation: str = Field(min_length=10)
 
     @field_validator("id")

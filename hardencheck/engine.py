@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from hardencheck.controls import Control, ControlSet, LoadedControl
 from hardencheck.errors import HostError, ProbeError
-from hardencheck.expectations import evaluate, show
+from hardencheck.expectations import MISSING, evaluate, lookup, show
 from hardencheck.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
 from hardencheck.probes.base import Probe, get_probe
 from hardencheck.results import HostOutcome, HostRecord, Result, utc
@@ -311,6 +311,9 @@ def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *
             failed.append(f"{o.message} (expected: {o.expected.split(' ', 1)[1]})")
         elif o.ok is None:
             errors.append((o.message, o.actual))
+    for path in c.show:
+        value = lookup(facts, path)
+        actual.setdefault(path, None if value is MISSING else value)
     if failed:
         # A fact that is null because of an absence already reported (no log file -> no
         # timestamp) adds nothing; other undecidable expectations are named.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-_MISSING = object()
+_MISSING = MISSING = object()   # a fact path that is not in the facts
 
 
 class ExpectationTypeError(Exception):
