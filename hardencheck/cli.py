@@ -165,7 +165,7 @@ def cmd_scan(args, console: Console) -> int:
         forks=args.forks,
         transport_options={"known_hosts": args.known_hosts, "trust_on_first_use": args.trust_on_first_use},
     )
-    progress = Progress(console, len(hosts))
+    progress = Progress(console if not args.quiet else Console(quiet=True), len(hosts))
     if not args.quiet:
         console.print(f"hardencheck {__version__}: {len(hosts)} host(s), {len(controls.controls)} control(s), "
                       f"run {run_id}")
@@ -178,10 +178,11 @@ def cmd_scan(args, console: Console) -> int:
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        outcomes = engine.scan(hosts, controls, opts,
-                               lambda h, **kw: make_transport(h, **kw),
-                               on_event=(lambda *a: None) if args.quiet else progress.event,
-                               on_host_done=host_done)
+        with progress:
+            outcomes = engine.scan(hosts, controls, opts,
+                                   lambda h, **kw: make_transport(h, **kw),
+                                   on_event=(lambda *a: None) if args.quiet else progress.event,
+                                   on_host_done=host_done)
     except KeyboardInterrupt:
         # Keep what was collected: finished hosts go into a results.json marked incomplete.
         complete = False

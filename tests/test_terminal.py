@@ -26,3 +26,29 @@ def test_ci_log_commands_cannot_start_a_line():
 
 def test_long_output_is_bounded():
     assert len(safe("x" * 100000)) <= 300
+
+
+def test_progress_prints_finished_hosts_and_shows_hosts_in_flight():
+    from hardencheck.report.terminal import Progress
+    from hardencheck.results import HostOutcome, HostRecord, Result
+
+    def outcome(name, status="ok", error=None):
+        rec = HostRecord(name=name, identity={}, status=status, error=error)
+        res = [Result(host=name, control="A-001", status="pass" if status == "ok" else "error",
+                      severity="low", expected="", actual=None, message="")]
+        return HostOutcome(rec, res, {})
+
+    for terminal in (True, False):
+        buf = io.StringIO()
+        console = Console(file=buf, force_terminal=terminal, width=120, highlight=False)
+        with Progress(console, 2) as p:
+            p.event("web1", "connecting", None)
+            p.event("db\x1b[2J1", "collecting", None)
+            if terminal:
+                assert "web1 (connecting)" in p._status_line().plain
+                assert "\x1b[2J" not in p._status_line().plain
+            p.event("web1", "done", outcome("web1"))
+            p.event("db\x1b[2J1", "done", outcome("db\x1b[2J1", "error", {"reason": "timeout", "message": "m"}))
+        out = buf.getvalue()
+        assert "[1/2]" in out and "web1" in out and "1 pass" in out
+        assert "timeout" in out and "\x1b[2J" not in out

@@ -11,8 +11,10 @@ import re
 import threading
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from hardencheck.results import SEVERITY_ORDER, HostOutcome, status_counts
 
@@ -32,30 +34,59 @@ def safe(text: object, limit: int = 300) -> str:
 
 
 class Progress:
-    """Prints one line per host as it finishes (and phases when attached to a terminal)."""
+    """Per-host progress. On a terminal a live line shows the hosts in flight and their phase
+    (connecting, collecting); every finished host is printed above it with its counts. When the
+    output is not a terminal (CI logs), only the finished-host lines are printed."""
 
     def __init__(self, console: Console, total: int):
         self.console = console
         self.total = total
         self.done = 0
+        self.inflight: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._live = Live(console=console, transient=True, refresh_per_second=8,
+                          auto_refresh=False) if console.is_terminal else None
+
+    def __enter__(self):
+        if self._live:
+            self._live.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._live:
+            self._live.stop()
+
+    def _status_line(self) -> Text:
+        names = list(self.inflight.items())
+        shown = ", ".join(f"{name} ({phase})" for name, phase in names[:6])
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        text = Text(f"{self.done}/{self.total} hosts done", style="bold")
+        if names:
+            text.append(" · in flight: ")
+            text.append(_CONTROL_CHARS.sub("?", shown) + more, style="dim")
+        return text
 
     def event(self, host: str, phase: str, payload) -> None:
         with self._lock:
             if phase == "done":
+                self.inflight.pop(host, None)
                 self.done += 1
-                o: HostOutcome = payload
-                c = status_counts(o.results)
-                if o.host.status != "ok":
-                    err = o.host.error or {}
-                    self.console.print(f"[{self.done}/{self.total}] [magenta]✖[/] {safe(host)}: "
-                                       f"[magenta]{safe(err.get('reason'))}[/] {safe(err.get('message'), 160)}")
-                else:
-                    parts = [f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in c.items() if n]
-                    mark = "[red]✖[/]" if c["fail"] or c["error"] else "[green]✔[/]"
-                    self.console.print(f"[{self.done}/{self.total}] {mark} {safe(host)}: " + ", ".join(parts))
-            elif self.console.is_terminal and phase == "connecting":
-                self.console.print(f"[dim]… {safe(host)}: connecting[/]")
+                self.console.print(self._done_line(host, payload))
+            else:
+                self.inflight[host] = phase
+            if self._live:
+                self._live.update(self._status_line(), refresh=True)
+
+    def _done_line(self, host: str, o: HostOutcome) -> str:
+        c = status_counts(o.results)
+        prefix = f"[{self.done}/{self.total}]"
+        if o.host.status != "ok":
+            err = o.host.error or {}
+            return (f"{prefix} [magenta]✖[/] {safe(host)}: [magenta]{safe(err.get('reason'))}[/] "
+                    f"{safe(err.get('message'), 160)}")
+        parts = [f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in c.items() if n]
+        mark = "[red]✖[/]" if c["fail"] or c["error"] else "[green]✔[/]"
+        return f"{prefix} {mark} {safe(host)}: " + ", ".join(parts)
 
 
 def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str | None = None,
