@@ -52,7 +52,8 @@ def test_hardened_host(full_scan):
                                       "pubkeyauthentication": "yes", "permitrootlogin": "prohibit-password",
                                       "permitemptypasswords": "no"}
     assert r["FW-001"]["status"] == "pass"
-    assert r["FW-001"]["actual"] == {"active": True, "inbound_default_deny": True}
+    assert r["FW-001"]["actual"] == {"active": True, "inbound_default_deny": True,
+                                     "backend": "nftables", "ipv6_enabled": True}
     assert r["PATCH-001"]["status"] == "pass", r["PATCH-001"]["message"]
     assert r["PATCH-001"]["actual"]["security_update_count"] == 0
     assert r["SCAN-001"]["status"] == "pass", r["SCAN-001"]["message"]
@@ -73,6 +74,7 @@ def test_weak_host(full_scan):
     assert r["PATCH-001"]["status"] == "fail"
     assert r["PATCH-001"]["actual"]["security_update_count"] >= 1
     assert r["PATCH-001"]["actual"]["reboot_required"] is True
+    assert any(u["package"] == "openssh-server" for u in r["PATCH-001"]["actual"]["security_updates"])
     assert r["SCAN-001"]["status"] == "fail"
     assert r["SCAN-001"]["actual"]["warnings"] >= 1
     assert re.search(r"`modified_at` is \"[^\"]+\", (29|30|31)\.\d days old", r["SCAN-001"]["message"])
