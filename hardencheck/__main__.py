@@ -1,3 +1,3 @@
-from hardencheck.cli import main
+from hardencheck.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_abandoned_hosts = False   # an interrupted scan left host threads running
+
+
+def entry() -> int:
+    """Console-script entry: like ``main`` but, after an interrupted scan has written what it
+    collected, exits at once instead of waiting for hosts still in flight."""
+    code = main()
+    if _abandoned_hosts:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console(stderr=False, highlight=False, soft_wrap=False)
@@ -185,6 +199,8 @@ def cmd_scan(args, console: Console) -> int:
                                    on_host_done=host_done)
     except KeyboardInterrupt:
         # Keep what was collected: finished hosts go into a results.json marked incomplete.
+        global _abandoned_hosts
+        _abandoned_hosts = True
         complete = False
         order = {h.name: i for i, h in enumerate(hosts)}
         outcomes = sorted(finished, key=lambda o: order[o.host.name])
@@ -216,7 +232,7 @@ def cmd_scan(args, console: Console) -> int:
     doc = build_document(run, [_control_json(lc) for lc in controls.controls], outcomes)
     results_path = run_dir / "results.json"
     write_json_atomic(results_path, doc)
-    partial.close(remove=True)
+    partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
     summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on)
     return code
 

@@ -363,18 +363,22 @@ def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory
     ``on_host_done`` (which persists them), and the interrupt propagates.
     """
     outcomes: dict[str, HostOutcome] = {}
-    with ThreadPoolExecutor(max_workers=max(1, opts.forks), thread_name_prefix="hc-host") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.forks), thread_name_prefix="hc-host")
+    interrupted = False
+    try:
         futures = {pool.submit(_scan_one, h, controls, opts, transport_factory, on_event): h for h in hosts}
-        try:
-            for fut in as_completed(futures):
-                outcome = fut.result()
-                outcomes[outcome.host.name] = outcome
-                on_host_done(outcome)
-                on_event(outcome.host.name, "done", outcome)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+        for fut in as_completed(futures):
+            outcome = fut.result()
+            outcomes[outcome.host.name] = outcome
+            on_host_done(outcome)
+            on_event(outcome.host.name, "done", outcome)
+    except BaseException:
+        interrupted = True
+        raise
+    finally:
+        # On an interrupt, do not wait for hosts still in flight (a hung host may take its whole
+        # command timeout): the caller keeps what finished (the CLI then exits without joining them).
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
     return [outcomes[h.name] for h in hosts if h.name in outcomes]
 
 
