@@ -243,8 +243,8 @@ def _raise_interrupt(signum, frame):
 
 def _control_json(lc) -> dict:
     c = lc.control
-    return {"id": c.id, "title": c.title, "severity": c.severity, "tags": list(c.tags), "tom": list(c.tom),
-            "references": list(c.references), "probe": c.probe, "params": c.params,
+    return {"id": c.id, "title": c.title, "severity": c.severity, "tags": list(c.tags),
+            "references": c.references.model_dump(), "probe": c.probe, "params": c.params,
             "description": c.description, "rationale": c.rationale, "remediation": c.remediation,
             "file": os.path.relpath(lc.file), "sha256": lc.sha256}
 

@@ -63,8 +63,42 @@ class Expectation(_Strict):
         return self
 
 
+class References(_Strict):
+    """Where a control comes from; the key names carry the edition."""
+
+    iso27001_2022: list[str] = []          # ISO/IEC 27001:2022 Annex A, e.g. A.8.5
+    bsi_grundschutz_2023: list[str] = []   # IT-Grundschutz-Kompendium Edition 2023, e.g. SYS.1.3.A8
+    cis_debian12_1_1_0: list[str] = []     # CIS Debian Linux 12 Benchmark v1.1.0, e.g. 5.1.20
+    other: list[str] = []                  # free text: other benchmarks, vendor docs
+
+    @field_validator("iso27001_2022")
+    @classmethod
+    def _iso(cls, v):
+        for x in v:
+            if not re.fullmatch(r"A\.[5-8]\.\d{1,2}", x):
+                raise ValueError(f"{x!r} is not an ISO/IEC 27001:2022 Annex A id like A.8.5")
+        return v
+
+    @field_validator("bsi_grundschutz_2023")
+    @classmethod
+    def _bsi(cls, v):
+        for x in v:
+            if not re.fullmatch(r"[A-Z]{3,4}(\.\d+)+(\.A\d+)?", x):
+                raise ValueError(f"{x!r} is not an IT-Grundschutz id like SYS.1.3.A8")
+        return v
+
+    @field_validator("cis_debian12_1_1_0")
+    @classmethod
+    def _cis(cls, v):
+        for x in v:
+            if not re.fullmatch(r"\d+(\.\d+)*", x):
+                raise ValueError(f"{x!r} is not a CIS recommendation number like 5.1.20")
+        return v
+
+
 class AppliesTo(_Strict):
     os_family: Optional[list[Literal["debian", "rhel", "suse", "alpine", "arch"]]] = None
+    virtualization: Optional[Literal["physical", "virtual"]] = None   # from host.os: "none" = physical
     host_tags: Optional[list[str]] = None          # the host has at least one of these tags
     not_host_tags: Optional[list[str]] = None      # the host has none of these tags
 
@@ -76,8 +110,7 @@ class Control(_Strict):
     rationale: str = ""
     severity: Literal["info", "low", "medium", "high", "critical"]
     tags: list[str] = []
-    tom: list[str] = []
-    references: list[str] = []
+    references: References = References()
     applies_to: AppliesTo = AppliesTo()
     probe: str
     args: dict[str, Union[ParamRef, Any]] = {}

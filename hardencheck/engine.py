@@ -34,6 +34,7 @@ class ScanOptions:
     control_ids: set[str] | None = None       # only these controls; others skipped
     forks: int = 20
     max_section_bytes: int = DEFAULT_MAX_BYTES
+    tom_items: dict[str, list[str]] = field(default_factory=dict)   # control id -> TOM item ids
     transport_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -252,27 +253,42 @@ class HostScan:
         probe = get_probe(c.probe)
         args = probe.resolve_args(c.resolved_args(params))
         ref = self._evidence_ref(c.probe, args)
-        if c.applies_to.os_family is not None:
+        at = c.applies_to
+        if at.os_family is not None or at.virtualization is not None:
             if os_fact is None:
                 return self._result(c, "error", reason=os_error.reason if os_error else "unparsable",
-                                    message=f"the OS family could not be determined: "
+                                    message=f"the host's OS could not be determined: "
                                             f"{os_error.message if os_error else 'no host.os facts'}",
                                     evidence=self._evidence_ref(HOST_PROBE, {}))
-            if os_fact.get("family") not in c.applies_to.os_family:
+            if at.os_family is not None and os_fact.get("family") not in at.os_family:
                 return self._result(c, "not_applicable", reason="applies_to",
                                     message=f"OS family {os_fact.get('family')!r} is not one of "
-                                            f"{', '.join(c.applies_to.os_family)}", evidence=ref)
+                                            f"{', '.join(at.os_family)}", evidence=ref)
+            if at.virtualization is not None:
+                virt = os_fact.get("virtualization")
+                if virt is None:
+                    return self._result(c, "error", reason="command_missing",
+                                        message="cannot tell whether the host is virtualised "
+                                                "(systemd-detect-virt is missing)",
+                                        evidence=self._evidence_ref(HOST_PROBE, {}))
+                kind = "physical" if virt == "none" else "virtual"
+                if kind != at.virtualization:
+                    return self._result(c, "not_applicable", reason="applies_to",
+                                        message=f"applies to {at.virtualization} hosts; this one is "
+                                                f"{kind} ({virt})", evidence=ref)
         try:
             facts = self.facts(probe, args)
         except ProbeError as e:
             return self._result(c, "error", reason=e.reason, message=e.message, evidence=ref)
-        return judge_facts(c, facts, params, now, host=self.host.name, evidence=ref)
+        r = judge_facts(c, facts, params, now, host=self.host.name, evidence=ref)
+        r.tom = list(self.opts.tom_items.get(c.id, []))
+        return r
 
     def _result(self, c: Control, status: str, *, message: str, reason: str | None = None,
                 evidence: dict | None = None) -> Result:
         return Result(host=self.host.name, control=c.id, status=status, severity=c.severity,
                       expected=expected_sentence(c, self.params.get(c.id, c.params)), actual=None,
-                      message=message, reason=reason, tom=list(c.tom),
+                      message=message, reason=reason, tom=list(self.opts.tom_items.get(c.id, [])),
                       params=_jsonable(self.params.get(c.id, c.params)), evidence=evidence or {})
 
 
@@ -287,7 +303,7 @@ def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *
     def result(status, message, actual, reason=None):
         return Result(host=host, control=c.id, status=status, severity=c.severity,
                       expected=expected_sentence(c, params), actual=actual, message=message,
-                      reason=reason, tom=list(c.tom), params=_jsonable(params), evidence=evidence or {})
+                      reason=reason, params=_jsonable(params), evidence=evidence or {})
 
     for e in c.valid_if:
         o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
@@ -390,6 +406,6 @@ def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
                             status="error", error={"reason": "internal", "message": f"{type(e).__name__}: {e}"})
         results = [Result(host=host.name, control=lc.id, status="error", severity=lc.control.severity,
                           expected="", actual=None, message=f"internal error: {e}", reason="internal",
-                          tom=list(lc.control.tom)) for lc in controls.controls]
+                          tom=list(opts.tom_items.get(lc.id, []))) for lc in controls.controls]
         return HostOutcome(record, results, {})
 

@@ -165,3 +165,21 @@ def test_cli_scans_this_machine_without_an_inventory(tmp_path):
     assert by["RAID-001"] in ("pass", "fail", "not_applicable") and by["SSH-001"] == "skipped"
     assert code == doc["run"]["exit_code"]
     assert not (p.parent / "hosts.partial.jsonl").exists()
+
+
+def test_virtualization_applicability(tmp_path):
+    from hardencheck.controls import load_controls as load
+
+    src = CONTROLS.by_id()["RAID-001"].file
+    text = open(src).read().replace("id: RAID-001", "id: PHY-001").replace(
+        "probe: raid.md", "applies_to: {virtualization: physical}\nprobe: raid.md")
+    (tmp_path / "PHY-001.yml").write_text(text)
+    (o,) = engine.scan([local()], load(tmp_path), engine.ScanOptions(), lambda h, **kw: LocalTransport(h))
+    (r,) = o.results
+    virt = o.host.os["virtualization"]
+    if virt is None:
+        assert r.status == "error" and r.reason == "command_missing"
+    elif virt == "none":
+        assert r.status != "not_applicable" or r.reason == "precondition"
+    else:
+        assert r.status == "not_applicable" and r.reason == "applies_to" and virt in r.message
