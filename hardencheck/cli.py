@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tags", type=_csv, help="only controls with one of these tags; the others are 'skipped'")
     s.add_argument("--control", dest="control_ids", type=_csv, help="only these control ids")
     s.add_argument("--controls", help="control library folder (default: the shipped controls/)")
+    s.add_argument("--tom", help="TOM catalog that structures the results (default: controls/tom/default.yml)")
     s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
     s.add_argument("--fail-on", default="info", choices=["info", "low", "medium", "high", "critical", "none"],
                    help="lowest severity whose failure makes the exit code 1 (default: info = any)")
@@ -73,6 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     show = csub.add_parser("show", help="show one control")
     show.add_argument("id")
     show.add_argument("--controls", help="control folder")
+
+    t = sub.add_parser("tom", help="the TOM catalog: its items and which controls prove them")
+    tsub = t.add_subparsers(dest="tom_command", required=True, parser_class=_Parser)
+    for name, helptext in (("show", "print the catalog tree with each item's controls"),
+                           ("coverage", "items without a technical control, controls that prove no item"),
+                           ("lint", "validate the catalog against the control library")):
+        x = tsub.add_parser(name, help=helptext)
+        x.add_argument("--tom", help="catalog file (default: controls/tom/default.yml)")
+        x.add_argument("--controls", help="control library folder")
+        if name == "show":
+            x.add_argument("--lang", choices=["en", "de"], default="en")
 
     sub.add_parser("probes", help="list the probes and what they collect")
     return p
@@ -102,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_controls(args, console)
         if args.command == "probes":
             return cmd_probes(console)
+        if args.command == "tom":
+            return cmd_tom(args, console)
     except ConfigError as e:
         # plain text, one error per line, never wrapped: editors and CI parse "file:line"
         print("configuration error:", file=sys.stderr)
@@ -149,7 +163,10 @@ def cmd_scan(args, console: Console) -> int:
 
     if args.forks < 1:
         raise ConfigError("--forks must be at least 1")
+    from hardencheck import tom
+
     controls = load_controls(args.controls)
+    catalog = tom.load_catalog(args.tom, set(controls.by_id()))
     inv, hosts = _load_hosts(args)
     errors = []
     for h in hosts:
@@ -177,6 +194,7 @@ def cmd_scan(args, console: Console) -> int:
         tags=set(args.tags) if args.tags else None,
         control_ids=set(args.control_ids) if args.control_ids else None,
         forks=args.forks,
+        tom_items=catalog.items_of_control(),
         transport_options={"known_hosts": args.known_hosts, "trust_on_first_use": args.trust_on_first_use},
     )
     progress = Progress(console if not args.quiet else Console(quiet=True), len(hosts))
@@ -230,10 +248,13 @@ def cmd_scan(args, console: Console) -> int:
         "exit_code": code,
     }
     doc = build_document(run, [_control_json(lc) for lc in controls.controls], outcomes)
+    doc["tom"] = {"catalog": tom.document(catalog),
+                  "items": tom.rollup(catalog, doc["results"], [o.host.name for o in outcomes])}
     results_path = run_dir / "results.json"
     write_json_atomic(results_path, doc)
     partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
-    summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on)
+    summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on,
+            tom_items=doc["tom"]["items"])
     return code
 
 
@@ -287,4 +308,46 @@ def cmd_probes(console: Console) -> int:
     for name, p in sorted(registry().items()):
         t.add_row(name, ", ".join(p.commands), ", ".join(p.args), p.summary)
     console.print(t)
+    return EXIT_OK
+
+
+def cmd_tom(args, console: Console) -> int:
+    from rich.table import Table
+    from rich.tree import Tree
+
+    from hardencheck import tom
+    from hardencheck.controls import load_controls
+
+    controls = load_controls(args.controls)
+    catalog = tom.load_catalog(args.tom, set(controls.by_id()))
+    if args.tom_command == "lint":
+        console.print(f"{len(catalog.measures())} measure(s) OK in {catalog.path} "
+                      f"(catalog {catalog.info.id} {catalog.info.version})")
+        return EXIT_OK
+    if args.tom_command == "coverage":
+        cov = tom.coverage(catalog, [lc.id for lc in controls.controls])
+        by_id = {it.id: it for it, _, _ in catalog.walk()}
+        console.print(f"[bold]{catalog.info.title.en}[/] ({catalog.info.id} {catalog.info.version})")
+        console.print(f"\n{len(cov['organisational_items'])} item(s) without a technical control "
+                      "(need a person's attestation):")
+        for i in cov["organisational_items"]:
+            console.print(f"  {i}  {by_id[i].title.en}", markup=False)
+        console.print(f"\n{len(cov['unmapped_controls'])} control(s) that prove no item of this catalog:")
+        for c in cov["unmapped_controls"]:
+            console.print(f"  {c}  {controls.by_id()[c].control.title}", markup=False)
+        return EXIT_OK
+    lang = args.lang
+    root = Tree(f"[bold]{getattr(catalog.info.title, lang)}[/] ({catalog.info.id} {catalog.info.version}, "
+                f"{catalog.info.date})")
+    nodes = {(): root}
+    for it, depth, parents in catalog.walk():
+        parent = nodes[tuple(parents)]
+        label = f"[bold]{it.id}[/] {getattr(it.title, lang)}"
+        if it.items is None:
+            cat = tom.CATEGORIES[it.category][lang]
+            ctl = ", ".join(it.controls) if it.controls else (
+                "organisatorisch" if lang == "de" else "organisational")
+            label += f"  [dim]{cat} · Art. 32(1)({it.art32})[/]  → {ctl}"
+        nodes[tuple(parents + [it.id])] = parent.add(label)
+    console.print(root)
     return EXIT_OK

@@ -89,8 +89,12 @@ class Progress:
         return f"{prefix} {mark} {safe(host)}: " + ", ".join(parts)
 
 
+TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "organisational": "yellow",
+             "not_assessed": "dim", "not_applicable": "dim"}
+
+
 def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str | None = None,
-            exit_code: int | None = None, fail_on: str = "info") -> None:
+            exit_code: int | None = None, fail_on: str = "info", tom_items: list | None = None) -> None:
     table = Table(title="hosts", show_lines=False)
     table.add_column("host")
     table.add_column("address")
@@ -125,6 +129,23 @@ def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str 
         for r in errors:
             t.add_row(r.control, safe(r.host), safe(r.reason), safe(r.message, 200))
         console.print(t)
+    if tom_items:
+        measures = [i for i in tom_items if not i["group"]]
+        counts: dict[str, int] = {}
+        for m in measures:
+            counts[m["status"]] = counts.get(m["status"], 0) + 1
+        open_items = [m for m in measures if m["status"] in ("not_met", "not_verified")]
+        if open_items:
+            t = Table(title="TOM measures not met or not verified")
+            for col in ("item", "measure", "status", "hosts"):
+                t.add_column(col)
+            for m in open_items:
+                hosts = ", ".join(h for h, st in m["hosts"].items() if st == m["status"])
+                t.add_row(m["id"], safe(m["title"]["en"], 80), f"[{TOM_STYLE[m['status']]}]{m['status']}[/]",
+                          safe(hosts, 80))
+            console.print(t)
+        console.print("TOM measures: " + ", ".join(f"[{TOM_STYLE[s]}]{counts[s]} {s}[/]"
+                                                   for s in TOM_STYLE if counts.get(s)))
     totals = status_counts([r for o in outcomes for r in o.results])
     console.print("total: " + ", ".join(f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in totals.items()))
     if results_path:
