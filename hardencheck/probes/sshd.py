@@ -16,12 +16,33 @@ MULTI = frozenset({
     "allowusers", "denyusers", "allowgroups", "denygroups",
 })
 
+#: Keywords whose value ``sshd -T`` prints as a plain integer (LoginGraceTime in seconds). They
+#: are ints in the fact, so controls can compare them with at_most / at_least.
+INTEGER = frozenset({
+    "maxauthtries", "logingracetime", "clientaliveinterval", "clientalivecountmax", "maxsessions",
+    "x11displayoffset", "requiredrsasize",
+})
+
+#: Names older OpenSSH releases (< 8.5, e.g. RHEL 8) print for what is now called ``*algorithms``;
+#: the new name is filled in from the old one so controls read one key everywhere.
+ALIASES = {
+    "pubkeyacceptedalgorithms": "pubkeyacceptedkeytypes",
+    "hostbasedacceptedalgorithms": "hostbasedacceptedkeytypes",
+    "kbdinteractiveauthentication": "challengeresponseauthentication",
+}
+
+#: Forwarding switches that ``DisableForwarding yes`` overrides (sshd -T still prints them as set).
+FORWARDING = {"tcp": "allowtcpforwarding", "agent": "allowagentforwarding",
+              "x11": "x11forwarding", "streamlocal": "allowstreamlocalforwarding"}
+
 _LINE = re.compile(r"^([a-z][a-z0-9]*)(?:[ \t]+(.*))?$")
+_INT = re.compile(r"^-?[0-9]{1,10}$")
 
 
 class SshdConfig(Probe):
     name = "sshd.config"
-    summary = "Effective OpenSSH server configuration from `sshd -T` (keys lower-cased)"
+    summary = ("Effective OpenSSH server configuration from `sshd -T` (keys lower-cased, counters "
+               "and timeouts as integers, effective forwarding)")
     timeout = 30
     commands = {
         "effective": "command -v sshd >/dev/null 2>&1 || exit 127; sshd -T",
@@ -53,11 +74,22 @@ class SshdConfig(Probe):
                 config[key] = value
         if "passwordauthentication" not in config and "pubkeyauthentication" not in config:
             raise ProbeError("unparsable", "sshd -T printed no authentication settings")
-        # OpenSSH < 8.7 (RHEL 8) names the keyboard-interactive switch differently
-        if "kbdinteractiveauthentication" not in config and \
-                "challengeresponseauthentication" in config:
-            config["kbdinteractiveauthentication"] = config["challengeresponseauthentication"]
+        for key in INTEGER & config.keys():
+            value = config[key]
+            if not isinstance(value, str) or not _INT.match(value):
+                raise ProbeError("unparsable", f"sshd -T: {key} is not a number: {str(value)[:40]!r}")
+            config[key] = int(value)
+        # OpenSSH < 8.7 (RHEL 8) names the keyboard-interactive switch and the key-type lists
+        # differently
+        for new, old in ALIASES.items():
+            if new not in config and old in config:
+                config[new] = config[old]
         # "without-password" is the deprecated spelling of "prohibit-password"
         if config.get("permitrootlogin") == "without-password":
             config["permitrootlogin"] = "prohibit-password"
+        # What forwarding is really allowed: DisableForwarding yes switches all of it off. sshd
+        # keywords never contain "_", so this derived key cannot clash with one.
+        disabled = config.get("disableforwarding") == "yes"
+        config["effective_forwarding"] = {
+            short: ("no" if disabled else config.get(key)) for short, key in FORWARDING.items()}
         return config
