@@ -120,23 +120,18 @@ class HostScan:
         splitter = Splitter(nonce, self.opts.max_section_bytes, limits=limits)
         started = time.time()
         record.started_at = utc(started)
+        record.exec = {"command": None, "script_sha256": hashlib.sha256(script.encode()).hexdigest(),
+                       "script_bytes": len(script.encode()), "exit_code": None, "timed_out": False,
+                       "completed": False}
         transport = None
         try:
             transport = self.transport_factory(self.host, **self.opts.transport_options)
             self.on_event(self.host.name, "connecting", None)
             transport.connect()
-            self.identity.update(transport.identity.as_dict())
             self.on_event(self.host.name, "collecting", None)
             result = transport.run_script(script, splitter.feed_stdout, splitter.feed_stderr,
                                           timeout=self.host.command_timeout)
-            record.exec = {
-                "command": getattr(transport, "command", None),
-                "script_sha256": hashlib.sha256(script.encode()).hexdigest(),
-                "script_bytes": len(script.encode()),
-                "exit_code": result.exit_code,
-                "timed_out": result.timed_out,
-                "completed": splitter.done,
-            }
+            record.exec.update(exit_code=result.exit_code, timed_out=result.timed_out, completed=splitter.done)
             self.sections = splitter.sections()
             record.noise = splitter.noise()
             if not self.sections:
@@ -149,10 +144,11 @@ class HostScan:
         except HostError as e:
             record.status = "error"
             record.error = {"reason": e.reason, "message": e.message, **_jsonable(e.details)}
-            self.identity.update(getattr(transport, "identity", None).as_dict()
-                                 if transport is not None and getattr(transport, "identity", None) else {})
         finally:
             if transport is not None:
+                # who answered (host key, user, jump hosts), also when the connection was refused
+                self.identity.update(transport.identity.as_dict())
+                record.exec["command"] = getattr(transport, "command", None)
                 transport.close()
             ended = time.time()
             record.ended_at = utc(ended)

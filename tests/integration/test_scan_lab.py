@@ -101,7 +101,7 @@ def test_sudo_host_runs_probes_as_root(full_scan):
 def test_broken_hosts_are_errors_with_a_clear_reason(full_scan, host, reason, words):
     code, doc = full_scan
     r = results(doc, host)
-    assert set(r) == set(DESIGN)
+    assert set(DESIGN) <= set(r)
     assert {x["status"] for x in r.values()} == {"error"}
     assert {x["reason"] for x in r.values()} == {reason}
     assert all(words in x["message"] for x in r.values()), next(iter(r.values()))["message"]
