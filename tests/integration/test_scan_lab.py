@@ -147,7 +147,7 @@ def test_exit_code_0_when_selected_controls_pass(lab, tmp_path):
 
 
 def test_exit_code_2_when_only_errors(lab, tmp_path):
-    code, doc = run_cli(lab, tmp_path, "--limit", "hardened,unreachable", "--tags", "ssh")
+    code, doc = run_cli(lab, tmp_path, "--limit", "hardened,unreachable", "--control", "SSH-001")
     assert code == 2
 
 
