@@ -156,9 +156,22 @@ def test_sshd_effective_config_key_only(lab, name):
     t = sshd_T(lab, name)
     assert t["passwordauthentication"] == "no"
     assert t["kbdinteractiveauthentication"] == "no"
-    assert t["permitrootlogin"] in ("prohibit-password", "without-password")   # 9.2 prints the alias
+    if name == "sudo":      # scanned as `audit` with sudo: root may not log in at all
+        assert t["permitrootlogin"] == "no"
+    else:
+        assert t["permitrootlogin"] in ("prohibit-password", "without-password")   # 9.2 prints the alias
     assert t["permitemptypasswords"] == "no"
     assert t["pubkeyauthentication"] == "yes"
+    # strong algorithms only, session and login limits
+    assert not re.search(r"cbc|3des|arcfour", t["ciphers"])
+    assert not re.search(r"md5|sha1|umac-64", t["macs"])
+    assert not re.search(r"sha1", t["kexalgorithms"])
+    for k in ("hostkeyalgorithms", "pubkeyacceptedalgorithms"):
+        assert not re.search(r"(^|,)(ssh-rsa|ssh-dss)(,|$)", t[k]), t[k]
+    assert (t["maxauthtries"], t["logingracetime"], t["clientaliveinterval"], t["clientalivecountmax"]) == \
+        ("3", "30", "300", "2")
+    assert (t["permituserenvironment"], t["x11forwarding"], t["allowtcpforwarding"], t["loglevel"]) == \
+        ("no", "no", "no", "VERBOSE")
 
 
 def test_sshd_effective_config_weak_via_include(lab, ti):
@@ -305,6 +318,154 @@ def test_hosts_are_isolated_from_the_machine(lab, ti):
     assert root_keys.strip() == lab.client_pubkey_path.read_text().strip()
 
 
+# --------------------------------------------------------------------------- hardening state
+
+def _kv(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        parts = line.split(None, 1)
+        if parts and not parts[0].startswith("#") and len(parts) == 2:
+            out.setdefault(parts[0], parts[1].strip())
+    return out
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("hardened", {"ENCRYPT_METHOD": "YESCRYPT", "UMASK": "027", "PASS_MAX_DAYS": "365", "INACTIVE": "30"}),
+    ("weak", {"ENCRYPT_METHOD": "MD5", "UMASK": "022", "PASS_MAX_DAYS": "99999", "INACTIVE": "-1"}),
+])
+def test_login_defs_and_useradd_defaults(lab, ti, name, expected):
+    host = ti(name)
+    defs = _kv(host.file("/etc/login.defs").content_string)
+    for key in ("ENCRYPT_METHOD", "UMASK", "PASS_MAX_DAYS"):
+        assert defs[key] == expected[key], key
+    # exactly one active line per key (later duplicates would confuse a reader, not login)
+    text = host.file("/etc/login.defs").content_string
+    assert len(re.findall(r"^UMASK\s", text, re.M)) == 1
+    assert f"INACTIVE={expected['INACTIVE']}" in host.check_output("useradd -D").splitlines()
+
+
+def test_pam_hardened(lab, ti):
+    host = ti("hardened")
+    auth = host.file("/etc/pam.d/common-auth").content_string
+    assert re.search(r"^auth\s+requisite\s+pam_faillock\.so preauth$", auth, re.M)
+    assert re.search(r"^auth\s+\[default=die\]\s+pam_faillock\.so authfail$", auth, re.M)
+    assert re.search(r"^password\s+requisite\s+pam_pwquality\.so",
+                     host.file("/etc/pam.d/common-password").content_string, re.M)
+    fl = host.file("/etc/security/faillock.conf").content_string
+    assert re.search(r"^deny = 5$", fl, re.M) and re.search(r"^unlock_time = 900$", fl, re.M)
+    assert re.search(r"^minlen = 14$", host.file("/etc/security/pwquality.conf").content_string, re.M)
+
+
+def test_pam_weak(lab, ti):
+    host = ti("weak")
+    assert "pam_faillock" not in host.file("/etc/pam.d/common-auth").content_string
+    assert "pam_pwquality" not in host.file("/etc/pam.d/common-password").content_string
+    assert not host.file("/etc/security/pwquality.conf").exists
+    assert not host.file("/etc/security/faillock.conf").exists
+
+
+def test_pam_faillock_stack_still_authenticates(lab):
+    """The hardened PAM stack is live on the sudo host: the password sudo of `auditpw` works."""
+    p = subprocess.run(lab.ssh_argv("sudo", "id -un"), capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0 and p.stdout.strip() == "audit", p.stderr
+    h = lab.hosts["sudo"]
+    argv = lab.ssh_argv("sudo", "sudo -S -p '' -u root id -u")
+    argv[argv.index(h.ssh_target)] = f"auditpw@{h.address}"
+    p = subprocess.run(argv, input=lab.sudo_password + "\n", capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0 and p.stdout.splitlines()[-1] == "0", p.stderr
+
+
+def test_sudo_rules(lab, ti):
+    hard = ti("hardened")
+    text = hard.file("/etc/sudoers.d/10-hardening").content_string
+    assert "Defaults use_pty" in text and "Defaults logfile=/var/log/sudo.log" in text
+    assert hard.file("/etc/sudoers.d/10-hardening").mode == 0o440
+    assert "NOPASSWD" not in hard.check_output("cat /etc/sudoers /etc/sudoers.d/*")
+    weak = ti("weak")
+    assert "deploy ALL=(ALL) NOPASSWD: ALL" in weak.file("/etc/sudoers.d/50-deploy").content_string
+    for name in ("hardened", "weak"):
+        assert ti(name).run("visudo -c").rc == 0
+
+
+SYSCTL = "cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/all/accept_redirects " \
+         "/proc/sys/net/ipv4/conf/all/send_redirects /proc/sys/net/ipv4/conf/all/rp_filter " \
+         "/proc/sys/net/ipv6/conf/all/forwarding /proc/sys/net/ipv6/conf/all/accept_redirects"
+
+
+def test_sysctls_are_per_host(lab, ti):
+    assert ti("hardened").check_output(SYSCTL).split() == ["0", "0", "0", "1", "0", "0"]
+    assert ti("weak").check_output(SYSCTL).split() == ["1", "1", "1", "0", "1", "1"]
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() in ("0", "1")   # machine untouched
+
+
+def test_logging_hardened(lab, ti):
+    host = ti("hardened")
+    assert re.search(r"^Storage=persistent$", host.file("/etc/systemd/journald.conf").content_string, re.M)
+    assert host.file("/var/log/journal").is_directory
+    assert "*.* @@logs.example.internal:6514" in host.file("/etc/rsyslog.d/90-forward.conf").content_string
+    assert re.search(r"^\s*rotate 26$", host.file("/etc/logrotate.d/rsyslog").content_string, re.M)
+    rotated = sorted(f for f in host.file("/var/log").listdir() if re.fullmatch(r"syslog\.\d+(\.gz)?", f))
+    assert len(rotated) == 26
+    oldest = max(age_seconds(host, f"/var/log/{f}") for f in rotated) / 86400
+    assert 180 <= oldest < 190
+    assert "hardened CRON" in host.check_output("zcat /var/log/syslog.26.gz")
+
+
+def test_logging_weak(lab, ti):
+    host = ti("weak")
+    assert re.search(r"^Storage=volatile$", host.file("/etc/systemd/journald.conf").content_string, re.M)
+    assert not host.file("/var/log/journal").exists
+    assert host.file("/etc/rsyslog.d").listdir() == []
+    assert "@" not in host.check_output("grep -h -v '^#' /etc/rsyslog.conf")
+    rotated = [f for f in host.file("/var/log").listdir() if re.fullmatch(r"syslog\.\d+(\.gz)?", f)]
+    assert len(rotated) == 4
+    assert max(age_seconds(host, f"/var/log/{f}") for f in rotated) / 86400 < 30
+
+
+def test_weak_accounts(lab, ti):
+    host = ti("weak")
+    # only names and hash schemes leave the host (no hashes in test logs either)
+    schemes = dict(l.partition(" ")[::2] for l in host.check_output(
+        "awk -F: '$1==\"toor\"||$1==\"guest\"||$1==\"deploy\" {print $1, substr($2,1,3)}' /etc/shadow").splitlines())
+    assert schemes == {"toor": "$1$", "guest": "", "deploy": "!"}
+    uid0 = host.check_output("awk -F: '$3==0{print $1}' /etc/passwd").split()
+    assert uid0 == ["root", "toor"]
+    hard = ti("hardened")
+    assert hard.check_output("awk -F: '$3==0{print $1}' /etc/passwd").split() == ["root"]
+    assert hard.check_output("awk -F: '$2==\"\"{print $1}' /etc/shadow") == ""
+
+
+def test_weak_files(lab, ti):
+    host = ti("weak")
+    f = host.file("/etc/hc-lab/shared.conf")
+    assert f.mode == 0o666 and f.user == "root"
+    d = host.file("/var/tmp/upload")
+    assert d.is_directory and d.mode == 0o777          # world-writable, no sticky bit
+    assert not ti("hardened").file("/etc/hc-lab").exists
+    assert not ti("hardened").file("/var/tmp/upload").exists
+
+
+def test_weak_extra_listener(lab, ti):
+    out = ti("weak").check_output("ss -H -tlnp")
+    assert re.search(r"0\.0\.0\.0:8080\s.*python3", out), out
+    assert _connect(lab.hosts["weak"].address, 8080) == "open"
+    hard = ti("hardened").check_output("ss -H -tln")
+    assert {l.split()[3].rsplit(":", 1)[1] for l in hard.splitlines()} == {"22"}
+
+
+def test_backup_records(lab, ti):
+    import json as _json
+    hard = ti("hardened")
+    assert age_seconds(hard, "/var/lib/hardencheck/backup/last-success") < 3 * 3600
+    rec = _json.loads(hard.file("/var/lib/hardencheck/backup/restore-test.json").content_string)
+    assert rec["result"] == "success"
+    tested = time.mktime(time.strptime(rec["date"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+    assert 11 * 86400 < time.time() - tested < 13 * 86400
+    weak = ti("weak")
+    assert 29.9 * 86400 < age_seconds(weak, "/var/lib/hardencheck/backup/last-success") < 30.1 * 86400
+    assert not weak.file("/var/lib/hardencheck/backup/restore-test.json").exists
+
+
 # --------------------------------------------------------------------------- broken hosts
 
 def test_wrongkey_fails_strict_host_key_checking(lab):
@@ -381,6 +542,9 @@ def test_stop_after_failure_leaves_nothing(tmp_path, exc):
             l.start(["hardened", "hanging", "unreachable", "weak"])
             pids = [h.pid for h in l.hosts.values() if h.pid]
             assert len(pids) == 3 and leftovers("hcfail", Path("/nonexistent"), ())   # running
+            ss = ssh(l, "weak", "ss -H -tlnp 'sport = :8080'").stdout
+            pids += [int(p) for p in re.findall(r"pid=(\d+)", ss)]     # weak's extra listener
+            assert len(pids) == 4, ss
             # a detached process inside the host (not a child of sshd's listener) must die too
             assert ssh(l, "hardened", "setsid sleep 300 </dev/null >/dev/null 2>&1 &").returncode == 0
             raise exc("boom")

@@ -132,6 +132,14 @@ def _whiteout(path: Path):
     os.mknod(path, stat.S_IFCHR | 0o000, os.makedev(0, 0))
 
 
+def _gid(group: str, default: int = 0) -> int:
+    try:
+        import grp
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        return default
+
+
 def _age(path: Path, days: float):
     t = time.time() - days * 86400
     os.utime(path, (t, t), follow_symlinks=False)
@@ -385,10 +393,12 @@ def _sshd_config(host: LabHost) -> tuple[str, dict[str, str]]:
             "KbdInteractiveAuthentication yes\n"
             "PermitRootLogin yes\n")}
         return head + body, dropins
+    # the sudo host is scanned as `audit` (sudo), so root may not log in at all there
+    root_login = "no" if host.kind == "sudo" else "prohibit-password"
     body = (
         "LogLevel VERBOSE\n"
         "LoginGraceTime 30\n"
-        "PermitRootLogin prohibit-password\n"
+        f"PermitRootLogin {root_login}\n"
         "StrictModes yes\n"
         "MaxAuthTries 3\n"
         "MaxSessions 10\n"
@@ -405,6 +415,19 @@ def _sshd_config(host: LabHost) -> tuple[str, dict[str, str]]:
         "PrintMotd no\n"
         "ClientAliveInterval 300\n"
         "ClientAliveCountMax 2\n"
+        "PermitUserEnvironment no\n"
+        "# no CBC/3DES ciphers, no SHA-1/MD5/64-bit-tag MACs, no SHA-1 key exchange or signatures\n"
+        "Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com,"
+        "aes256-ctr,aes192-ctr,aes128-ctr\n"
+        "MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com,"
+        "hmac-sha2-512,hmac-sha2-256\n"
+        "KexAlgorithms sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,"
+        "ecdh-sha2-nistp521,ecdh-sha2-nistp384,ecdh-sha2-nistp256,diffie-hellman-group16-sha512,"
+        "diffie-hellman-group18-sha512\n"
+        "HostKeyAlgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+        "rsa-sha2-512,rsa-sha2-256\n"
+        "PubkeyAcceptedAlgorithms ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
+        "sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256\n"
         "AcceptEnv LANG LC_*\n"
         "Subsystem\tsftp\t/usr/lib/openssh/sftp-server\n"
     )
@@ -424,6 +447,147 @@ table inet filter {
 }
 """
 NFT_EMPTY = "#!/usr/sbin/nft -f\nflush ruleset\n"
+
+
+# ---- hardening state judged by the control library (accounts, pam, sudo, sysctl, logging, backup)
+
+HARDENED_LIKE = frozenset({"hardened", "wrongkey", "hanging", "sudo"})
+BACKUP_DIR = "/var/lib/hardencheck/backup"          # where the lab's backup job leaves its records
+BACKUP_MARKER = BACKUP_DIR + "/last-success"        # touched after every successful backup
+RESTORE_RECORD = BACKUP_DIR + "/restore-test.json"  # written by the (monthly) restore test
+WEAK_LISTENER_PORT = 8080                           # weak: a forgotten dev web server on 0.0.0.0
+SYSLOG_ROTATIONS = {"hardened": 26, "weak": 4}      # weekly rotation: 26 -> 182 days, 4 -> 28 days
+
+LOGIN_DEFS = {
+    "hardened": {"ENCRYPT_METHOD": "YESCRYPT", "UMASK": "027", "PASS_MAX_DAYS": "365",
+                 "PASS_MIN_DAYS": "1", "PASS_WARN_AGE": "14"},
+    "weak": {"ENCRYPT_METHOD": "MD5", "UMASK": "022", "PASS_MAX_DAYS": "99999",
+             "PASS_MIN_DAYS": "0", "PASS_WARN_AGE": "7"},
+}
+USERADD_INACTIVE = {"hardened": 30, "weak": -1}
+
+# per network namespace, written in this order by the start script before sshd runs
+# (order matters: writing ip_forward resets conf/all/accept_redirects)
+SYSCTLS = {
+    "hardened": [
+        ("net/ipv4/ip_forward", 0),
+        *[(f"net/ipv4/conf/{i}/{k}", v) for i in ("all", "default") for k, v in (
+            ("accept_redirects", 0), ("secure_redirects", 0), ("send_redirects", 0), ("rp_filter", 1),
+            ("accept_source_route", 0), ("log_martians", 1))],
+        ("net/ipv4/tcp_syncookies", 1),
+        ("net/ipv4/icmp_echo_ignore_broadcasts", 1),
+        ("net/ipv4/icmp_ignore_bogus_error_responses", 1),
+        *[(f"net/ipv6/conf/{i}/{k}", v) for i in ("all", "default") for k, v in (
+            ("forwarding", 0), ("accept_redirects", 0), ("accept_source_route", 0), ("accept_ra", 0))],
+    ],
+    "weak": [
+        ("net/ipv4/ip_forward", 1),
+        *[(f"net/ipv4/conf/{i}/{k}", v) for i in ("all", "default") for k, v in (
+            ("accept_redirects", 1), ("secure_redirects", 1), ("send_redirects", 1), ("rp_filter", 0),
+            ("log_martians", 0))],
+        ("net/ipv4/tcp_syncookies", 1),
+        *[(f"net/ipv6/conf/{i}/{k}", v) for i in ("all", "default") for k, v in (
+            ("forwarding", 1), ("accept_redirects", 1))],
+    ],
+}
+
+# Debian 12's pam-auth-update stacks; hardened adds pam_faillock (auth) and pam_pwquality (password)
+PAM_COMMON_AUTH = {
+    "hardened": (
+        "# /etc/pam.d/common-auth - authentication settings common to all services\n"
+        "# (hardencheck lab: pam_faillock around pam_unix, see faillock.conf)\n"
+        "auth\trequisite\t\t\tpam_faillock.so preauth\n"
+        "auth\t[success=2 default=ignore]\tpam_unix.so nullok\n"
+        "auth\t[default=die]\t\t\tpam_faillock.so authfail\n"
+        "auth\trequisite\t\t\tpam_deny.so\n"
+        "auth\trequired\t\t\tpam_permit.so\n"
+        "auth\toptional\t\t\tpam_cap.so\n"),
+    "weak": (
+        "# /etc/pam.d/common-auth - authentication settings common to all services\n"
+        "auth\t[success=1 default=ignore]\tpam_unix.so nullok\n"
+        "auth\trequisite\t\t\tpam_deny.so\n"
+        "auth\trequired\t\t\tpam_permit.so\n"
+        "auth\toptional\t\t\tpam_cap.so\n"),
+}
+PAM_COMMON_PASSWORD = {
+    "hardened": (
+        "# /etc/pam.d/common-password - password-related modules common to all services\n"
+        "# (hardencheck lab: quality rules in /etc/security/pwquality.conf)\n"
+        "password\trequisite\t\t\tpam_pwquality.so retry=3\n"
+        "password\t[success=1 default=ignore]\tpam_unix.so obscure use_authtok try_first_pass yescrypt\n"
+        "password\trequisite\t\t\tpam_deny.so\n"
+        "password\trequired\t\t\tpam_permit.so\n"),
+    "weak": (
+        "# /etc/pam.d/common-password - password-related modules common to all services\n"
+        "password\t[success=1 default=ignore]\tpam_unix.so obscure md5\n"
+        "password\trequisite\t\t\tpam_deny.so\n"
+        "password\trequired\t\t\tpam_permit.so\n"),
+}
+PAM_COMMON_ACCOUNT_HARDENED = (
+    "# /etc/pam.d/common-account - authorization settings common to all services\n"
+    "# (hardencheck lab: pam_faillock resets the failure count after a successful login)\n"
+    "account\t[success=1 new_authtok_reqd=done default=ignore]\tpam_unix.so\n"
+    "account\trequisite\t\t\tpam_deny.so\n"
+    "account\trequired\t\t\tpam_permit.so\n"
+    "account\trequired\t\t\tpam_faillock.so\n")
+FAILLOCK_CONF = ("# Configuration for locking the user after multiple failed authentication attempts.\n"
+                 "# (hardencheck lab)\n"
+                 "audit\n"
+                 "deny = 5\n"
+                 "fail_interval = 900\n"
+                 "unlock_time = 900\n")
+PWQUALITY_CONF = ("# Configuration for systemwide password quality limits (hardencheck lab)\n"
+                  "minlen = 14\n"
+                  "dcredit = -1\n"
+                  "ucredit = -1\n"
+                  "lcredit = -1\n"
+                  "ocredit = -1\n"
+                  "retry = 3\n"
+                  "enforce_for_root\n")
+RSYSLOG_CONF = ("# /etc/rsyslog.conf (hardencheck lab; Debian 12 layout, shortened)\n"
+                "module(load=\"imuxsock\")\n"
+                "module(load=\"imklog\")\n"
+                "$FileOwner root\n$FileGroup adm\n$FileCreateMode 0640\n$DirCreateMode 0755\n$Umask 0022\n"
+                "$WorkDirectory /var/spool/rsyslog\n"
+                "$IncludeConfig /etc/rsyslog.d/*.conf\n"
+                "*.*;auth,authpriv.none\t\t-/var/log/syslog\n"
+                "auth,authpriv.*\t\t\t/var/log/auth.log\n"
+                "kern.*\t\t\t\t-/var/log/kern.log\n"
+                "*.emerg\t\t\t\t:omusrmsg:*\n")
+RSYSLOG_FORWARD = ("# forward everything to the central log collector (TCP; hardencheck lab: config only)\n"
+                   "*.* @@logs.example.internal:6514\n")
+LOGROTATE_RSYSLOG = ("/var/log/syslog\n/var/log/kern.log\n/var/log/auth.log\n{\n"
+                     "\trotate %d\n\tweekly\n\tmissingok\n\tnotifempty\n\tcompress\n\tdelaycompress\n"
+                     "\tsharedscripts\n\tpostrotate\n\t\t/usr/lib/rsyslog/rsyslog-rotate\n\tendscript\n}\n")
+
+
+def _set_keys(text: str, values: dict[str, str], sep: str) -> str:
+    """Set KEY<sep>value in a config file: the first active line of each key is replaced (later
+    active duplicates are commented out), missing keys are appended."""
+    lines = text.splitlines()
+    for key, val in values.items():
+        pat = re.compile(r"^\s*" + re.escape(key) + (r"\s" if sep != "=" else r"\s*="))
+        hits = [i for i, l in enumerate(lines) if pat.match(l)]
+        if hits:
+            lines[hits[0]] = f"{key}{sep}{val}"
+            for i in hits[1:]:
+                lines[i] = "# " + lines[i]
+        else:
+            lines.append(f"{key}{sep}{val}")
+    return "\n".join(lines) + "\n"
+
+
+def _syslog_lines(host: str, t: float, n: int = 4) -> str:
+    msgs = ["systemd[1]: Starting logrotate.service - Rotate log files...",
+            "systemd[1]: logrotate.service: Deactivated successfully.",
+            "systemd[1]: Finished logrotate.service - Rotate log files.",
+            "CRON[%d]: (root) CMD (test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; })"]
+    out = []
+    for i in range(n):
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S.000000+00:00", time.gmtime(t - (n - i) * 60))
+        out.append(f"{ts} {host} " + (msgs[i % len(msgs)] % (1000 + i) if "%d" in msgs[i % len(msgs)]
+                                        else msgs[i % len(msgs)]))
+    return "\n".join(out) + "\n"
 
 
 def _fmt_date(t: float) -> str:
@@ -1107,6 +1271,9 @@ class Lab:
         elif Path(OPENVAS_DIR).exists():
             _opaque(ov)
 
+        # accounts, pam, sudo, login.defs, journald/rsyslog, rotated logs, files, backups
+        netns_setup = self._system_state(h, etc, var, now)
+
         # start script (runs inside the host's network namespace, becomes the sshd)
         reboot = ""
         if h.kind == "weak":
@@ -1119,15 +1286,171 @@ class Lab:
             "#!/bin/sh\n# hardencheck lab host %(name)s: runs in netns %(ns)s, becomes sshd\nset -e\n"
             "mount --make-rprivate /\n"
             "hostname %(name)s\n"
+            "%(sysctl)s"
             "nft -f %(hd)s/nft.conf\n"
             "%(mounts)s"
             "mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run\n"
             "mkdir -p /run/sshd /run/lock /run/user && chmod 1777 /run/lock\n"
             "%(reboot)s"
             "mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp\n"
+            "%(services)s"
             "exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config\n"
-        ) % {"name": h.name, "ns": h.netns, "hd": hd, "mounts": mounts, "reboot": reboot}
+        ) % {"name": h.name, "ns": h.netns, "hd": hd, "mounts": mounts, "reboot": reboot,
+             "sysctl": netns_setup["sysctl"], "services": netns_setup["services"]}
         _write(hd / "start.sh", script, 0o700)
+
+    def _system_state(self, h: LabHost, etc: Path, var: Path, now: float) -> dict[str, str]:
+        """The host's hardening state (real files in its overlays), hardened-like or weak, and the
+        start-script lines for its network namespace: {"sysctl": ..., "services": ...}."""
+        kind = "weak" if h.kind == "weak" else "hardened"
+        hardened = kind == "hardened"
+
+        # login.defs and useradd defaults: the machine's files with the lab's values
+        _write(etc / "login.defs", _set_keys(Path("/etc/login.defs").read_text(errors="replace")
+                                             if Path("/etc/login.defs").exists() else "",
+                                             LOGIN_DEFS[kind], "\t\t"))
+        ua = Path("/etc/default/useradd")
+        _write(etc / "default" / "useradd", _set_keys(ua.read_text(errors="replace") if ua.exists() else "",
+                                                     {"INACTIVE": str(USERADD_INACTIVE[kind])}, "="))
+
+        # pam: Debian's common stacks, hardened with pam_faillock/pam_pwquality configuration
+        _write(etc / "pam.d" / "common-auth", PAM_COMMON_AUTH[kind])
+        _write(etc / "pam.d" / "common-password", PAM_COMMON_PASSWORD[kind])
+        if hardened:
+            _write(etc / "pam.d" / "common-account", PAM_COMMON_ACCOUNT_HARDENED)
+        sec = etc / "security"
+        if hardened:
+            _write(sec / "faillock.conf", FAILLOCK_CONF)
+            _write(sec / "pwquality.conf", PWQUALITY_CONF)
+            _opaque(sec / "pwquality.conf.d")
+        else:
+            for f in ("faillock.conf", "pwquality.conf"):
+                if (Path("/etc/security") / f).exists():
+                    _whiteout(sec / f)
+            if Path("/etc/security/pwquality.conf.d").exists():
+                _whiteout(sec / "pwquality.conf.d")
+
+        # sudo: pty + log file (hardened), a passwordless rule for the deploy account (weak)
+        if hardened:
+            _write(etc / "sudoers.d" / "10-hardening",
+                   "# sudo hardening (hardencheck lab)\nDefaults use_pty\nDefaults logfile=/var/log/sudo.log\n",
+                   0o440)
+        else:
+            _write(etc / "sudoers.d" / "50-deploy",
+                   "# CI deployments (hardencheck lab: deliberately weak)\ndeploy ALL=(ALL) NOPASSWD: ALL\n", 0o440)
+        os.chmod(etc / "sudoers.d", 0o755)
+
+        # journald, rsyslog, logrotate, rotated syslog files
+        _write(etc / "systemd" / "journald.conf",
+               "#  See journald.conf(5) for details. (hardencheck lab)\n\n[Journal]\n"
+               + ("Storage=persistent\nCompress=yes\n" if hardened else "Storage=volatile\n"))
+        if Path("/etc/systemd/journald.conf.d").exists():
+            _opaque(etc / "systemd" / "journald.conf.d")
+        journal = var / "log" / "journal"
+        if hardened:
+            journal.mkdir(parents=True, exist_ok=True)
+            gid = _gid("systemd-journal")
+            os.chown(journal, 0, gid)
+            os.chmod(journal, 0o2755)
+        elif Path("/var/log/journal").exists():
+            _whiteout(journal)
+        _write(etc / "rsyslog.conf", RSYSLOG_CONF)
+        _opaque(etc / "rsyslog.d")
+        if hardened:
+            _write(etc / "rsyslog.d" / "90-forward.conf", RSYSLOG_FORWARD)
+        rotations = SYSLOG_ROTATIONS[kind]
+        _write(etc / "logrotate.d" / "rsyslog", LOGROTATE_RSYSLOG % rotations)
+        adm = _gid("adm")
+        logdir = var / "log"
+        _write(logdir / "syslog", _syslog_lines(h.name, now), 0o640, 0, adm)
+        for n in range(1, rotations + 1):
+            t = now - n * 7 * 86400
+            if n == 1:
+                f = logdir / "syslog.1"
+                _write(f, _syslog_lines(h.name, t), 0o640, 0, adm)
+            else:
+                f = logdir / f"syslog.{n}.gz"
+                _write(f, "", 0o640, 0, adm)
+                f.write_bytes(gzip.compress(_syslog_lines(h.name, t).encode(), mtime=int(t)))
+            _age(f, n * 7)
+
+        # files: weak has a world-writable config file and a world-writable dir without sticky bit
+        if not hardened:
+            _write(etc / "hc-lab" / "shared.conf", "# shared settings, writable by everyone (lab: weak)\nlevel=debug\n",
+                   0o666)
+            up = var / "tmp" / "upload"
+            up.mkdir(parents=True, exist_ok=True)
+            os.chmod(up, 0o777)
+
+        # backups: hardened has a fresh success marker and a restore test; weak a stale marker only
+        bdir = var / BACKUP_DIR.removeprefix("/var/")
+        marker = bdir / "last-success"
+        if hardened:
+            _write(marker, "backup job finished: 2 filesystems, 0 errors\n", 0o640)
+            _age(marker, 2 / 24)
+            tested = now - 12 * 86400
+            _write(bdir / "restore-test.json", json.dumps({
+                "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(tested)),
+                "result": "success", "duration_s": 812,
+                "restored": "/srv/data (sample of 200 files, checksums compared)"}, indent=1) + "\n", 0o640)
+            _age(bdir / "restore-test.json", 12)
+        else:
+            _write(marker, "backup job finished: 1 filesystem, 0 errors\n", 0o640)
+            _age(marker, OLD_DAYS)
+
+        # accounts: weak has a second UID 0 account with an MD5 hash, one with an empty password
+        if not hardened:
+            md5 = _run(["openssl", "passwd", "-1", "-stdin"], input=uuid.uuid4().hex + "\n").stdout.strip()
+            self._add_accounts(etc, [
+                ("toor", 0, 0, md5, "/root", "/bin/bash", "root alias"),
+                ("guest", None, None, "", "/home/guest", "/bin/sh", "guest"),
+                ("deploy", None, None, "!", "/home/deploy", "/bin/bash", "CI deployments"),
+            ])
+
+        # per-netns sysctls (before sshd), and weak's extra listener (after /run is mounted)
+        lines = []
+        for key, val in SYSCTLS[kind]:
+            path = f"/proc/sys/{key}"
+            if key.startswith("net/ipv6/"):
+                lines.append(f"if [ -w {path} ]; then echo {val} > {path}; fi\n")
+            else:
+                lines.append(f"echo {val} > {path}\n")
+        services = ""
+        if not hardened:
+            py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+            services = ("mkdir -p /run/hc-www\n"
+                        f"{py} -m http.server {WEAK_LISTENER_PORT} --bind 0.0.0.0 --directory /run/hc-www "
+                        "</dev/null >/dev/null 2>&1 &\n")
+        return {"sysctl": "".join(lines), "services": services}
+
+    def _add_accounts(self, etc: Path, accounts):
+        """Append accounts (user, uid|None, gid|None, shadow password field, home, shell, gecos) to
+        the host's passwd/shadow/group/gshadow (copies of the machine's files)."""
+        passwd = Path("/etc/passwd").read_text()
+        uids = {int(l.split(":")[2]) for l in passwd.splitlines() if l.count(":") >= 6}
+        gids = {int(l.split(":")[2]) for l in Path("/etc/group").read_text().splitlines() if l.count(":") >= 3}
+        free = (u for u in range(2990, 60000) if u not in uids and u not in gids)
+        rows = []
+        for user, uid, gid, pw, home, shell, gecos in accounts:
+            own_group = uid is None
+            if uid is None:
+                uid = gid = next(free)
+            rows.append((user, uid, gid, pw, home, shell, gecos, own_group))
+        day = int(time.time() // 86400)
+        for fn in ("passwd", "shadow", "group", "gshadow"):
+            src = Path("/etc") / fn
+            st = src.stat()
+            text = src.read_text()
+            if not text.endswith("\n"):
+                text += "\n"
+            for user, uid, gid, pw, home, shell, gecos, own_group in rows:
+                line = {"passwd": f"{user}:x:{uid}:{gid}:{gecos},,,:{home}:{shell}",
+                        "shadow": f"{user}:{pw}:{day}:0:99999:7:::",
+                        "group": f"{user}:x:{gid}:" if own_group else None,
+                        "gshadow": f"{user}:!::" if own_group else None}[fn]
+                if line:
+                    text += line + "\n"
+            _write(etc / fn, text, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
 
     def _add_audit_user(self, etc: Path, home: Path):
         """Two scanner accounts: `audit` (sudo without password) and `auditpw`, whose sudo asks for
@@ -1241,6 +1564,8 @@ class Lab:
                 if p.poll() is not None:
                     raise LabError(f"{h.name}: sshd exited with {p.returncode}:\n{self._log_tail(h)}")
                 ready = self._listening(h) if h.kind == "hanging" else self._banner(h)
+                if ready and h.kind == "weak":
+                    ready = self._listening(h, WEAK_LISTENER_PORT)
                 if not ready:
                     still.append(h)
             pending = still
@@ -1271,7 +1596,8 @@ class Lab:
             return False
 
     @staticmethod
-    def _listening(h: LabHost) -> bool:
+    def _listening(h: LabHost, port: int | None = None) -> bool:
+        port = h.port if port is None else port
         for f in ("tcp", "tcp6"):
             try:
                 rows = Path(f"/proc/{h.pid}/net/{f}").read_text().splitlines()[1:]
@@ -1279,6 +1605,6 @@ class Lab:
                 continue
             for r in rows:
                 c = r.split()
-                if c[1].endswith(":%04X" % h.port) and c[3] == "0A":
+                if c[1].endswith(":%04X" % port) and c[3] == "0A":
                     return True
         return False
