@@ -27,7 +27,7 @@ def _cases():
             yield pytest.param(f.stem, case, id=f"{f.stem}:{case['name']}")
 
 
-def _facts(control, case):
+def _facts(control, case, params):
     if "probe_fixture" not in case:
         return case["facts"]
     fx = load_file(HERE / "probes" / control.probe / case["probe_fixture"])
@@ -35,7 +35,14 @@ def _facts(control, case):
     secs = {k: Section(id=k, exit_code=v.get("exit_code", 0), stdout=v.get("stdout", ""),
                        stderr=v.get("stderr", ""), complete=v.get("complete", True))
             for k, v in fx["sections"].items()}
-    return probe().parse(secs, probe.resolve_args(fx.get("args")))
+    # Arguments that reached the host are the fixture's (they shaped its output); those only the
+    # parser sees come from the control and its parameters, as in a real scan.
+    args = dict(fx.get("args") or {})
+    control_args = control.resolved_args(params)
+    for name, spec in probe.args.items():
+        if not spec.remote and name in control_args:
+            args[name] = control_args[name]
+    return probe().parse(secs, probe.resolve_args(args))
 
 
 @pytest.mark.parametrize("cid,case", list(_cases()))
@@ -44,7 +51,7 @@ def test_control_case(cid, case):
     c = BY_ID[cid].control
     params = c.effective_params(case.get("params"))
     now = datetime.fromisoformat(case.get("now", "2026-11-23T12:00:00+00:00").replace("Z", "+00:00"))
-    r = judge_facts(c, _facts(c, case), params, now.astimezone(timezone.utc))
+    r = judge_facts(c, _facts(c, case, params), params, now.astimezone(timezone.utc))
     assert r.status == case["status"], r.message
     if "reason" in case:
         assert r.reason == case["reason"]
