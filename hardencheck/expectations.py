@@ -66,9 +66,11 @@ def _scalar(v: Any, what: str) -> Any:
 
 
 def _same_type(fact: Any, expected: Any) -> None:
+    if fact is None or expected is None:   # null compares with anything: equal only to null
+        return
     kinds = (bool, str)
     for k in kinds:
-        if isinstance(fact, k) != isinstance(expected, k) and fact is not None:
+        if isinstance(fact, k) != isinstance(expected, k):
             raise ExpectationTypeError(
                 f"cannot compare {type(fact).__name__} {show(fact)} with {type(expected).__name__} "
                 f"{show(expected)} (quote YAML values such as \"no\" and \"yes\")")
@@ -171,6 +173,10 @@ def _age_at_most(f, v, now):
     return now - parse_time(f) <= parse_duration(v)
 
 
+def _age_at_least(f, v, now):
+    return now - parse_time(f) >= parse_duration(v)
+
+
 def _mode_at_most(f, v, now):
     return (_mode(f, "the fact") & ~_mode(v, "the value")) == 0
 
@@ -185,6 +191,7 @@ OPERATORS: dict[str, tuple[bool, str, Check]] = {
     "at_most": (True, "is at most {v}", lambda f, v, n: _number(f, "the fact") <= _number(v, "the value")),
     "at_least": (True, "is at least {v}", lambda f, v, n: _number(f, "the fact") >= _number(v, "the value")),
     "age_at_most": (True, "is at most {d} old", _age_at_most),
+    "age_at_least": (True, "is at least {d} old", _age_at_least),
     "mode_at_most": (True, "is mode {v} or stricter", _mode_at_most),
     "contains": (True, "contains {v}", _contains),
     "not_contains": (True, "does not contain {v}", lambda f, v, n: not _contains(f, v, n)),
@@ -201,7 +208,7 @@ def validate_value(op: str, value: Any) -> None:
         raise ExpectationTypeError(f"{op} needs a list value")
     if op in ("at_most", "at_least"):
         _number(value, "the value")
-    if op == "age_at_most":
+    if op in ("age_at_most", "age_at_least"):
         parse_duration(value)
     if op == "mode_at_most":
         _mode(value, "the value")
@@ -216,7 +223,7 @@ def validate_value(op: str, value: Any) -> None:
 
 def sentence(fact: str, op: str, value: Any) -> str:
     template = OPERATORS[op][1]
-    if op == "age_at_most":
+    if op in ("age_at_most", "age_at_least"):
         try:
             d = parse_duration(value)
             days = d.total_seconds() / 86400
@@ -253,7 +260,7 @@ def evaluate(facts: Any, fact: str, op: str, value: Any, now: datetime) -> Outco
         return Outcome(None, expected, actual, f"bad regular expression: {e}", error="invalid_value")
     if ok:
         return Outcome(True, expected, actual)
-    if op == "age_at_most":
+    if op in ("age_at_most", "age_at_least"):
         found = _describe_age(parse_time(actual), now)
     else:
         found = show(actual)
