@@ -122,7 +122,10 @@ def test_client_files(lab):
         assert h["groups"] == ["lab"] and name in h["tags"]
     assert len(nets) == len(STANDARD_HOSTS)
     assert inv["hosts"]["sudo"]["user"] == "audit" and inv["hosts"]["sudo"]["become"] is True
-    assert inv["hosts"]["hardened"]["params"] == {"SCAN-002": {"report_path": "/var/lib/hardencheck/openvas"}}
+    assert inv["hosts"]["hardened"]["params"] == {
+        "SCAN-002": {"report_path": "/var/lib/hardencheck/openvas"},
+        "LOG-006": {"min_retention_days": 180, "max_retention_days": 400}}
+    assert inv["hosts"]["sudo"]["params"]["ACCT-008"] == {"allowed_nopasswd": ["audit"]}
     # known_hosts: real keys for every listening host but wrongkey, no [addr]:port form on port 22
     kh = {}
     for line in lab.known_hosts_path.read_text().splitlines():
@@ -457,13 +460,21 @@ def test_backup_records(lab, ti):
     import json as _json
     hard = ti("hardened")
     assert age_seconds(hard, "/var/lib/hardencheck/backup/last-success") < 3 * 3600
-    rec = _json.loads(hard.file("/var/lib/hardencheck/backup/restore-test.json").content_string)
+    rec = _json.loads(hard.file("/var/lib/hardencheck/restore-test").content_string)
     assert rec["result"] == "success"
     tested = time.mktime(time.strptime(rec["date"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
     assert 11 * 86400 < time.time() - tested < 13 * 86400
     weak = ti("weak")
     assert 29.9 * 86400 < age_seconds(weak, "/var/lib/hardencheck/backup/last-success") < 30.1 * 86400
-    assert not weak.file("/var/lib/hardencheck/backup/restore-test.json").exists
+    assert not weak.file("/var/lib/hardencheck/restore-test").exists
+
+
+def test_file_modes(lab, ti):
+    assert ti("hardened").file("/etc/ssh/sshd_config").mode == 0o600
+    assert ti("weak").file("/etc/ssh/sshd_config").mode == 0o644
+    # hardened: no world-readable log files but the login records
+    found = ti("hardened").check_output("find /var/log -maxdepth 2 -type f -perm -o+r -printf '%f\\n'").split()
+    assert set(found) <= {"wtmp", "lastlog"}, found
 
 
 # --------------------------------------------------------------------------- broken hosts

@@ -452,9 +452,11 @@ NFT_EMPTY = "#!/usr/sbin/nft -f\nflush ruleset\n"
 # ---- hardening state judged by the control library (accounts, pam, sudo, sysctl, logging, backup)
 
 HARDENED_LIKE = frozenset({"hardened", "wrongkey", "hanging", "sudo"})
-BACKUP_DIR = "/var/lib/hardencheck/backup"          # where the lab's backup job leaves its records
+# where the backup.marker / backup.restore_test probes look by default (BACKUP-001/002)
+BACKUP_DIR = "/var/lib/hardencheck/backup"          # the backup job drops its success marker here
 BACKUP_MARKER = BACKUP_DIR + "/last-success"        # touched after every successful backup
-RESTORE_RECORD = BACKUP_DIR + "/restore-test.json"  # written by the (monthly) restore test
+RESTORE_RECORD = "/var/lib/hardencheck/restore-test"  # JSON written by the (monthly) restore test
+LOG_RETENTION = {"min_retention_days": 180, "max_retention_days": 400}   # the lab's log policy (LOG-006)
 WEAK_LISTENER_PORT = 8080                           # weak: a forgotten dev web server on 0.0.0.0
 SYSLOG_ROTATIONS = {"hardened": 26, "weak": 4}      # weekly rotation: 26 -> 182 days, 4 -> 28 days
 
@@ -575,6 +577,23 @@ def _set_keys(text: str, values: dict[str, str], sep: str) -> str:
         else:
             lines.append(f"{key}{sep}{val}")
     return "\n".join(lines) + "\n"
+
+
+def _world_readable_logs(limit_bytes: int = 4 << 20) -> list[Path]:
+    """Regular files under the machine's /var/log (two levels) that others may read, except the
+    login records login tools need (wtmp, lastlog); small ones only (they are copied per host)."""
+    out = []
+    for top in (Path("/var/log"),):
+        for p in list(top.iterdir()) + [q for d in top.iterdir() if d.is_dir() and not d.is_symlink()
+                                        for q in (d.iterdir() if os.access(d, os.R_OK | os.X_OK) else [])]:
+            try:
+                st = p.lstat()
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_mode & 0o004 and st.st_size <= limit_bytes \
+                    and not re.match(r"^(wtmp|lastlog)", p.name):
+                out.append(p)
+    return out
 
 
 def _syslog_lines(host: str, t: float, n: int = 4) -> str:
@@ -1101,7 +1120,9 @@ class Lab:
                         h.user, h.become = AUDIT_USER, True
                     h.tags = [kind] if name == kind else [kind, "clone"]
                     if kind != "unreachable":
-                        h.params = {"SCAN-002": {"report_path": OPENVAS_DIR}}
+                        h.params = {"SCAN-002": {"report_path": OPENVAS_DIR}, "LOG-006": dict(LOG_RETENTION)}
+                    if kind == "sudo":     # the scanner's own account is the approved exception
+                        h.params["ACCT-008"] = {"allowed_nopasswd": [AUDIT_USER]}
                     self.hosts[name] = h
                 self._write_state()
                 self._setup_network()
@@ -1213,7 +1234,7 @@ class Lab:
                 h.known_keys[pub.split()[0]] = pub
 
         main, dropins = _sshd_config(h)
-        _write(sshd_dir / "sshd_config", main)
+        _write(sshd_dir / "sshd_config", main, 0o644 if h.kind == "weak" else 0o600)
         _opaque(sshd_dir / "sshd_config.d")
         for fn, text in dropins.items():
             _write(sshd_dir / "sshd_config.d" / fn, text)
@@ -1374,6 +1395,18 @@ class Lab:
                 f.write_bytes(gzip.compress(_syslog_lines(h.name, t).encode(), mtime=int(t)))
             _age(f, n * 7)
 
+        # hardened: the machine's world-readable log files are not world-readable in the host
+        if hardened:
+            for src in _world_readable_logs():
+                dst = logdir / src.relative_to("/var/log")
+                if dst.exists():
+                    continue
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+                st = src.stat()
+                os.chown(dst, st.st_uid, st.st_gid)
+                os.chmod(dst, stat.S_IMODE(st.st_mode) & ~0o007)
+
         # files: weak has a world-writable config file and a world-writable dir without sticky bit
         if not hardened:
             _write(etc / "hc-lab" / "shared.conf", "# shared settings, writable by everyone (lab: weak)\nlevel=debug\n",
@@ -1383,17 +1416,17 @@ class Lab:
             os.chmod(up, 0o777)
 
         # backups: hardened has a fresh success marker and a restore test; weak a stale marker only
-        bdir = var / BACKUP_DIR.removeprefix("/var/")
-        marker = bdir / "last-success"
+        marker = var / BACKUP_MARKER.removeprefix("/var/")
+        record = var / RESTORE_RECORD.removeprefix("/var/")
         if hardened:
             _write(marker, "backup job finished: 2 filesystems, 0 errors\n", 0o640)
             _age(marker, 2 / 24)
             tested = now - 12 * 86400
-            _write(bdir / "restore-test.json", json.dumps({
+            _write(record, json.dumps({
                 "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(tested)),
                 "result": "success", "duration_s": 812,
                 "restored": "/srv/data (sample of 200 files, checksums compared)"}, indent=1) + "\n", 0o640)
-            _age(bdir / "restore-test.json", 12)
+            _age(record, 12)
         else:
             _write(marker, "backup job finished: 1 filesystem, 0 errors\n", 0o640)
             _age(marker, OLD_DAYS)
