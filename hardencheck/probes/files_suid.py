@@ -19,7 +19,7 @@ _ENTRY = re.compile(r"^([0-7]{3,5}) (/.*)$")
 class FilesSuid(Probe):
     name = "files.suid"
     summary = "Regular files with the SUID/SGID bit on local writable filesystems (paths and modes)"
-    timeout = 1800
+    timeout = 600
     max_output_bytes = 1024 * 1024
     args = {
         "exclude": Arg("path_list", default=[], remote=True,

@@ -18,7 +18,7 @@ LOCAL_FS = "ext2|ext3|ext4|xfs|btrfs|overlay|zfs|jfs|reiserfs|f2fs|bcachefs|nilf
 #: Paths listed per kind; the count covers all of them.
 LIMIT = 200
 #: Seconds one filesystem walk may take on the host.
-FIND_TIMEOUT = 900
+FIND_TIMEOUT = 240
 
 # "$1": newline-separated find -path patterns to prune. Prints, NUL-terminated:
 #   M<TAB>mountpoint     a filesystem about to be walked
@@ -122,7 +122,7 @@ class FilesWorldWritable(Probe):
     name = "files.world_writable"
     summary = ("World-writable files, world-writable directories without sticky bit and unowned "
                "files on local writable filesystems (counts and the first paths)")
-    timeout = 1800
+    timeout = 600
     max_output_bytes = 1024 * 1024
     args = {
         "exclude": Arg("path_list", default=[], remote=True,
