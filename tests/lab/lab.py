@@ -558,6 +558,9 @@ RSYSLOG_CONF = ("# /etc/rsyslog.conf (hardencheck lab; Debian 12 layout, shorten
                 "*.emerg\t\t\t\t:omusrmsg:*\n")
 RSYSLOG_FORWARD = ("# forward everything to the central log collector (TCP; hardencheck lab: config only)\n"
                    "*.* @@logs.example.internal:6514\n")
+LOGROTATE_CONF = ("# logrotate defaults (hardencheck lab; Debian 12 layout), see logrotate(8)\n"
+                  "weekly\nrotate 4\ncreate\n#dateext\n#compress\n"
+                  "# per-package settings\ninclude /etc/logrotate.d\n")
 LOGROTATE_RSYSLOG = ("/var/log/syslog\n/var/log/kern.log\n/var/log/auth.log\n{\n"
                      "\trotate %d\n\tweekly\n\tmissingok\n\tnotifempty\n\tcompress\n\tdelaycompress\n"
                      "\tsharedscripts\n\tpostrotate\n\t\t/usr/lib/rsyslog/rsyslog-rotate\n\tendscript\n}\n")
@@ -1380,6 +1383,7 @@ class Lab:
         if hardened:
             _write(etc / "rsyslog.d" / "90-forward.conf", RSYSLOG_FORWARD)
         rotations = SYSLOG_ROTATIONS[kind]
+        _write(etc / "logrotate.conf", LOGROTATE_CONF)
         _write(etc / "logrotate.d" / "rsyslog", LOGROTATE_RSYSLOG % rotations)
         adm = _gid("adm")
         logdir = var / "log"
