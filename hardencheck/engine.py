@@ -301,12 +301,6 @@ def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *
                       expected=expected_sentence(c, params), actual=actual, message=message,
                       reason=reason, params=_jsonable(params), evidence=evidence or {})
 
-    for e in c.valid_if:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
-        if not o.ok:
-            why = o.message or "not satisfied"
-            return result("error", f"the evidence cannot be trusted: {o.expected} does not hold ({why})",
-                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error)
     for e in c.applies_if:
         o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
         if o.ok is None:
@@ -314,6 +308,12 @@ def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *
         if not o.ok:
             return result("not_applicable", f"does not apply: {o.expected} does not hold ({o.message})",
                           {e.fact: o.actual}, reason="precondition")
+    for e in c.valid_if:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        if not o.ok:
+            why = o.message or "not satisfied"
+            return result("error", f"the evidence cannot be trusted: {o.expected} does not hold ({why})",
+                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error)
     actual: dict[str, Any] = {}
     failed, errors = [], []
     for e in c.expect:

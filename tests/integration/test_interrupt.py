@@ -20,7 +20,8 @@ def test_sigterm_mid_scan_keeps_finished_hosts(lab, tmp_path):
     (tmp_path / "known_hosts").write_bytes(lab.known_hosts_path.read_bytes())
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "hardencheck", "scan", "-i", str(inv), "--ssh-config",
-                             "/dev/null", "--out", str(out), "--limit", "hardened,weak,unreachable,hanging"],
+                             "/dev/null", "--out", str(out), "--limit", "hardened,weak,unreachable,hanging",
+                             "--control", "SSH-001,FW-001"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         partial = None

@@ -20,6 +20,7 @@ DESIGN = ["SSH-001", "FW-001", "DISK-001", "PATCH-001", "RAID-001", "SCAN-001", 
 
 
 def run_cli(lab, tmp_path, *extra):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "reports"
     code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
                  "--ssh-config", str(lab.ssh_config_path), "--out", str(out), "--quiet", *extra])
@@ -32,7 +33,8 @@ def run_cli(lab, tmp_path, *extra):
 
 @pytest.fixture(scope="module")
 def full_scan(lab, tmp_path_factory):
-    return run_cli(lab, tmp_path_factory.mktemp("full"))
+    # the design controls only: the whole library is scanned once, in test_library_lab.py
+    return run_cli(lab, tmp_path_factory.mktemp("full"), "--control", ",".join(DESIGN))
 
 
 def results(doc, host):
@@ -102,6 +104,7 @@ def test_broken_hosts_are_errors_with_a_clear_reason(full_scan, host, reason, wo
     code, doc = full_scan
     r = results(doc, host)
     assert set(DESIGN) <= set(r)
+    r = {c: x for c, x in r.items() if c in DESIGN}
     assert {x["status"] for x in r.values()} == {"error"}
     assert {x["reason"] for x in r.values()} == {reason}
     assert all(words in x["message"] for x in r.values()), next(iter(r.values()))["message"]
@@ -152,9 +155,15 @@ def test_exit_code_2_when_only_errors(lab, tmp_path):
 
 
 def test_fail_on_threshold(lab, tmp_path):
-    code, doc = run_cli(lab, tmp_path, "--limit", "weak", "--fail-on", "critical")
+    # weak fails SSH-001 and FW-001 (high), which a critical threshold lets pass ...
+    code, doc = run_cli(lab, tmp_path / "high", "--limit", "weak", "--control", "SSH-001,FW-001",
+                        "--fail-on", "critical")
     assert code == 0
-    assert any(r["status"] == "fail" for r in doc["results"])
+    assert {r["severity"] for r in doc["results"] if r["status"] == "fail"} == {"high"}
+    # ... but not a critical failure (a second account with UID 0)
+    code, doc = run_cli(lab, tmp_path / "crit", "--limit", "weak", "--control", "ACCT-004",
+                        "--fail-on", "critical")
+    assert code == 1
 
 
 def test_exit_code_3_on_configuration_errors(lab, tmp_path, capsys):

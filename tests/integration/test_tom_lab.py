@@ -15,6 +15,7 @@ def scan(lab, tmp_path, catalog):
     out = tmp_path / catalog
     code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
                  "--ssh-config", "/dev/null", "--out", str(out), "--quiet", "--limit", "hardened,weak,unreachable",
+                 "--tags", "ssh,firewall,patching,scanning",
                  "--tom", str(TOM / catalog)])
     (p,) = out.glob("*/results.json")
     return json.loads(p.read_text())
@@ -38,16 +39,20 @@ def test_verdicts_do_not_depend_on_the_catalog(lab, tmp_path):
             for host, status in item["hosts"].items():
                 statuses = [by_pair[(host, c)][0] for c in item["controls"]]
                 expected = ("not_met" if "fail" in statuses else "not_verified" if "error" in statuses
-                            else "met" if "pass" in statuses else "not_applicable")
+                            else "met" if "pass" in statuses else "not_assessed" if "skipped" in statuses
+                            else "not_applicable")
                 assert status == expected, (doc["tom"]["catalog"]["id"], item["id"], host)
 
 
 def test_roll_up_on_the_lab(lab, tmp_path):
     doc = scan(lab, tmp_path, "default.yml")
     items = {i["id"]: i for i in doc["tom"]["items"]}
-    keys = items["1.2.1"]                       # key-only SSH login
-    assert keys["hosts"]["hardened"] == "met"
+    keys = items["1.2.1"]                       # key-only SSH login, no direct root login
+    # hardened allows root with a key (SSH-001 passes) but not "no root login at all" (SSH-002)
+    assert keys["controls"] == ["SSH-001", "SSH-002"]
+    assert keys["hosts"]["hardened"] == "not_met"
     assert keys["hosts"]["weak"] == "not_met"
     assert keys["hosts"]["unreachable"] == "not_verified"
     assert keys["status"] == "not_met"
     assert items["1.1"]["status"] == "organisational"      # physical access: a person attests it
+    assert items["2.2.1"]["status"] == "not_assessed"      # logging controls were not selected
