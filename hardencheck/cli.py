@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tags", type=_csv, help="only controls with one of these tags; the others are 'skipped'")
     s.add_argument("--control", dest="control_ids", type=_csv, help="only these control ids")
     s.add_argument("--controls", help="control library folder (default: the shipped controls/)")
-    s.add_argument("--tom", help="TOM catalog that structures the results (default: controls/tom/default.yml)")
+    s.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
+                   help="TOM catalog that structures the results (default: $HARDENCHECK_TOM, else the "
+                        "shipped controls/tom/default.yml)")
     s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
     s.add_argument("--fail-on", default="info", choices=["info", "low", "medium", "high", "critical", "none"],
                    help="lowest severity whose failure makes the exit code 1 (default: info = any)")
@@ -81,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                            ("coverage", "items without a technical control, controls that prove no item"),
                            ("lint", "validate the catalog against the control library")):
         x = tsub.add_parser(name, help=helptext)
-        x.add_argument("--tom", help="catalog file (default: controls/tom/default.yml)")
+        x.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
+                       help="catalog file (default: $HARDENCHECK_TOM, else controls/tom/default.yml)")
         x.add_argument("--controls", help="control library folder")
         if name == "show":
             x.add_argument("--lang", choices=["en", "de"], default="en")

@@ -154,3 +154,11 @@ def test_scan_refuses_a_catalog_with_unknown_controls(tmp_path, capsys):
     assert main(["scan", "--tom", str(p), "--out", str(tmp_path / "r")]) == 3
     assert "cat.yml:15 [items[0].items[0].controls[0]]: unknown control id 'GONE-001'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_catalog_from_the_environment(tmp_path, monkeypatch, capsys):
+    p = tmp_path / "cat.yml"
+    p.write_text(MINI)
+    monkeypatch.setenv("HARDENCHECK_TOM", str(p))
+    assert main(["tom", "show"]) == 0
+    assert "Mini TOM" in capsys.readouterr().out
