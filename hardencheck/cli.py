@@ -315,7 +315,6 @@ def cmd_probes(console: Console) -> int:
 
 
 def cmd_tom(args, console: Console) -> int:
-    from rich.table import Table
     from rich.tree import Tree
 
     from hardencheck import tom

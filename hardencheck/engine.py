@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from hardencheck.controls import Control, ControlSet, LoadedControl
 from hardencheck.errors import HostError, ProbeError
-from hardencheck.expectations import MISSING, evaluate, lookup, show
+from hardencheck.expectations import MISSING, evaluate, lookup
 from hardencheck.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
 from hardencheck.probes.base import Probe, get_probe
 from hardencheck.results import HostOutcome, HostRecord, Result, utc

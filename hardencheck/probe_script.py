@@ -26,7 +26,7 @@ import re
 import secrets
 import shlex
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 SECTION_ID = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,100}$")
 DEFAULT_MAX_BYTES = 64 * 1024
@@ -106,7 +106,7 @@ def build_script(specs: list[SectionSpec], nonce: str) -> str:
         parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)), shlex.quote(s.code)]
         parts += [shlex.quote(a) for a in s.args]
         lines.append(" ".join(parts))
-    lines.append(f"printf '%s DONE\\n' \"$hc_n\"")
+    lines.append("printf '%s DONE\\n' \"$hc_n\"")
     return "\n".join(lines) + "\n"
 
 

@@ -64,3 +64,16 @@ def load_json(text: str, what: str):
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ProbeError("unparsable", f"{what}: not valid JSON ({str(exc)[:100]})") from None
+
+
+def lsblk_devices(out, command: str = "lsblk") -> list:
+    """The ``blockdevices`` tree of an ``lsblk -J`` section (named ``command``), or ProbeError."""
+    sec = section(out, command, "lsblk")
+    require_success(sec, "lsblk -J")
+    if sec.truncated:
+        raise ProbeError("incomplete_output", "lsblk: output truncated")
+    doc = load_json(sec.stdout, "lsblk -J")
+    devices = doc.get("blockdevices") if isinstance(doc, dict) else None
+    if not isinstance(devices, list):
+        raise ProbeError("unparsable", "lsblk -J: no 'blockdevices' array")
+    return devices

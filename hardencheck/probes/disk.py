@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.probes._common import clean, load_json, require_success, section
+from hardencheck.probes._common import clean, lsblk_devices, require_success, section
 from hardencheck.probes.base import Arg, Probe
 
 IMAGE_FS = {"squashfs", "iso9660", "udf", "erofs", "cramfs"}
@@ -49,14 +49,7 @@ class DiskEncryption(Probe):
 
     def parse(self, out, args):
         exempt_roots = list(args.get("exempt_mounts") or [])
-        sec = section(out, "lsblk", "lsblk")
-        require_success(sec, "lsblk -J")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "lsblk: output truncated")
-        doc = load_json(sec.stdout, "lsblk -J")
-        devices = doc.get("blockdevices") if isinstance(doc, dict) else None
-        if not isinstance(devices, list):
-            raise ProbeError("unparsable", "lsblk -J: no 'blockdevices' array")
+        devices = lsblk_devices(out)
 
         msec = section(out, "mounts", "/proc/self/mounts")
         require_success(msec, "reading /proc/self/mounts")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.probes._common import clean, load_json, require_success, section
+from hardencheck.probes._common import clean, lsblk_devices, require_success, section
 from hardencheck.probes.base import Probe
 
 _HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
@@ -57,14 +57,7 @@ class SwapStatus(Probe):
         if not swaps:
             return {"active": False, "swaps": [], "unencrypted": []}
 
-        lsec = section(out, "lsblk", "lsblk")
-        require_success(lsec, "lsblk -J")
-        if lsec.truncated:
-            raise ProbeError("incomplete_output", "lsblk: output truncated")
-        doc = load_json(lsec.stdout, "lsblk -J")
-        devices = doc.get("blockdevices") if isinstance(doc, dict) else None
-        if not isinstance(devices, list):
-            raise ProbeError("unparsable", "lsblk -J: no 'blockdevices' array")
+        devices = lsblk_devices(out)
         crypts: dict[str, list[bool]] = {}   # kname -> per occurrence: crypt ancestor (or self)?
         names: dict[str, str] = {}           # /dev/mapper/<name> -> kname
         budget = [20000]
