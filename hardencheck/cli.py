@@ -66,7 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--command-timeout", type=float, help="seconds for the whole probe script on one host")
     s.add_argument("--sudo-password-env", metavar="VAR",
                    help="name of an environment variable holding the sudo password (never the password)")
+    s.add_argument("--format", dest="formats", type=_csv, default=["json"],   # TODO(issue 4): html,junit,json
+                   help="reports written into the run folder (default: html,junit,json; also md, csv)")
+    s.add_argument("--lang", choices=["en", "de"], default="en", help="language of the reports")
     s.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+
+    r = sub.add_parser("report", help="render reports from a saved run (no rescanning)")
+    r.add_argument("run", help="a run folder or its results.json")
+    r.add_argument("--format", dest="formats", type=_csv, default=["html"],
+                   help="comma-separated: html, junit, md, csv, json (default: html)")
+    r.add_argument("--lang", choices=["en", "de"], default="en")
+    r.add_argument("--out", help="folder for the reports (default: the run folder)")
 
     c = sub.add_parser("controls", help="the control library")
     csub = c.add_subparsers(dest="controls_command", required=True, parser_class=_Parser)
@@ -119,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_probes(console)
         if args.command == "tom":
             return cmd_tom(args, console)
+        if args.command == "report":
+            return cmd_report(args, console)
     except ConfigError as e:
         # plain text, one error per line, never wrapped: editors and CI parse "file:line"
         print("configuration error:", file=sys.stderr)
@@ -166,6 +178,7 @@ def cmd_scan(args, console: Console) -> int:
 
     if args.forks < 1:
         raise ConfigError("--forks must be at least 1")
+    _check_formats(args.formats)
     from hardencheck import tom
 
     controls = load_controls(args.controls)
@@ -255,9 +268,12 @@ def cmd_scan(args, console: Console) -> int:
                   "items": tom.rollup(catalog, doc["results"], [o.host.name for o in outcomes])}
     results_path = run_dir / "results.json"
     write_json_atomic(results_path, doc)
+    written = write_reports(doc, run_dir, [f for f in args.formats if f != "json"], args.lang)
     partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
     summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on,
             tom_items=doc["tom"]["items"])
+    for path in written:
+        console.print(f"report: {path}", markup=False, highlight=False)
     return code
 
 
@@ -352,4 +368,47 @@ def cmd_tom(args, console: Console) -> int:
             label += f"  [dim]{cat} · Art. 32(1)({it.art32})[/]  → {ctl}"
         nodes[tuple(parents + [it.id])] = parent.add(label)
     console.print(root)
+    return EXIT_OK
+
+
+def _check_formats(formats: list[str]) -> None:
+    from hardencheck.report import FORMATS
+
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}",
+                          field="--format")
+
+
+def write_reports(doc: dict, folder: Path, formats: list[str], lang: str) -> list[Path]:
+    """Render ``formats`` from the results document into ``folder`` (atomically, one file each)."""
+    from hardencheck.report import FORMATS, renderer
+    from hardencheck.results import write_bytes_atomic
+
+    written = []
+    for fmt in formats:
+        path = folder / FORMATS[fmt][1]
+        write_bytes_atomic(path, renderer(fmt)(doc, lang))
+        written.append(path)
+    return written
+
+
+def cmd_report(args, console: Console) -> int:
+    from hardencheck.report import load_results
+
+    _check_formats(args.formats)
+    try:
+        doc, path = load_results(args.run)
+    except FileNotFoundError:
+        raise ConfigError("no results.json there", file=args.run) from None
+    except ValueError as e:
+        raise ConfigError(f"not a results.json: {e}", file=args.run) from None
+    if not str(doc.get("schema_version", "")).startswith("1."):
+        raise ConfigError(f"unsupported schema_version {doc.get('schema_version')!r} (this hardencheck "
+                          "reads 1.x)", file=str(path), field="schema_version")
+    out = Path(args.out) if args.out else path.parent
+    if out.resolve() == path.parent.resolve() and "json" in args.formats:
+        args.formats = [f for f in args.formats if f != "json"]   # results.json is already there
+    for p in write_reports(doc, out, args.formats, args.lang):
+        console.print(f"report: {p}", markup=False, highlight=False)
     return EXIT_OK

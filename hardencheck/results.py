@@ -114,14 +114,22 @@ def build_document(run: dict[str, Any], controls: list[dict[str, Any]],
     }
 
 
+def document_bytes(data: Any) -> bytes:
+    """results.json exactly as it is written (the HTML report quotes its SHA-256)."""
+    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
+    write_bytes_atomic(path, document_bytes(data))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=1, sort_keys=False)
-            f.write("\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

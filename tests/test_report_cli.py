@@ -1,0 +1,32 @@
+"""`hardencheck report`: formats rendered from a saved run, no rescanning."""
+
+import json
+
+from hardencheck.cli import main
+
+
+def saved_run(tmp_path):
+    assert main(["scan", "--out", str(tmp_path / "reports"), "--control", "RAID-001", "--quiet"]) in (0, 1, 2)
+    (run,) = (tmp_path / "reports").iterdir()
+    return run
+
+
+def test_report_renders_json_into_another_folder(tmp_path, capsys):
+    run = saved_run(tmp_path)
+    out = tmp_path / "copy"
+    assert main(["report", str(run), "--format", "json", "--out", str(out)]) == 0
+    assert json.loads((out / "results.json").read_text()) == json.loads((run / "results.json").read_text())
+    assert "report:" in capsys.readouterr().out
+
+
+def test_report_refuses_unknown_formats_and_schemas(tmp_path, capsys):
+    run = saved_run(tmp_path)
+    assert main(["report", str(run), "--format", "pdf"]) == 3
+    assert "unknown report format(s) pdf" in capsys.readouterr().err
+    doc = json.loads((run / "results.json").read_text())
+    doc["schema_version"] = "2.0"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    assert main(["report", str(bad), "--format", "json", "--out", str(tmp_path / "x")]) == 3
+    assert "unsupported schema_version" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nothing")]) == 3
