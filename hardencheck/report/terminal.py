@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hardencheck.results import SEVERITY_ORDER, HostOutcome, status_counts
+from hardencheck.results import HostOutcome, status_counts
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim", "skipped": "dim"}
@@ -95,61 +95,64 @@ TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "organ
 
 def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str | None = None,
             exit_code: int | None = None, fail_on: str = "info", tom_items: list | None = None) -> None:
+    """The end-of-scan summary from the scan's outcomes (same figures as ``summary_from_doc``)."""
+    doc = {
+        "hosts": [{"name": o.host.name, "identity": o.host.identity, "status": o.host.status,
+                   "error": o.host.error} for o in outcomes],
+        "results": [{"host": r.host, "control": r.control, "status": r.status, "severity": r.severity,
+                     "message": r.message, "reason": r.reason} for o in outcomes for r in o.results],
+        "tom": {"items": tom_items or []},
+    }
+    summary_from_doc(console, doc, results_path=results_path, exit_code=exit_code, fail_on=fail_on)
+
+
+def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = None,
+                     exit_code: int | None = None, fail_on: str = "info") -> None:
+    """The summary of a results document (a saved results.json or the scan's own): hosts, failing
+    controls, checks that could not be completed, open TOM measures, totals. The figures come from
+    ``report.summary.compute``, as in the Markdown summary."""
+    from hardencheck.report.summary import compute
+
+    s = compute(doc)
     table = Table(title="hosts", show_lines=False)
     table.add_column("host")
     table.add_column("address")
-    for s in STATUS_STYLE:
-        table.add_column(s, justify="right", style=STATUS_STYLE[s])
+    for st in STATUS_STYLE:
+        table.add_column(st, justify="right", style=STATUS_STYLE[st])
     table.add_column("note")
-    for o in outcomes:
-        c = status_counts(o.results)
-        note = ""
-        if o.host.status != "ok" and o.host.error:
-            note = f"{o.host.error.get('reason')}: {o.host.error.get('message')}"
-        elif o.host.error:
-            note = f"{o.host.error.get('reason')}: {o.host.error.get('message')}"
-        table.add_row(safe(o.host.name), safe(o.host.identity.get("address", "")),
-                      *[str(c[s]) for s in STATUS_STYLE], safe(note, 120))
+    for h in s.hosts:
+        table.add_row(safe(h.name), safe(h.address), *[str(h.counts[st]) for st in STATUS_STYLE],
+                      safe(h.note, 120))
     console.print(table)
 
-    failing = [r for o in outcomes for r in o.results if r.status == "fail"]
-    failing.sort(key=lambda r: (-SEVERITY_ORDER[r.severity], r.control, r.host))
-    if failing:
+    if s.failures:
         t = Table(title="failing controls")
         for col in ("severity", "control", "host", "finding"):
             t.add_column(col)
-        for r in failing:
-            t.add_row(r.severity, r.control, safe(r.host), safe(r.message, 200))
+        for f in s.failures:
+            t.add_row(safe(f.severity), safe(f.control), safe(f.host), safe(f.message, 200))
         console.print(t)
-    errors = [r for o in outcomes if o.host.status == "ok" for r in o.results if r.status == "error"]
-    if errors:
+    if s.errors:
         t = Table(title="controls that could not be checked (error)")
         for col in ("control", "host", "reason", "message"):
             t.add_column(col)
-        for r in errors:
-            t.add_row(r.control, safe(r.host), safe(r.reason), safe(r.message, 200))
+        for e in s.errors:
+            t.add_row(safe(e.control), safe(e.host), safe(e.reason), safe(e.message, 200))
         console.print(t)
-    if tom_items:
-        measures = [i for i in tom_items if not i["group"]]
-        counts: dict[str, int] = {}
-        for m in measures:
-            counts[m["status"]] = counts.get(m["status"], 0) + 1
-        open_items = [m for m in measures if m["status"] in ("not_met", "not_verified")]
-        if open_items:
+    if s.tom_counts:
+        if s.tom_open:
             t = Table(title="TOM measures not met or not verified")
             for col in ("item", "measure", "status", "hosts"):
                 t.add_column(col)
-            for m in open_items:
-                hosts = ", ".join(h for h, st in m["hosts"].items() if st == m["status"])
-                t.add_row(m["id"], safe(m["title"]["en"], 80), f"[{TOM_STYLE[m['status']]}]{m['status']}[/]",
-                          safe(hosts, 80))
+            for m in s.tom_open:
+                t.add_row(safe(m.id), safe(m.title.get("en", ""), 80),
+                          f"[{TOM_STYLE.get(m.status, 'dim')}]{m.status}[/]", safe(", ".join(m.hosts), 80))
             console.print(t)
-        console.print("TOM measures: " + ", ".join(f"[{TOM_STYLE[s]}]{counts[s]} {s}[/]"
-                                                   for s in TOM_STYLE if counts.get(s)))
-    totals = status_counts([r for o in outcomes for r in o.results])
-    console.print("total: " + ", ".join(f"[{STATUS_STYLE[s]}]{n} {s}[/]" for s, n in totals.items()))
+        console.print("TOM measures: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {st}[/]"
+                                                   for st in TOM_STYLE if s.tom_counts.get(st)))
+    console.print("total: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st}[/]" for st, n in s.totals.items()))
     if results_path:
         console.print(f"results: {safe(results_path)}")
     if exit_code is not None:
-        meaning = {0: "all clear", 1: f"failures at or above '{fail_on}'", 2: "scan incomplete (errors)"}
+        meaning = {0: "all clear", 1: f"failures at or above '{safe(fail_on)}'", 2: "scan incomplete (errors)"}
         console.print(f"exit code {exit_code}: {meaning.get(exit_code, '')}")

@@ -1,0 +1,213 @@
+"""Markdown summary for a CI job summary or a merge-request comment.
+
+Short at any fleet size: totals per status, failures by severity with the top failing controls
+and their hosts, the hosts that could not be scanned and why, checks that could not be completed,
+and the TOM measures not met or not verified. Every list is cut at a fixed length and every host
+name list at a few names, so 500 hosts give a few KB. The figures are ``report.summary.compute``'s,
+the same as the terminal summary's.
+
+Everything from the results document is treated as hostile: control and bidi characters are made
+visible, the text is bounded, Markdown and HTML syntax (pipes, backticks, brackets, emphasis,
+``<tags>``, entities, ``$`` maths) is escaped, and no line starts with ``::`` (a GitHub Actions
+workflow command when the file is printed to a job log).
+"""
+
+from __future__ import annotations
+
+import re
+
+from hardencheck.report.summary import SEVERITIES, Summary, compute, no_surrogates
+from hardencheck.results import STATUSES
+from hardencheck.tom import CATEGORIES
+
+TOP_FAILING = 15        # (control, hosts) lines
+TOP_ERROR_HOSTS = 10
+TOP_ERROR_GROUPS = 10
+TOP_TOM = 25
+HOSTS_PER_LINE = 5
+TEXT_LIMIT = 120
+NAME_LIMIT = 48
+
+LABELS = {
+    "en": {
+        "title": "hardencheck", "clear": "all clear", "failures": "{n} failure(s)",
+        "errors": "{n} check(s) not completed", "incomplete": "scan interrupted",
+        "run": "Run", "hosts": "hosts", "exit": "exit code", "tool": "hardencheck",
+        "not_scanned": "**Scan interrupted**: {n} planned host(s) not scanned: {hosts}",
+        "totals": "Results", "status": "status", "count": "count",
+        "by_severity": "Failures by severity", "severity": "severity", "controls": "controls",
+        "top_failing": "Top failing controls", "control": "control", "title_col": "title",
+        "hosts_col": "hosts", "more": "… and {n} more",
+        "host_errors": "Hosts that could not be scanned", "host": "host", "address": "address",
+        "reason": "reason", "message": "message",
+        "check_errors": "Checks that could not be completed (hosts that answered)",
+        "tom": "TOM measures not met or not verified", "tom_counts": "TOM measures",
+        "item": "item", "category": "category", "measure": "measure",
+        "none_failed": "No control failed.",
+        "footer": "Rendered from results.json of run {run}; evidence and every result are in the full report.",
+    },
+    "de": {
+        "title": "hardencheck", "clear": "alles in Ordnung", "failures": "{n} Abweichung(en)",
+        "errors": "{n} Prüfung(en) nicht abgeschlossen", "incomplete": "Scan abgebrochen",
+        "run": "Lauf", "hosts": "Hosts", "exit": "Exit-Code", "tool": "hardencheck",
+        "not_scanned": "**Scan abgebrochen**: {n} geplante(r) Host(s) nicht geprüft: {hosts}",
+        "totals": "Ergebnisse", "status": "Status", "count": "Anzahl",
+        "by_severity": "Abweichungen nach Schweregrad", "severity": "Schweregrad", "controls": "Kontrollen",
+        "top_failing": "Häufigste Abweichungen", "control": "Kontrolle", "title_col": "Titel",
+        "hosts_col": "Hosts", "more": "… und {n} weitere",
+        "host_errors": "Hosts, die nicht geprüft werden konnten", "host": "Host", "address": "Adresse",
+        "reason": "Grund", "message": "Meldung",
+        "check_errors": "Nicht abgeschlossene Prüfungen (erreichbare Hosts)",
+        "tom": "TOM-Maßnahmen nicht erfüllt oder nicht verifiziert", "tom_counts": "TOM-Maßnahmen",
+        "item": "Nr.", "category": "Kategorie", "measure": "Maßnahme",
+        "none_failed": "Keine Kontrolle ist fehlgeschlagen.",
+        "footer": "Erstellt aus results.json von Lauf {run}; Nachweise und alle Ergebnisse enthält der "
+                  "vollständige Bericht.",
+    },
+}
+STATUS_LABELS = {
+    "en": {"pass": "pass", "fail": "fail", "error": "error", "not_applicable": "not applicable",
+           "skipped": "skipped"},
+    "de": {"pass": "bestanden", "fail": "nicht bestanden", "error": "Fehler (nicht prüfbar)",
+           "not_applicable": "nicht anwendbar", "skipped": "übersprungen"},
+}
+SEVERITY_LABELS = {
+    "en": {s: s for s in SEVERITIES},
+    "de": {"critical": "kritisch", "high": "hoch", "medium": "mittel", "low": "niedrig", "info": "Info"},
+}
+TOM_LABELS = {
+    "en": {"met": "met", "not_met": "not met", "not_verified": "not verified",
+           "organisational": "organisational", "not_assessed": "not assessed",
+           "not_applicable": "not applicable"},
+    "de": {"met": "erfüllt", "not_met": "nicht erfüllt", "not_verified": "nicht verifiziert",
+           "organisational": "organisatorisch", "not_assessed": "nicht bewertet",
+           "not_applicable": "nicht anwendbar"},
+}
+
+# C0/C1 controls (tab and newlines are folded to spaces first), DEL, bidi overrides/isolates,
+# line/paragraph separators, zero-width and BOM characters.
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+_MD_PUNCT = re.compile(r"([\\`*_\[\]{}|~$!#^])")
+
+
+def md(text: object, limit: int = TEXT_LIMIT) -> str:
+    """Untrusted text -> one inert, bounded line of Markdown text (also safe in a table cell)."""
+    s = no_surrogates("" if text is None else str(text))
+    s = re.sub(r"[\t\r\n]+", " ", s)
+    s = _INVISIBLE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                       else f"\\u{ord(m.group()):04x}", s)
+    if len(s) > limit:
+        s = s[: limit - 1] + "…"
+    s = _MD_PUNCT.sub(r"\\\1", s)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if s.startswith(":"):
+        s = "\\" + s
+    return s
+
+
+def _hosts(names: list[str], lang: str) -> str:
+    shown = ", ".join(md(n, NAME_LIMIT) for n in names[:HOSTS_PER_LINE])
+    if len(names) > HOSTS_PER_LINE:
+        shown += " " + LABELS[lang]["more"].format(n=len(names) - HOSTS_PER_LINE)
+    return shown
+
+
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def _table(header: list[str], align: list[str]) -> list[str]:
+    return [_row(*header), "|" + "|".join(" ---: " if a == "r" else " --- " for a in align) + "|"]
+
+
+def render_summary(s: Summary, lang: str = "en") -> str:
+    lang = lang if lang in LABELS else "en"
+    L, SL, VL, TL = LABELS[lang], STATUS_LABELS[lang], SEVERITY_LABELS[lang], TOM_LABELS[lang]
+    out: list[str] = []
+
+    n_fail, n_err = s.totals["fail"], s.totals["error"]
+    verdict = []
+    if n_fail:
+        verdict.append(L["failures"].format(n=n_fail))
+    if n_err:
+        verdict.append(L["errors"].format(n=n_err))
+    if not s.complete:
+        verdict.append(L["incomplete"])
+    mark = "✖" if n_fail else ("⚠" if verdict else "✔")
+    out.append(f"## {L['title']}: {mark} " + (", ".join(verdict) if verdict else L["clear"]))
+    out.append("")
+    meta = [f"{L['run']} {md(s.run_id or '-', 64)}"]
+    if s.started_at:
+        meta.append(f"{md(s.started_at, 32)} – {md(s.ended_at or '?', 32)} UTC")
+    meta.append(f"{len(s.hosts)} {L['hosts']}")
+    if s.tool_version:
+        meta.append(f"{L['tool']} {md(s.tool_version, 32)}")
+    if s.exit_code is not None:
+        meta.append(f"{L['exit']} {s.exit_code}")
+    out.append(" · ".join(meta))
+    if s.not_scanned:
+        out += ["", L["not_scanned"].format(n=len(s.not_scanned), hosts=_hosts(s.not_scanned, lang))]
+
+    out += ["", f"### {L['totals']}", ""]
+    out += _table([SL[st] for st in STATUSES], ["r"] * len(STATUSES))
+    out.append(_row(*[s.totals[st] for st in STATUSES]))
+
+    out += ["", f"### {L['by_severity']}", ""]
+    if s.failures:
+        out += _table([L["severity"], SL["fail"], L["controls"]], ["l", "r", "r"])
+        for sev in SEVERITIES:
+            n = s.failures_by_severity.get(sev, 0)
+            if n:
+                controls = sum(1 for g in s.failure_groups if g.severity == sev)
+                out.append(_row(VL.get(sev, md(sev, 16)), n, controls))
+        out += ["", f"#### {L['top_failing']}", ""]
+        out += _table([L["severity"], L["control"], L["title_col"], L["hosts_col"], L["count"]],
+                      ["l", "l", "l", "l", "r"])
+        for g in s.failure_groups[:TOP_FAILING]:
+            out.append(_row(VL.get(g.severity, md(g.severity, 16)), md(g.control, 32), md(g.title, 80),
+                            _hosts(g.hosts, lang), len(g.hosts)))
+        if len(s.failure_groups) > TOP_FAILING:
+            out += ["", L["more"].format(n=len(s.failure_groups) - TOP_FAILING)]
+    else:
+        out.append(L["none_failed"])
+
+    bad = s.hosts_with_errors
+    if bad:
+        out += ["", f"### {L['host_errors']} ({len(bad)})", ""]
+        out.append(", ".join(f"{md(reason, 40)}: {n}" for reason, n in s.host_error_reasons.items()))
+        out.append("")
+        out += _table([L["host"], L["address"], L["reason"], L["message"]], ["l"] * 4)
+        for h in bad[:TOP_ERROR_HOSTS]:
+            out.append(_row(md(h.name, NAME_LIMIT), md(h.address, 64), md(h.reason, 40), md(h.message)))
+        if len(bad) > TOP_ERROR_HOSTS:
+            out += ["", L["more"].format(n=len(bad) - TOP_ERROR_HOSTS)]
+
+    if s.error_groups:
+        out += ["", f"### {L['check_errors']} ({len(s.errors)})", ""]
+        out += _table([L["control"], L["reason"], L["hosts_col"], L["count"]], ["l", "l", "l", "r"])
+        for g in s.error_groups[:TOP_ERROR_GROUPS]:
+            out.append(_row(md(g.control, 32), md(g.reason, 40), _hosts(g.hosts, lang), len(g.hosts)))
+        if len(s.error_groups) > TOP_ERROR_GROUPS:
+            out += ["", L["more"].format(n=len(s.error_groups) - TOP_ERROR_GROUPS)]
+
+    if s.tom_counts:
+        out += ["", f"### {L['tom']}", ""]
+        out.append(f"{L['tom_counts']}: " + ", ".join(f"{n} {TL.get(st, md(st, 24))}"
+                                                       for st, n in s.tom_counts.items()))
+        if s.tom_open:
+            out.append("")
+            out += _table([L["item"], L["category"], L["measure"], L["status"], L["hosts_col"]], ["l"] * 5)
+            for m in s.tom_open[:TOP_TOM]:
+                cat = CATEGORIES.get(m.category or "", {}).get(lang, m.category or "")
+                title = m.title.get(lang) or m.title.get("en") or ""
+                out.append(_row(md(m.id, 32), md(cat, 60), md(title, 80), TL.get(m.status, md(m.status, 24)),
+                                _hosts(m.hosts, lang)))
+            if len(s.tom_open) > TOP_TOM:
+                out += ["", L["more"].format(n=len(s.tom_open) - TOP_TOM)]
+
+    out += ["", f"<sub>{L['footer'].format(run=md(s.run_id or '-', 64))}</sub>", ""]
+    return "\n".join(out)
+
+
+def render(doc: dict, lang: str = "en") -> bytes:
+    return render_summary(compute(doc), lang).encode("utf-8")
