@@ -1,0 +1,287 @@
+"""Fixed strings of the HTML report in English and German.
+
+``T[key][lang]``; every key exists in both languages (tests/test_report_html.py checks it).
+TOM category names come from ``hardencheck.tom.CATEGORIES``, the Art. 32 letters from
+``hardencheck.tom.ART32``.
+"""
+
+from __future__ import annotations
+
+T: dict[str, dict[str, str]] = {
+    # cover
+    "report_title": {"en": "Audit report: technical and organisational measures",
+                     "de": "Prüfbericht: technische und organisatorische Maßnahmen"},
+    "html_lang": {"en": "en", "de": "de"},
+    "contents": {"en": "Contents", "de": "Inhalt"},
+    "cover": {"en": "Scope and run", "de": "Umfang und Prüflauf"},
+    "organisation": {"en": "Organisation", "de": "Organisation"},
+    "catalog": {"en": "TOM catalog", "de": "TOM-Katalog"},
+    "overall_result": {"en": "Overall result", "de": "Gesamtergebnis"},
+    "overall_not_met": {"en": "Not met: {n} measure(s) fail on at least one host",
+                        "de": "Nicht erfüllt: {n} Maßnahme(n) scheitern auf mindestens einem Server"},
+    "overall_not_verified": {"en": "Not verified: {n} measure(s) could not be checked everywhere",
+                             "de": "Nicht nachgewiesen: {n} Maßnahme(n) konnten nicht überall geprüft werden"},
+    "overall_met": {"en": "Every technically checked measure is met",
+                    "de": "Alle technisch geprüften Maßnahmen sind erfüllt"},
+    "overall_none": {"en": "No technical measure was assessed", "de": "Keine technische Maßnahme wurde geprüft"},
+    "run_incomplete": {"en": "The scan was interrupted: the results are incomplete.",
+                       "de": "Der Prüflauf wurde abgebrochen: die Ergebnisse sind unvollständig."},
+    "hosts_unreached": {"en": "{n} host(s) could not be checked at all (see the host view).",
+                        "de": "{n} Server konnten gar nicht geprüft werden (siehe Serveransicht)."},
+    "run_id": {"en": "Run", "de": "Prüflauf"},
+    "time_of_run": {"en": "Time of run (UTC)", "de": "Zeitpunkt (UTC)"},
+    "started": {"en": "started", "de": "Beginn"},
+    "ended": {"en": "ended", "de": "Ende"},
+    "tool": {"en": "Tool", "de": "Werkzeug"},
+    "scanner": {"en": "Run by (scanner host, user)", "de": "Ausgeführt von (Rechner, Benutzer)"},
+    "inventory": {"en": "Inventory (scope)", "de": "Inventar (Prüfumfang)"},
+    "hosts_planned": {"en": "Hosts planned", "de": "Geplante Server"},
+    "hosts_checked": {"en": "Hosts checked", "de": "Geprüfte Server"},
+    "hosts_failed_connect": {"en": "Hosts reached but not checkable / not reached",
+                             "de": "Server nicht erreichbar oder nicht prüfbar"},
+    "hosts_not_scanned": {"en": "Hosts not scanned (run interrupted)",
+                          "de": "Nicht geprüfte Server (Lauf abgebrochen)"},
+    "control_catalogue": {"en": "Control catalogue", "de": "Kontrollkatalog"},
+    "controls_used": {"en": "{n} controls", "de": "{n} Kontrollen"},
+    "options": {"en": "Selection", "de": "Auswahl"},
+    "opt_limit": {"en": "hosts", "de": "Server"},
+    "opt_tags": {"en": "tags", "de": "Tags"},
+    "opt_controls": {"en": "controls", "de": "Kontrollen"},
+    "opt_all": {"en": "all hosts and all controls of the catalogue", "de": "alle Server und alle Kontrollen des Katalogs"},
+    "exit_code": {"en": "Exit code", "de": "Exit-Code"},
+    "exit_0": {"en": "all clear", "de": "keine Beanstandung"},
+    "exit_1": {"en": "failures at or above '{x}'", "de": "Abweichungen ab Schweregrad '{x}'"},
+    "exit_2": {"en": "scan incomplete (errors)", "de": "Prüfung unvollständig (Fehler)"},
+    "exit_3": {"en": "configuration error", "de": "Konfigurationsfehler"},
+    "results_sha": {"en": "SHA-256 of results.json", "de": "SHA-256 von results.json"},
+    "version": {"en": "version", "de": "Version"},
+    "date": {"en": "date", "de": "Stand"},
+    "none": {"en": "none", "de": "keine"},
+    # executive summary
+    "summary": {"en": "Executive summary", "de": "Zusammenfassung"},
+    "per_category": {"en": "By TOM category", "de": "Nach TOM-Kategorie"},
+    "per_item": {"en": "By measure", "de": "Nach Maßnahme"},
+    "category": {"en": "Category", "de": "Kategorie"},
+    "measures": {"en": "Measures", "de": "Maßnahmen"},
+    "measure": {"en": "Measure", "de": "Maßnahme"},
+    "compliance": {"en": "Compliance", "de": "Erfüllungsgrad"},
+    "host_compliance": {"en": "Host checks met", "de": "Erfüllte Serverprüfungen"},
+    "compliance_def": {
+        "en": "Compliance = measures met ÷ (met + not met + not verified), counting only measures that "
+              "have technical controls and were assessed in this run. A measure is met only when every "
+              "control passes on every host where it applies. Organisational measures (no technical "
+              "control), measures not assessed (controls deselected) and measures not applicable are left "
+              "out. “Host checks met” counts the same per (host, measure) pair instead of per measure.",
+        "de": "Erfüllungsgrad = erfüllte Maßnahmen ÷ (erfüllt + nicht erfüllt + nicht nachgewiesen), "
+              "gezählt werden nur Maßnahmen mit technischen Kontrollen, die in diesem Lauf geprüft wurden. "
+              "Eine Maßnahme ist nur erfüllt, wenn jede Kontrolle auf jedem Server besteht, auf den sie "
+              "zutrifft. Organisatorische Maßnahmen (ohne technische Kontrolle), nicht geprüfte "
+              "(abgewählte Kontrollen) und nicht anwendbare Maßnahmen zählen nicht mit. „Erfüllte "
+              "Serverprüfungen“ zählt dasselbe je Paar (Server, Maßnahme) statt je Maßnahme."},
+    "total": {"en": "Total", "de": "Gesamt"},
+    "chart_title": {"en": "Measures per TOM category", "de": "Maßnahmen je TOM-Kategorie"},
+    "failures_by_severity": {"en": "Failures by severity", "de": "Abweichungen nach Schweregrad"},
+    "no_failures": {"en": "No control failed.", "de": "Keine Kontrolle ist gescheitert."},
+    "incomplete": {"en": "Not verified: what could not be checked", "de": "Nicht nachgewiesen: was nicht geprüft werden konnte"},
+    "no_errors": {"en": "Every selected control could be checked on every host.",
+                  "de": "Jede ausgewählte Kontrolle konnte auf jedem Server geprüft werden."},
+    "reason": {"en": "Reason", "de": "Grund"},
+    "count": {"en": "Count", "de": "Anzahl"},
+    "severity": {"en": "Severity", "de": "Schweregrad"},
+    "control": {"en": "Control", "de": "Kontrolle"},
+    "controls": {"en": "Controls", "de": "Kontrollen"},
+    "hosts": {"en": "Hosts", "de": "Server"},
+    "host": {"en": "Host", "de": "Server"},
+    "status": {"en": "Status", "de": "Status"},
+    "expected": {"en": "Expected", "de": "Erwartet"},
+    "actual": {"en": "Found", "de": "Vorgefunden"},
+    "message": {"en": "Finding", "de": "Befund"},
+    "evidence": {"en": "Evidence", "de": "Nachweis"},
+    "art32": {"en": "GDPR Art. 32(1)", "de": "Art. 32 Abs. 1 DSGVO"},
+    # findings
+    "findings": {"en": "Findings", "de": "Befunde"},
+    "findings_intro": {"en": "Every failing control with its rationale, remediation and the hosts where it fails; "
+                                "each host links to the raw evidence in the host view.",
+                       "de": "Jede gescheiterte Kontrolle mit Begründung, Abhilfe und den betroffenen Servern; "
+                             "jeder Server verweist auf die Rohdaten in der Serveransicht."},
+    "rationale": {"en": "Rationale", "de": "Begründung"},
+    "remediation": {"en": "Remediation", "de": "Abhilfe"},
+    "description": {"en": "What is checked", "de": "Was geprüft wird"},
+    "fails_on": {"en": "fails on {n} host(s)", "de": "scheitert auf {n} Server(n)"},
+    # TOM view
+    "tom_view": {"en": "Measures (TOM view)", "de": "Maßnahmen (TOM-Sicht)"},
+    "organisational_note": {"en": "No technical control proves this measure: it needs a person's attestation.",
+                            "de": "Keine technische Kontrolle weist diese Maßnahme nach: sie braucht eine Bestätigung durch eine verantwortliche Person."},
+    "per_host": {"en": "Per host", "de": "Je Server"},
+    "passing_hosts": {"en": "passes on {n} host(s)", "de": "besteht auf {n} Server(n)"},
+    "na_hosts": {"en": "not applicable / not selected on {n} host(s)", "de": "nicht anwendbar / nicht ausgewählt auf {n} Server(n)"},
+    "not_passing": {"en": "Hosts where it does not pass", "de": "Server, auf denen sie nicht besteht"},
+    "hosts_in_status": {"en": "Hosts by status", "de": "Server nach Status"},
+    # host view
+    "host_view": {"en": "Hosts", "de": "Server"},
+    "identity": {"en": "Identity (who answered)", "de": "Identität (wer geantwortet hat)"},
+    "address": {"en": "Address", "de": "Adresse"},
+    "user": {"en": "User", "de": "Benutzer"},
+    "transport": {"en": "Transport", "de": "Transport"},
+    "via": {"en": "Jump hosts", "de": "Sprungserver"},
+    "sudo": {"en": "sudo", "de": "sudo"},
+    "host_key": {"en": "SSH host key", "de": "SSH-Host-Schlüssel"},
+    "tofu": {"en": "trusted on first use (not verified against known_hosts before this run)",
+             "de": "beim ersten Kontakt vertraut (vorher nicht in known_hosts)"},
+    "os": {"en": "Operating system", "de": "Betriebssystem"},
+    "machine_id": {"en": "machine-id", "de": "machine-id"},
+    "exec": {"en": "Command run (one per host)", "de": "Ausgeführter Befehl (einer je Server)"},
+    "script": {"en": "probe script", "de": "Prüfskript"},
+    "bytes": {"en": "bytes", "de": "Bytes"},
+    "timed_out": {"en": "timed out", "de": "Zeitüberschreitung"},
+    "not_completed": {"en": "did not complete", "de": "nicht vollständig"},
+    "host_error": {"en": "No facts could be collected from this host", "de": "Von diesem Server konnten keine Fakten erhoben werden"},
+    "all_controls_error": {"en": "Every control is “error” on this host: {ids}",
+                           "de": "Jede Kontrolle ist auf diesem Server „Fehler“: {ids}"},
+    "noise": {"en": "Login noise: printed outside the probe sections (banners, shell start-up files), never parsed",
+              "de": "Anmelde-Ausgaben: außerhalb der Prüfabschnitte ausgegeben (Banner, Shell-Startdateien), nie ausgewertet"},
+    "results": {"en": "Results", "de": "Ergebnisse"},
+    "evidence_records": {"en": "Raw evidence ({n} commands)", "de": "Rohdaten ({n} Befehle)"},
+    "command": {"en": "Command (probe snippet)", "de": "Befehl (Prüf-Schnipsel)"},
+    "args": {"en": "Arguments ($1 …)", "de": "Argumente ($1 …)"},
+    "exit": {"en": "exit code", "de": "Exit-Code"},
+    "collected": {"en": "collected (UTC)", "de": "erhoben (UTC)"},
+    "stdout": {"en": "stdout", "de": "stdout"},
+    "stderr": {"en": "stderr", "de": "stderr"},
+    "empty": {"en": "(empty)", "de": "(leer)"},
+    "truncated": {"en": "TRUNCATED at collection: the host sent {sent} bytes of stdout and {sent_err} of stderr; "
+                        "only the first 64 KiB per stream were kept",
+                  "de": "BEI DER ERHEBUNG GEKÜRZT: der Server sandte {sent} Bytes stdout und {sent_err} stderr; "
+                        "nur die ersten 64 KiB je Datenstrom wurden behalten"},
+    "section_incomplete": {"en": "section incomplete (output ended early)", "de": "Abschnitt unvollständig (Ausgabe brach ab)"},
+    "more_bytes": {"en": "… {n} more bytes", "de": "… {n} weitere Bytes"},
+    "cut_bytes": {"en": "… {n} more bytes not shown (beyond the 64 KiB evidence limit)",
+                  "de": "… {n} weitere Bytes nicht gezeigt (jenseits der 64-KiB-Grenze)"},
+    "params": {"en": "Parameters", "de": "Parameter"},
+    "probe": {"en": "Probe", "de": "Prüfung"},
+    "connection_error": {"en": "Connection", "de": "Verbindung"},
+    "back_to_top": {"en": "top", "de": "Anfang"},
+    "control_chars_note": {"en": "Control, invisible and direction-changing characters in host output are shown as "
+                                  "highlighted escapes (\\x1b, \\u202e); invalid UTF-8 appears as a highlighted �.",
+                           "de": "Steuer-, unsichtbare und richtungsändernde Zeichen aus Server-Ausgaben erscheinen als "
+                                 "hervorgehobene Escapes (\\x1b, \\u202e); ungültiges UTF-8 als hervorgehobenes �."},
+    # appendix
+    "appendix": {"en": "Appendix", "de": "Anhang"},
+    "method": {"en": "Method", "de": "Methode"},
+    "method_text": {
+        "en": ["hardencheck installs nothing on the servers. For each host it opens one SSH connection, checks the "
+               "host key against known_hosts before sending anything, and runs one generated POSIX sh script "
+               "(one exec; with sudo -n when configured). The script runs fixed, read-only probe snippets; "
+               "values from the inventory or a control reach them only as quoted positional arguments ($1 …).",
+               "Each snippet's output is framed by markers carrying a random per-run nonce, so output of one "
+               "probe cannot pass itself off as another's. Output is bounded to 64 KiB per command and stream; "
+               "anything beyond is counted and the record marked truncated. What a login shell prints outside "
+               "the frames (banners) is kept as “login noise” and never parsed.",
+               "The output is parsed and judged on the scanner, never on the host: each control compares the "
+               "facts of its probe with its expectation (with the parameters shown) and yields exactly one "
+               "status per host. Anything that could not be determined is “error” with a reason code, never a "
+               "pass. The verdicts, the raw output and the identity of the answering host are stored in "
+               "results.json; this report is rendered from that file alone.",
+               "Limits: a host whose root account is compromised can lie about its own state; the evidence "
+               "proves what the host answered at the time shown, authenticated by its SSH host key."],
+        "de": ["hardencheck installiert nichts auf den Servern. Je Server wird eine SSH-Verbindung geöffnet, der "
+               "Host-Schlüssel vor dem ersten gesendeten Byte gegen known_hosts geprüft und ein erzeugtes "
+               "POSIX-sh-Skript ausgeführt (ein exec; mit sudo -n, wenn so konfiguriert). Das Skript führt feste, "
+               "nur lesende Prüf-Schnipsel aus; Werte aus Inventar oder Kontrolle erreichen sie nur als "
+               "gequotete Positionsparameter ($1 …).",
+               "Die Ausgabe jedes Schnipsels ist von Markierungen mit einer zufälligen Nonce je Lauf eingerahmt, "
+               "so dass die Ausgabe einer Prüfung sich nicht als die einer anderen ausgeben kann. Je Befehl und "
+               "Datenstrom werden höchstens 64 KiB behalten; der Rest wird gezählt und der Datensatz als gekürzt "
+               "markiert. Was eine Login-Shell außerhalb der Rahmen ausgibt (Banner), bleibt als "
+               "„Anmelde-Ausgabe“ erhalten und wird nie ausgewertet.",
+               "Ausgewertet wird auf dem prüfenden Rechner, nie auf dem Server: jede Kontrolle vergleicht die "
+               "Fakten ihrer Prüfung mit ihrer Erwartung (mit den gezeigten Parametern) und ergibt genau einen "
+               "Status je Server. Was nicht festgestellt werden konnte, ist „Fehler“ mit einem Grund-Code, nie "
+               "ein Bestehen. Urteile, Rohdaten und die Identität des antwortenden Servers stehen in "
+               "results.json; dieser Bericht ist allein aus dieser Datei erzeugt.",
+               "Grenzen: ein Server mit kompromittiertem root-Konto kann über seinen eigenen Zustand lügen; der "
+               "Nachweis belegt, was der Server zum gezeigten Zeitpunkt geantwortet hat, authentisiert durch "
+               "seinen SSH-Host-Schlüssel."]},
+    "glossary": {"en": "Glossary of statuses", "de": "Glossar der Status"},
+    "result_statuses": {"en": "Result of one control on one host", "de": "Ergebnis einer Kontrolle auf einem Server"},
+    "rollup_statuses": {"en": "Status of a TOM measure", "de": "Status einer TOM-Maßnahme"},
+    "reason_codes": {"en": "Reason codes of “error”", "de": "Grund-Codes von „Fehler“"},
+    "definitions": {"en": "Control definitions used", "de": "Verwendete Kontrolldefinitionen"},
+    "references": {"en": "References", "de": "Referenzen"},
+    "tags": {"en": "Tags", "de": "Tags"},
+    "file": {"en": "File", "de": "Datei"},
+    "integrity": {"en": "Integrity", "de": "Integrität"},
+    "integrity_text": {
+        "en": "This report was rendered from a results.json whose SHA-256 is given below (computed over the "
+              "file's canonical bytes: UTF-8 JSON with one-space indentation and a final newline, exactly as "
+              "hardencheck writes it). Check it with `sha256sum results.json`.",
+        "de": "Dieser Bericht wurde aus einer results.json erzeugt, deren SHA-256 unten steht (berechnet über "
+              "die kanonischen Bytes der Datei: UTF-8-JSON mit einem Leerzeichen Einrückung und abschließendem "
+              "Zeilenumbruch, genau wie hardencheck sie schreibt). Prüfen mit `sha256sum results.json`."},
+    "generated_by": {"en": "Rendered by hardencheck {v} from results.json schema {s}.",
+                     "de": "Erzeugt von hardencheck {v} aus results.json, Schema {s}."},
+}
+
+#: Status names: results (pass …) and TOM roll-up (met …), with a one-line definition.
+STATUS: dict[str, dict[str, tuple[str, str]]] = {
+    "pass": {"en": ("pass", "the control's expectation holds on the host"),
+             "de": ("bestanden", "die Erwartung der Kontrolle ist auf dem Server erfüllt")},
+    "fail": {"en": ("fail", "the host was checked and the expectation does not hold"),
+             "de": ("gescheitert", "der Server wurde geprüft und die Erwartung ist nicht erfüllt")},
+    "error": {"en": ("error", "could not be determined (see the reason code); never counted as pass"),
+              "de": ("Fehler", "konnte nicht festgestellt werden (siehe Grund-Code); zählt nie als bestanden")},
+    "not_applicable": {"en": ("not applicable", "the control does not apply to this host (its OS or tags, or a "
+                                                "precondition such as “no software RAID”)"),
+                       "de": ("nicht anwendbar", "die Kontrolle trifft auf diesen Server nicht zu (Betriebssystem, "
+                                                 "Tags oder eine Vorbedingung wie „kein Software-RAID“)")},
+    "skipped": {"en": ("skipped", "deselected for this run (--tags or --control)"),
+                "de": ("übersprungen", "für diesen Lauf abgewählt (--tags oder --control)")},
+    "met": {"en": ("met", "every control of the measure passes on every host where it applies"),
+            "de": ("erfüllt", "jede Kontrolle der Maßnahme besteht auf jedem Server, auf den sie zutrifft")},
+    "not_met": {"en": ("not met", "at least one control fails on at least one host"),
+                "de": ("nicht erfüllt", "mindestens eine Kontrolle scheitert auf mindestens einem Server")},
+    "not_verified": {"en": ("not verified", "no failure, but some control could not be checked (error)"),
+                     "de": ("nicht nachgewiesen", "keine Abweichung, aber eine Kontrolle konnte nicht geprüft "
+                                                  "werden (Fehler)")},
+    "organisational": {"en": ("organisational", "no technical control proves the measure; a person attests it"),
+                       "de": ("organisatorisch", "keine technische Kontrolle weist die Maßnahme nach; eine "
+                                                 "Person bestätigt sie")},
+    "not_assessed": {"en": ("not assessed", "its controls were deselected in this run"),
+                     "de": ("nicht geprüft", "ihre Kontrollen waren in diesem Lauf abgewählt")},
+    "not_applicable_m": {"en": ("not applicable", "none of its controls applies to the hosts"),
+                         "de": ("nicht anwendbar", "keine ihrer Kontrollen trifft auf die Server zu")},
+}
+
+SEVERITY: dict[str, dict[str, str]] = {
+    "critical": {"en": "critical", "de": "kritisch"},
+    "high": {"en": "high", "de": "hoch"},
+    "medium": {"en": "medium", "de": "mittel"},
+    "low": {"en": "low", "de": "niedrig"},
+    "info": {"en": "info", "de": "Info"},
+}
+
+#: German wording of hardencheck.errors.REASONS (English comes from there).
+REASONS_DE: dict[str, str] = {
+    "unreachable": "der Server war nicht erreichbar (DNS, abgewiesen, keine Route, Verbindungs-Timeout)",
+    "hostkey_unknown": "der SSH-Schlüssel des Servers steht nicht in known_hosts",
+    "hostkey_mismatch": "der Server zeigte einen anderen SSH-Schlüssel als in known_hosts verzeichnet",
+    "auth_failed": "die SSH-Anmeldung wurde abgelehnt",
+    "timeout": "der Server oder ein Befehl antwortete nicht rechtzeitig",
+    "sudo_failed": "sudo -n konnte die Prüfungen nicht als root ausführen",
+    "command_missing": "ein Befehl, den die Prüfung braucht, ist nicht installiert",
+    "permission_denied": "die Prüfung durfte nicht lesen, was sie braucht",
+    "unparsable": "die Ausgabe war nicht verständlich",
+    "incomplete_output": "die Ausgabe endete, bevor der Abschnitt der Prüfung vollständig war",
+    "probe_failed": "der Befehl der Prüfung ist gescheitert",
+    "stale_evidence": "die Daten, auf denen das Urteil beruht, sind zu alt (z. B. veralteter Paketindex)",
+    "invalid_value": "ein Fakt oder Parameter hatte nicht den Typ, den die Erwartung braucht",
+    "transport": "die Verbindung scheiterte auf andere Weise",
+    "internal": "hardencheck selbst scheiterte bei der Bewertung dieser Kontrolle (ein Fehler: bitte melden)",
+    "precondition": "eine Vorbedingung der Kontrolle ist nicht gegeben",
+    "applies_to": "die Kontrolle gilt nicht für Betriebssystem oder Tags dieses Servers",
+}
+
+REASONS_EN_EXTRA: dict[str, str] = {
+    "precondition": "a precondition of the control does not hold",
+    "applies_to": "the control does not apply to this host's OS or tags",
+}
