@@ -32,8 +32,9 @@ from hardencheck.results import SEVERITY_ORDER
 from hardencheck.tom import ART32, CATEGORIES, ROLLUP
 
 #: Characters shown as visible escapes: C0/C1 controls (not \n and \t), DEL, zero-width and
-#: direction-changing characters, line/paragraph separators, BOM, and U+FFFD (invalid UTF-8).
-_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffd]")
+#: direction-changing characters, line/paragraph separators, BOM, U+FFFD (invalid UTF-8) and lone
+#: surrogates (a JSON file can hold "\udcff", which cannot be encoded).
+_SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufffd\ud800-\udfff]")
 #: Evidence limit per stream (as collected); longer texts are cut here with the rest counted.
 LIMIT = 64 * 1024
 #: Shown before "… N more bytes" folds the rest of a long text.
@@ -51,7 +52,7 @@ CHART_STATUSES = ("met", "not_met", "not_verified", "organisational", "other")
 
 def canonical_bytes(doc: dict) -> bytes:
     """results.json as hardencheck writes it (results.write_json_atomic)."""
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8", "surrogatepass")
 
 
 def _escape_char(ch: str) -> str:
@@ -389,4 +390,4 @@ def render(doc: dict, lang: str = "en") -> bytes:
     if lang not in ("en", "de"):
         raise ValueError(f"unknown language {lang!r}")
     ctx = build_context(doc, lang)
-    return _env().get_template("report.html.j2").render(**ctx).encode("utf-8")
+    return _env().get_template("report.html.j2").render(**ctx).encode("utf-8", "replace")
