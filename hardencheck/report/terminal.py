@@ -106,6 +106,23 @@ def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str 
     summary_from_doc(console, doc, results_path=results_path, exit_code=exit_code, fail_on=fail_on)
 
 
+#: Tables in a plain (non-terminal) output such as a CI log are printed at least this wide, so
+#: host names, addresses and reasons are not cut to a few characters at the default 80 columns.
+PLAIN_WIDTH = 160
+
+
+def _print_table(console: Console, table: Table) -> None:
+    if console.is_terminal or console.width >= PLAIN_WIDTH:
+        console.print(table)
+        return
+    width = console.width        # not a terminal: a fixed width (80 or $COLUMNS), restored after
+    console.width = PLAIN_WIDTH
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = None,
                      exit_code: int | None = None, fail_on: str = "info") -> None:
     """The summary of a results document (a saved results.json or the scan's own): hosts, failing
@@ -123,7 +140,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
     for h in s.hosts:
         table.add_row(safe(h.name), safe(h.address), *[str(h.counts[st]) for st in STATUS_STYLE],
                       safe(h.note, 120))
-    console.print(table)
+    _print_table(console, table)
 
     if s.failures:
         t = Table(title="failing controls")
@@ -131,14 +148,14 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             t.add_column(col)
         for f in s.failures:
             t.add_row(safe(f.severity), safe(f.control), safe(f.host), safe(f.message, 200))
-        console.print(t)
+        _print_table(console, t)
     if s.errors:
         t = Table(title="controls that could not be checked (error)")
         for col in ("control", "host", "reason", "message"):
             t.add_column(col)
         for e in s.errors:
             t.add_row(safe(e.control), safe(e.host), safe(e.reason), safe(e.message, 200))
-        console.print(t)
+        _print_table(console, t)
     if s.tom_counts:
         if s.tom_open:
             t = Table(title="TOM measures not met or not verified")
@@ -147,7 +164,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             for m in s.tom_open:
                 t.add_row(safe(m.id), safe(m.title.get("en", ""), 80),
                           f"[{TOM_STYLE.get(m.status, 'dim')}]{m.status}[/]", safe(", ".join(m.hosts), 80))
-            console.print(t)
+            _print_table(console, t)
         console.print("TOM measures: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {st}[/]"
                                                    for st in TOM_STYLE if s.tom_counts.get(st)))
     console.print("total: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st}[/]" for st, n in s.totals.items()))
