@@ -349,3 +349,16 @@ def test_500_hosts_markdown_stays_short_and_every_format_renders_fast():
     assert len(root.findall("testsuite")) == 500 and len(root.findall("testsuite/testcase")) == 30_000
     assert table.count(b"\r\n") == 30_001
     assert md_s < 5 and junit_s < 20 and csv_s < 10, (md_s, junit_s, csv_s)
+
+
+def test_markdown_of_an_interrupted_clean_run():
+    doc = _doc([_host("a")], [_result("a", "SSH-001", "pass")], [_control("SSH-001")])
+    doc["run"].update(complete=False, exit_code=2)
+    doc["run"]["inventory"]["not_scanned"] = ["b", "c|d"]
+    doc["tom"]["items"][0].update(status="met", hosts={"a": "met"})
+    text = markdown.render(doc, "en").decode()
+    assert text.startswith("## hardencheck: ⚠ scan interrupted")
+    assert "**Scan interrupted**: 2 planned host(s) not scanned: b, c\\|d" in text
+    assert "No control failed." in text and "TOM measures: 1 met" in text
+    de = markdown.render(doc, "de").decode()
+    assert "Scan abgebrochen" in de and "Keine Kontrolle ist fehlgeschlagen." in de
