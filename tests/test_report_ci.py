@@ -21,9 +21,9 @@ from hardencheck.report.summary import compute
 from hardencheck.report.terminal import summary_from_doc
 from hardencheck.results import STATUSES, validate_document
 
-xmlschema = pytest.importorskip("xmlschema")
+import xmlschema
 
-XSD = Path(__file__).resolve().parent / "data" / "junit" / "JUnit.xsd"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CONTROLS = "SSH-001,FW-001,ACCT-003,RAID-001,AVAIL-003"
 
 SCRIPT = "<script>alert(1)</script>"
@@ -34,9 +34,33 @@ HOSTILE = (f"{SCRIPT} a|b `rm -rf /` {FORMULA} nul\x00 esc\x1b[2J\x1b]0;title\x0
 LONG = "A" * 1_000_000
 
 
+def junit_xsd() -> Path:
+    """The Jenkins/xUnit JUnit schema (junit-10.xsd) as pytest's own test suite validates against
+    it. It is taken from the pytest source distribution on PyPI (not committed here) and cached
+    in tests/artifacts/."""
+    import subprocess
+    import sys
+    import tarfile
+    import tempfile
+    from importlib.metadata import version
+
+    target = ARTIFACTS / "junit-10.xsd"
+    if target.exists():
+        return target
+    ARTIFACTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                        f"pytest=={version('pytest')}", "-d", tmp], check=True, capture_output=True)
+        (sdist,) = Path(tmp).glob("pytest-*.tar.gz")
+        with tarfile.open(sdist) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("testing/example_scripts/junit-10.xsd"))
+            target.write_bytes(tar.extractfile(member).read())
+    return target
+
+
 @pytest.fixture(scope="module")
 def schema():
-    return xmlschema.XMLSchema(str(XSD))
+    return xmlschema.XMLSchema(str(junit_xsd()))
 
 
 # -- a real scan of the lab ---------------------------------------------------------------------
