@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--command-timeout", type=float, help="seconds for the whole probe script on one host")
     s.add_argument("--sudo-password-env", metavar="VAR",
                    help="name of an environment variable holding the sudo password (never the password)")
-    s.add_argument("--format", dest="formats", type=_csv, default=["json"],   # TODO(issue 4): html,junit,json
+    s.add_argument("--format", dest="formats", type=_csv, default=["html", "junit", "json"],
                    help="reports written into the run folder (default: html,junit,json; also md, csv)")
     s.add_argument("--lang", choices=["en", "de"], default="en", help="language of the reports")
     s.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
@@ -268,12 +268,17 @@ def cmd_scan(args, console: Console) -> int:
                   "items": tom.rollup(catalog, doc["results"], [o.host.name for o in outcomes])}
     results_path = run_dir / "results.json"
     write_json_atomic(results_path, doc)
-    written = write_reports(doc, run_dir, [f for f in args.formats if f != "json"], args.lang)
+    written, failed = write_reports(doc, run_dir, [f for f in args.formats if f != "json"], args.lang)
+    if failed and code == EXIT_OK:
+        code = EXIT_ERROR   # the results are complete, but a deliverable is missing
     partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
     summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on,
             tom_items=doc["tom"]["items"])
     for path in written:
         console.print(f"report: {path}", markup=False, highlight=False)
+    for fmt, err in failed:
+        print(f"error: the {fmt} report could not be rendered ({err}); results.json is complete, "
+              f"re-render with: hardencheck report {run_dir} --format {fmt}", file=sys.stderr)
     return code
 
 
@@ -380,17 +385,22 @@ def _check_formats(formats: list[str]) -> None:
                           field="--format")
 
 
-def write_reports(doc: dict, folder: Path, formats: list[str], lang: str) -> list[Path]:
-    """Render ``formats`` from the results document into ``folder`` (atomically, one file each)."""
+def write_reports(doc: dict, folder: Path, formats: list[str], lang: str):
+    """Render ``formats`` from the results document into ``folder`` (atomically, one file each).
+    Returns (paths written, [(format, error)]): one broken renderer never costs the others."""
     from hardencheck.report import FORMATS, renderer
     from hardencheck.results import write_bytes_atomic
 
-    written = []
+    written, failed = [], []
     for fmt in formats:
         path = folder / FORMATS[fmt][1]
-        write_bytes_atomic(path, renderer(fmt)(doc, lang))
+        try:
+            write_bytes_atomic(path, renderer(fmt)(doc, lang))
+        except Exception as e:  # a renderer bug: report it, keep going
+            failed.append((fmt, f"{type(e).__name__}: {e}"))
+            continue
         written.append(path)
-    return written
+    return written, failed
 
 
 def cmd_report(args, console: Console) -> int:
@@ -409,6 +419,9 @@ def cmd_report(args, console: Console) -> int:
     out = Path(args.out) if args.out else path.parent
     if out.resolve() == path.parent.resolve() and "json" in args.formats:
         args.formats = [f for f in args.formats if f != "json"]   # results.json is already there
-    for p in write_reports(doc, out, args.formats, args.lang):
+    written, failed = write_reports(doc, out, args.formats, args.lang)
+    for p in written:
         console.print(f"report: {p}", markup=False, highlight=False)
-    return EXIT_OK
+    for fmt, err in failed:
+        print(f"error: the {fmt} report could not be rendered ({err})", file=sys.stderr)
+    return EXIT_ERROR if failed else EXIT_OK

@@ -30,3 +30,21 @@ def test_report_refuses_unknown_formats_and_schemas(tmp_path, capsys):
     assert main(["report", str(bad), "--format", "json", "--out", str(tmp_path / "x")]) == 3
     assert "unsupported schema_version" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "nothing")]) == 3
+
+
+def test_a_broken_renderer_costs_neither_results_nor_other_reports(tmp_path, monkeypatch, capsys):
+    import hardencheck.report.markdown as md
+
+    def boom(doc, lang):
+        raise RuntimeError("renderer bug")
+
+    monkeypatch.setattr(md, "render", boom)
+    out = tmp_path / "reports"
+    code = main(["scan", "--out", str(out), "--control", "RAID-001", "--quiet", "--format", "json,md,csv"])
+    (run,) = out.iterdir()
+    assert (run / "results.json").exists() and (run / "results.csv").exists()
+    assert not (run / "summary.md").exists()
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "the md report could not be rendered (RuntimeError: renderer bug)" in err
+    assert main(["report", str(run), "--format", "md"]) == 2
