@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+import markupsafe
 import pytest
 
 from hardencheck.cli import main
@@ -92,10 +93,10 @@ def test_structure_en(scanned):
     assert ctl["remediation"].split("\n")[0][:40] in text
     for sec in fail["evidence"]["sections"]:
         ev = doc["evidence"][sec]
-        assert htmlmod.escape(sec, quote=False) in page
-        assert htmlmod.escape(ev["code"][:60], quote=False) in page
+        assert htmlmod.escape(sec.split("/", 1)[1], quote=False) in page
+        assert str(markupsafe.escape(ev["code"][:60])) in page
         first_line = next(line for line in ev["stdout"].splitlines() if line.strip())
-        assert htmlmod.escape(first_line, quote=False) in page
+        assert str(markupsafe.escape(first_line)) in page
         assert ev["started_at"] in page
     assert fail["evidence"]["host"]["host_key_fingerprint"] in page
     # hosts that could not be checked are prominent, with the reason
@@ -332,7 +333,7 @@ def test_chromium_loads_inert_screenshot_pdf(scanned, chromium, tmp_path):
     sec = next(r for r in doc["results"] if r["status"] == "fail")["evidence"]["sections"][0]
     anchor = chromium.evaluate(
         "[...document.querySelectorAll('details[id^=e] > summary')].find(s => s.textContent.startsWith("
-        + json.dumps(sec) + ")).parentElement.id", session)
+        + json.dumps(sec.split("/", 1)[1]) + ")).parentElement.id", session)
     assert anchor
 
     # print media: folded <details> content is laid out (forced open) for print-to-PDF
@@ -360,3 +361,21 @@ def test_chromium_loads_inert_screenshot_pdf(scanned, chromium, tmp_path):
     assert [e for e in p["log"] if e["level"] in ("error", "warning")] == []
     assert p["requests"] == [url]
     assert seconds < 30
+
+
+@pytest.mark.lab
+def test_fleet_layout_snippets_once(scanned, monkeypatch):
+    """Above INLINE_SNIPPET_HOSTS each distinct probe snippet is printed once in the appendix and the
+    evidence records refer to it; above TABLE_HOSTS the TOM view lists hosts per status."""
+    doc, path = scanned
+    monkeypatch.setattr(report_html, "INLINE_SNIPPET_HOSTS", 0)
+    monkeypatch.setattr(report_html, "TABLE_HOSTS", 0)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    page = report_html.render(doc, "en", results_sha256=sha).decode("utf-8")
+    assert sha in page
+    codes = {e["code"] for e in doc["evidence"].values()}
+    assert page.count('<pre class="code">') == len(codes)
+    for code in codes:
+        assert str(markupsafe.escape(code)) in page
+        assert hashlib.sha256(code.encode()).hexdigest() in page
+    assert 'href="#s1"' in page and 'id="s1"' in page

@@ -42,12 +42,27 @@ PREVIEW_CHARS = 3000
 PREVIEW_LINES = 40
 #: In the TOM view, per-host tables are shown up to this many hosts; above, host lists per status.
 TABLE_HOSTS = 30
+#: Probe snippets are printed in every evidence record up to this many hosts; above, once in the appendix.
+INLINE_SNIPPET_HOSTS = 10
 #: Hosts folded open by default up to this many.
 OPEN_HOSTS = 3
 
 SEVERITIES = sorted(SEVERITY_ORDER, key=lambda s: -SEVERITY_ORDER[s])
 RESULT_STATUSES = ("fail", "error", "pass", "not_applicable", "skipped")
 CHART_STATUSES = ("met", "not_met", "not_verified", "organisational", "other")
+
+
+class _A(dict):
+    """A dict whose keys are also attributes: jinja2 looks attributes up first, and for a plain
+    dict every ``row.status`` costs a caught AttributeError. Used for the per-row hot data."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def canonical_bytes(doc: dict) -> bytes:
@@ -100,8 +115,7 @@ def clip(text: Any, preview: bool = True) -> dict[str, Any]:
             n = nl + 1
         if len(s) > n:
             head, tail = s[:n], s[n:]
-    return {"head": head, "tail": tail, "tail_bytes": len(tail.encode("utf-8", "replace")) if tail else 0,
-            "cut": cut}
+    return _A(head=head, tail=tail, tail_bytes=len(tail.encode("utf-8", "replace")) if tail else 0, cut=cut)
 
 
 def jvalue(v: Any) -> str:
@@ -156,9 +170,9 @@ def _pct(num: int, den: int) -> float | None:
     return round(100.0 * num / den, 1) if den else None
 
 
-def build_context(doc: dict, lang: str) -> dict[str, Any]:
+def build_context(doc: dict, lang: str, results_sha256: str | None = None) -> dict[str, Any]:
     L = _Lang(lang)
-    sha256 = hashlib.sha256(canonical_bytes(doc)).hexdigest()
+    sha256 = results_sha256 or hashlib.sha256(canonical_bytes(doc)).hexdigest()
     run = doc.get("run", {})
     hosts = list(doc.get("hosts", []))
     results = doc.get("results", [])
@@ -186,14 +200,16 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
             by_host[r["host"]] = []
         ci = ctl_index.get(r["control"], -1)
         ev = r.get("evidence") or {}
-        row = {
-            "r": r, "host_i": hi, "anchor": f"r{hi}-{ci if ci >= 0 else r['control']}",
+        row = _A({
+            "r": _A(r), "host_i": hi, "anchor": f"r{hi}-{ci if ci >= 0 else r['control']}",
             "ctl_anchor": f"c{ci}" if ci >= 0 else None,
             "title": ctl_by_id.get(r["control"], {}).get("title", ""),
             "actual": _actual(r.get("actual")),
-            "params": clip(jvalue(r["params"])) if r.get("params") else None,
-            "evidence": [(s, ev_anchor[s]) for s in ev.get("sections", []) if s in ev_anchor],
-        }
+            # effective parameters, shown only where they differ from the control's defaults
+            "params": clip(jvalue(r["params"])) if r.get("params") and
+            r["params"] != ctl_by_id.get(r["control"], {}).get("params") else None,
+            "evidence": [(s.split("/", 1)[-1], ev_anchor[s]) for s in ev.get("sections", []) if s in ev_anchor],
+        })
         by_host[r["host"]].append(row)
         by_control.setdefault(r["control"], []).append(row)
 
@@ -201,6 +217,18 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
     ev_by_host: dict[str, list[tuple[str, dict]]] = {}
     for key, rec in evidence.items():
         ev_by_host.setdefault(rec.get("host", key.split("/", 1)[0]), []).append((key, rec))
+    # probe snippets: inline in each record for small runs; for fleets, each distinct snippet once
+    # in the appendix and referenced (by number and sha256) from the records
+    snippet_ref = len(ev_by_host) > INLINE_SNIPPET_HOSTS
+    snippets: dict[str, dict[str, Any]] = {}
+    if snippet_ref:
+        for rec in evidence.values():
+            code = rec.get("code", "")
+            if code not in snippets:
+                snippets[code] = {"n": len(snippets) + 1, "anchor": f"s{len(snippets) + 1}",
+                                  "sha": hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest(),
+                                  "code": clip(code, preview=False), "probe": rec.get("probe", ""),
+                                  "command": rec.get("command", "")}
     host_views = []
     for i, h in enumerate(hosts):
         rows = by_host.get(h["name"], [])
@@ -211,10 +239,11 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
                                    if row["r"]["status"] in RESULT_STATUSES else 9,
                                    -SEVERITY_ORDER.get(row["r"]["severity"], 0), row["r"]["control"]))
         unreached = h.get("status") != "ok"
-        evs = [{"key": k, "anchor": ev_anchor[k], "rec": rec,
+        evs = [_A({"key": k, "name": k.split("/", 1)[-1], "anchor": ev_anchor[k], "rec": _A(rec),
                 "stdout": clip(rec.get("stdout", "")), "stderr": clip(rec.get("stderr", "")),
-                "code": clip(rec.get("code", ""), preview=False),
-                "args": [jvalue(a) for a in rec.get("args") or []]}
+                "code": None if snippet_ref else clip(rec.get("code", ""), preview=False),
+                "snippet": snippets[rec.get("code", "")] if snippet_ref else None,
+                "args": [jvalue(a) for a in rec.get("args") or []]})
                for k, rec in ev_by_host.get(h["name"], [])]
         host_views.append({
             "i": i, "h": h, "id": h.get("identity") or {}, "rows": rows, "counts": counts,
@@ -325,15 +354,17 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
         "severities": SEVERITIES, "result_statuses": RESULT_STATUSES, "rollup": ROLLUP,
         "reasons": list(REASONS) + list(REASONS_EN_EXTRA),
         "version": __version__, "table_hosts": TABLE_HOSTS,
+        "snippets": sorted(snippets.values(), key=lambda x: x["n"]),
     }
 
 
-def _actual(actual: Any) -> list[tuple[str, dict]] | None:
+def _actual(actual: Any) -> dict | None:
+    """The facts judged, one ``fact = JSON value`` per line, as one clipped text."""
     if actual is None:
         return None
     if isinstance(actual, dict):
-        return [(str(k), clip(jvalue(v))) for k, v in actual.items()]
-    return [("", clip(jvalue(actual)))]
+        return clip("\n".join(f"{k} = {jvalue(v)}" for k, v in actual.items()))
+    return clip(jvalue(actual))
 
 
 def _common_expected(rows: list[dict]) -> str | None:
@@ -383,11 +414,15 @@ def _env() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["seg"] = segments
+    env.tests["plain"] = lambda s: isinstance(s, str) and not _SPECIAL.search(s)   # t() would change nothing
     return env
 
 
-def render(doc: dict, lang: str = "en") -> bytes:
+def render(doc: dict, lang: str = "en", results_sha256: str | None = None) -> bytes:
+    """The report. ``results_sha256``: the sha256 of the results.json bytes when the caller has
+    read them (saves re-serialising a large document); otherwise computed over
+    ``canonical_bytes(doc)``, which are exactly the bytes hardencheck writes."""
     if lang not in ("en", "de"):
         raise ValueError(f"unknown language {lang!r}")
-    ctx = build_context(doc, lang)
+    ctx = build_context(doc, lang, results_sha256)
     return _env().get_template("report.html.j2").render(**ctx).encode("utf-8", "replace")

@@ -210,6 +210,11 @@ T: dict[str, dict[str, str]] = {
     "references": {"en": "References", "de": "Referenzen"},
     "tags": {"en": "Tags", "de": "Tags"},
     "file": {"en": "File", "de": "Datei"},
+    "snippets": {"en": "Probe snippets", "de": "Prüf-Schnipsel"},
+    "snippets_note": {"en": "Each distinct shell snippet run on the hosts, once; the evidence records refer to "
+                            "them by number and sha256. Arguments ($1 …) are given in each record.",
+                      "de": "Jeder auf den Servern ausgeführte Shell-Schnipsel, einmal; die Nachweise verweisen "
+                            "mit Nummer und sha256 darauf. Argumente ($1 …) stehen in jedem Nachweis."},
     "integrity": {"en": "Integrity", "de": "Integrität"},
     "integrity_text": {
         "en": "This report was rendered from a results.json whose SHA-256 is given below (computed over the "
