@@ -179,18 +179,23 @@ def main() -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="hc-report-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_bytes(raw)
-    best = None
+    sha = hashlib.sha256(raw).hexdigest()
+    best = best_given = None
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        page = report_html.render(doc, args.lang)
+        page = report_html.render(doc, args.lang)                        # sha256 re-serialised here
         dt = time.perf_counter() - t0
         best = dt if best is None else min(best, dt)
+        t0 = time.perf_counter()
+        report_html.render(doc, args.lang, results_sha256=sha)          # the caller read the file
+        dt = time.perf_counter() - t0
+        best_given = dt if best_given is None else min(best_given, dt)
     (out / "report.html").write_bytes(page)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"document: {len(doc['hosts'])} hosts x {len(doc['controls'])} controls = {len(doc['results'])} results, "
           f"{len(doc['evidence'])} evidence sections, results.json {len(raw) / 2**20:.1f} MiB (built in {gen:.1f} s)")
-    print(f"render ({args.lang}): best of {args.repeat}: {best:.2f} s; report.html {len(page) / 2**20:.1f} MiB; "
-          f"peak RSS {rss:.0f} MiB")
+    print(f"render ({args.lang}), best of {args.repeat}: {best:.2f} s computing the sha256, {best_given:.2f} s "
+          f"given it; report.html {len(page) / 2**20:.1f} MiB; peak RSS {rss:.0f} MiB")
     if args.chromium:
         from tests.test_report_html import Chromium, chromium_binary
 
@@ -208,8 +213,11 @@ def main() -> int:
             t0 = time.perf_counter()
             browser.evaluate("document.getElementById('h0').open = true; document.body.offsetHeight", session)
             open_host = time.perf_counter() - t0
+            fcp = browser.evaluate("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime",
+                                   session)
             p = browser.problems(session)
-            print(f"chromium: load event after {seconds:.2f} s; {n} elements (query {js:.2f} s); "
+            print(f"chromium: first contentful paint {fcp / 1000 if fcp else float('nan'):.2f} s, "
+                  f"load event after {seconds:.2f} s; {n} elements (query {js:.2f} s); "
                   f"opening one host {open_host:.2f} s; console errors {len(p['console']) + len(p['exceptions'])}; "
                   f"requests {len(p['requests'])}")
         finally:
