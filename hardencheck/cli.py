@@ -391,11 +391,20 @@ def write_reports(doc: dict, folder: Path, formats: list[str], lang: str):
     from hardencheck.report import FORMATS, renderer
     from hardencheck.results import write_bytes_atomic
 
+    import hashlib
+
+    from hardencheck.results import document_bytes
+
     written, failed = [], []
+    sha = hashlib.sha256(document_bytes(doc)).hexdigest() if "html" in formats else None
     for fmt in formats:
         path = folder / FORMATS[fmt][1]
         try:
-            write_bytes_atomic(path, renderer(fmt)(doc, lang))
+            if fmt == "html":   # the report quotes the sha256 of results.json; compute it once
+                data = renderer(fmt)(doc, lang, results_sha256=sha)
+            else:
+                data = renderer(fmt)(doc, lang)
+            write_bytes_atomic(path, data)
         except Exception as e:  # a renderer bug: report it, keep going
             failed.append((fmt, f"{type(e).__name__}: {e}"))
             continue

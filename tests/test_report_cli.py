@@ -48,3 +48,18 @@ def test_a_broken_renderer_costs_neither_results_nor_other_reports(tmp_path, mon
     err = capsys.readouterr().err
     assert "the md report could not be rendered (RuntimeError: renderer bug)" in err
     assert main(["report", str(run), "--format", "md"]) == 2
+
+
+def test_html_report_quotes_the_sha256_of_results_json(tmp_path):
+    import hashlib
+
+    out = tmp_path / "reports"
+    main(["scan", "--out", str(out), "--control", "RAID-001", "--quiet"])
+    (run,) = out.iterdir()
+    sha = hashlib.sha256((run / "results.json").read_bytes()).hexdigest()
+    assert sha in (run / "report.html").read_text()
+    assert (run / "junit.xml").exists()
+    # re-rendered later in German, from the saved file: the same hash
+    assert main(["report", str(run), "--format", "html", "--lang", "de", "--out", str(tmp_path / "de")]) == 0
+    html = (tmp_path / "de" / "report.html").read_text()
+    assert sha in html and 'lang="de"' in html
