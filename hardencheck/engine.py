@@ -112,7 +112,9 @@ class HostScan:
 
     # -- collect -----------------------------------------------------------------------------
     def collect(self, specs: list[SectionSpec]) -> HostRecord:
-        record = HostRecord(name=self.host.name, identity=self.identity)
+        record = HostRecord(name=self.host.name, identity=self.identity,
+                            groups=list(getattr(self.host, "groups", []) or []),
+                            tags=list(getattr(self.host, "tags", []) or []))
         nonce = new_nonce()
         script = build_script(specs, nonce)
         limits = {sid: max(need.probe.max_output_bytes, self.opts.max_section_bytes)
@@ -399,7 +401,8 @@ def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
         return HostScan(host, controls, opts, transport_factory, on_event).run()
     except Exception as e:  # pragma: no cover - defensive
         record = HostRecord(name=host.name, identity={"name": host.name, "address": host.address},
-                            status="error", error={"reason": "internal", "message": f"{type(e).__name__}: {e}"})
+                            status="error", error={"reason": "internal", "message": f"{type(e).__name__}: {e}"},
+                            groups=list(getattr(host, "groups", []) or []))
         results = [Result(host=host.name, control=lc.id, status="error", severity=lc.control.severity,
                           expected="", actual=None, message=f"internal error: {e}", reason="internal",
                           tom=list(opts.tom_items.get(lc.id, []))) for lc in controls.controls]

@@ -56,6 +56,8 @@ class HostRecord:
     os: dict[str, Any] | None = None
     exec: dict[str, Any] | None = None
     noise: str = ""               # printed outside the probe sections (login banners, rc files)
+    groups: list[str] = field(default_factory=list)   # inventory groups (environments such as prod)
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -344,6 +344,7 @@ def build_context(doc: dict, lang: str, results_sha256: str | None = None) -> di
         "sha256": sha256,
         "hosts": host_views, "open_hosts": len(hosts) <= OPEN_HOSTS,
         "planned": inv.get("hosts") or [], "not_scanned": inv.get("not_scanned") or [],
+        "environments": _environments(hosts),
         "checked": [h["name"] for h in hosts if h.get("status") == "ok"], "unreached": unreached,
         "tree": tree, "measures": measures, "categories": categories, "total": total, "chart": chart,
         "findings": findings, "n_fail": sum(f["n"] for f in findings), "errors": errors_list,
@@ -405,6 +406,15 @@ def _chart(categories: list[dict]) -> dict[str, Any]:
     legend_y = top + len(categories) * (bar_h + gap) + 6
     return {"width": width, "height": legend_y + 24, "label_w": label_w, "bar_w": bar_w, "bar_h": bar_h,
             "bars": bars, "legend_y": legend_y}
+
+
+def _environments(hosts: list[dict]) -> list[tuple[str, int]]:
+    """Inventory groups of the scanned hosts with how many hosts each has (the scope's environments)."""
+    counts: dict[str, int] = {}
+    for h in hosts:
+        for g in h.get("groups") or []:
+            counts[g] = counts.get(g, 0) + 1
+    return sorted(counts.items())
 
 
 @lru_cache(maxsize=1)

@@ -36,6 +36,7 @@ T: dict[str, dict[str, str]] = {
     "scanner": {"en": "Run by (scanner host, user)", "de": "Ausgeführt von (Rechner, Benutzer)"},
     "inventory": {"en": "Inventory (scope)", "de": "Inventar (Prüfumfang)"},
     "hosts_planned": {"en": "Hosts planned", "de": "Geplante Server"},
+    "environments": {"en": "Environments (inventory groups, hosts)", "de": "Umgebungen (Inventargruppen, Server)"},
     "hosts_checked": {"en": "Hosts checked", "de": "Geprüfte Server"},
     "hosts_failed_connect": {"en": "Hosts reached but not checkable / not reached",
                              "de": "Server nicht erreichbar oder nicht prüfbar"},

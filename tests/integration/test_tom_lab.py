@@ -56,3 +56,14 @@ def test_roll_up_on_the_lab(lab, tmp_path):
     assert keys["status"] == "not_met"
     assert items["1.1"]["status"] == "organisational"      # physical access: a person attests it
     assert items["2.2.1"]["status"] == "not_assessed"      # logging controls were not selected
+
+
+def test_environments_are_recorded_and_on_the_report_cover(lab, tmp_path):
+    from hardencheck.report import html
+
+    doc = scan(lab, tmp_path, "default.yml")
+    groups = {h["name"]: h["groups"] for h in doc["hosts"]}
+    assert groups["hardened"] == ["lab"] and "hardened" in next(h for h in doc["hosts"]
+                                                                if h["name"] == "hardened")["tags"]
+    page = html.render(doc, "en").decode()
+    assert "Environments (inventory groups, hosts)" in page and "lab (3)" in page
