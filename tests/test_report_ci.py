@@ -386,3 +386,9 @@ def test_markdown_of_an_interrupted_clean_run():
     assert "No control failed." in text and "TOM measures: 1 met" in text
     de = markdown.render(doc, "de").decode()
     assert "Scan abgebrochen" in de and "Keine Kontrolle ist fehlgeschlagen." in de
+
+
+def test_markdown_host_text_cannot_mention_people_or_link_issues():
+    out = markdown.md("contact @security-team, see #42")
+    assert "@security" not in out.replace("\\@", "") and "#42" not in out.replace("\\#", "")
+    assert out == "contact \\@security-team, see \\#42"

@@ -87,7 +87,8 @@ TOM_LABELS = {
 # C0/C1 controls (tab and newlines are folded to spaces first), DEL, bidi overrides/isolates,
 # line/paragraph separators, zero-width and BOM characters.
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_MD_PUNCT = re.compile(r"([\\`*_\[\]{}|~$!#^])")
+# "@" and "#" too: a host must not be able to @mention people or link issues in an MR comment.
+_MD_PUNCT = re.compile(r"([\\`*_\[\]{}|~$!#^@])")
 
 
 def md(text: object, limit: int = TEXT_LIMIT) -> str:
