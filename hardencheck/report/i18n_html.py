@@ -81,6 +81,8 @@ T: dict[str, dict[str, str]] = {
               "Serverprüfungen“ zählt dasselbe je Paar (Server, Maßnahme) statt je Maßnahme."},
     "total": {"en": "Total", "de": "Gesamt"},
     "chart_title": {"en": "Measures per TOM category", "de": "Maßnahmen je TOM-Kategorie"},
+    # the grey bar segments: measures not assessed (controls deselected) or not applicable
+    "chart_other": {"en": "not assessed / not applicable", "de": "nicht geprüft / nicht anwendbar"},
     "failures_by_severity": {"en": "Failures by severity", "de": "Abweichungen nach Schweregrad"},
     "no_failures": {"en": "No control failed.", "de": "Keine Kontrolle ist gescheitert."},
     "incomplete": {"en": "Not verified: what could not be checked", "de": "Nicht nachgewiesen: was nicht geprüft werden konnte"},
