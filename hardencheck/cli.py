@@ -10,6 +10,7 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import getpass
 import os
 import platform
@@ -173,7 +174,7 @@ def cmd_scan(args, console: Console) -> int:
     from hardencheck import engine
     from hardencheck.controls import check_param_overrides, load_controls
     from hardencheck.report.terminal import Progress, summary
-    from hardencheck.results import PartialLog, build_document, exit_code, utc, write_json_atomic
+    from hardencheck.results import PartialLog, build_document, document_bytes, exit_code, utc, write_bytes_atomic
     from hardencheck.transport import make_transport
 
     if args.forks < 1:
@@ -267,8 +268,10 @@ def cmd_scan(args, console: Console) -> int:
     doc["tom"] = {"catalog": tom.document(catalog),
                   "items": tom.rollup(catalog, doc["results"], [o.host.name for o in outcomes])}
     results_path = run_dir / "results.json"
-    write_json_atomic(results_path, doc)
-    written, failed = write_reports(doc, run_dir, [f for f in args.formats if f != "json"], args.lang)
+    data = document_bytes(doc)
+    write_bytes_atomic(results_path, data)
+    written, failed = write_reports(doc, run_dir, [f for f in args.formats if f != "json"], args.lang,
+                                    results_sha256=hashlib.sha256(data).hexdigest())
     if failed and code == EXIT_OK:
         code = EXIT_ERROR   # the results are complete, but a deliverable is missing
     partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
@@ -385,18 +388,15 @@ def _check_formats(formats: list[str]) -> None:
                           field="--format")
 
 
-def write_reports(doc: dict, folder: Path, formats: list[str], lang: str):
+def write_reports(doc: dict, folder: Path, formats: list[str], lang: str, *, results_sha256: str):
     """Render ``formats`` from the results document into ``folder`` (atomically, one file each).
+    ``results_sha256`` is the hash of the results.json bytes the reports stand for.
     Returns (paths written, [(format, error)]): one broken renderer never costs the others."""
     from hardencheck.report import FORMATS, renderer
     from hardencheck.results import write_bytes_atomic
 
-    import hashlib
-
-    from hardencheck.results import document_bytes
-
     written, failed = [], []
-    sha = hashlib.sha256(document_bytes(doc)).hexdigest() if "html" in formats else None
+    sha = results_sha256
     for fmt in formats:
         path = folder / FORMATS[fmt][1]
         try:
@@ -428,7 +428,8 @@ def cmd_report(args, console: Console) -> int:
     out = Path(args.out) if args.out else path.parent
     if out.resolve() == path.parent.resolve() and "json" in args.formats:
         args.formats = [f for f in args.formats if f != "json"]   # results.json is already there
-    written, failed = write_reports(doc, out, args.formats, args.lang)
+    written, failed = write_reports(doc, out, args.formats, args.lang,
+                                    results_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
     for p in written:
         console.print(f"report: {p}", markup=False, highlight=False)
     for fmt, err in failed:
