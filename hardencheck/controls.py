@@ -71,29 +71,21 @@ class References(_Strict):
     cis_debian12_1_1_0: list[str] = []     # CIS Debian Linux 12 Benchmark v1.1.0, e.g. 5.1.20
     other: list[str] = []                  # free text: other benchmarks, vendor docs
 
-    @field_validator("iso27001_2022")
+    @field_validator("iso27001_2022", "bsi_grundschutz_2023", "cis_debian12_1_1_0")
     @classmethod
-    def _iso(cls, v):
+    def _ids(cls, v, info):
+        pattern, example = _REFERENCE_IDS[info.field_name]
         for x in v:
-            if not re.fullmatch(r"A\.[5-8]\.\d{1,2}", x):
-                raise ValueError(f"{x!r} is not an ISO/IEC 27001:2022 Annex A id like A.8.5")
+            if not re.fullmatch(pattern, x):
+                raise ValueError(f"{x!r} is not {example}")
         return v
 
-    @field_validator("bsi_grundschutz_2023")
-    @classmethod
-    def _bsi(cls, v):
-        for x in v:
-            if not re.fullmatch(r"[A-Z]{3,4}(\.\d+)+(\.A\d+)?", x):
-                raise ValueError(f"{x!r} is not an IT-Grundschutz id like SYS.1.3.A8")
-        return v
 
-    @field_validator("cis_debian12_1_1_0")
-    @classmethod
-    def _cis(cls, v):
-        for x in v:
-            if not re.fullmatch(r"\d+(\.\d+)*", x):
-                raise ValueError(f"{x!r} is not a CIS recommendation number like 5.1.20")
-        return v
+_REFERENCE_IDS = {
+    "iso27001_2022": (r"A\.[5-8]\.\d{1,2}", "an ISO/IEC 27001:2022 Annex A id like A.8.5"),
+    "bsi_grundschutz_2023": (r"[A-Z]{3,4}(\.\d+)+(\.A\d+)?", "an IT-Grundschutz id like SYS.1.3.A8"),
+    "cis_debian12_1_1_0": (r"\d+(\.\d+)*", "a CIS recommendation number like 5.1.20"),
+}
 
 
 class AppliesTo(_Strict):

@@ -57,6 +57,8 @@ def test_valid_control_loads(tmp_path):
     (GOOD.replace("remediation:", "remedation:"), 11, "remedation", "unknown field"),
     (GOOD.replace('value: "no"}', "value: [1, 2]}").replace("op: equals", "op: at_most"), 9, "expect[0]", "number"),
     (GOOD + "expect: []\n", 12, "expect", "twice"),
+    (GOOD + "references: {iso27001_2022: [A.9.1]}\n", 12, "references.iso27001_2022", "Annex A id"),
+    (GOOD + "references:\n  bsi_grundschutz_2023: [sys-1]\n", 13, "references.bsi_grundschutz_2023", "IT-Grundschutz"),
 ])
 def test_broken_control_names_file_line_and_field(tmp_path, bad, line, field, words):
     write(tmp_path, "TST-001.yml", bad)
