@@ -173,7 +173,7 @@ def _load_hosts(args):
 def cmd_scan(args, console: Console) -> int:
     from hardencheck import engine
     from hardencheck.controls import check_param_overrides, load_controls
-    from hardencheck.report.terminal import Progress, summary
+    from hardencheck.report.terminal import Progress, summary_from_doc
     from hardencheck.results import PartialLog, build_document, document_bytes, exit_code, utc, write_bytes_atomic
     from hardencheck.transport import make_transport
 
@@ -275,8 +275,7 @@ def cmd_scan(args, console: Console) -> int:
     if failed and code == EXIT_OK:
         code = EXIT_ERROR   # the results are complete, but a deliverable is missing
     partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
-    summary(console, outcomes, results_path=str(results_path), exit_code=code, fail_on=args.fail_on,
-            tom_items=doc["tom"]["items"])
+    summary_from_doc(console, doc, results_path=str(results_path), exit_code=code, fail_on=args.fail_on)
     for path in written:
         console.print(f"report: {path}", markup=False, highlight=False)
     for fmt, err in failed:

@@ -93,19 +93,6 @@ TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "organ
              "not_assessed": "dim", "not_applicable": "dim"}
 
 
-def summary(console: Console, outcomes: list[HostOutcome], *, results_path: str | None = None,
-            exit_code: int | None = None, fail_on: str = "info", tom_items: list | None = None) -> None:
-    """The end-of-scan summary from the scan's outcomes (same figures as ``summary_from_doc``)."""
-    doc = {
-        "hosts": [{"name": o.host.name, "identity": o.host.identity, "status": o.host.status,
-                   "error": o.host.error} for o in outcomes],
-        "results": [{"host": r.host, "control": r.control, "status": r.status, "severity": r.severity,
-                     "message": r.message, "reason": r.reason} for o in outcomes for r in o.results],
-        "tom": {"items": tom_items or []},
-    }
-    summary_from_doc(console, doc, results_path=results_path, exit_code=exit_code, fail_on=fail_on)
-
-
 #: Tables in a plain (non-terminal) output such as a CI log are printed at least this wide, so
 #: host names, addresses and reasons are not cut to a few characters at the default 80 columns.
 PLAIN_WIDTH = 160
