@@ -25,6 +25,7 @@ TOP_ERROR_HOSTS = 10
 TOP_ERROR_GROUPS = 10
 TOP_TOM = 25
 HOSTS_PER_LINE = 5
+TOP_CHANGES = 15        # entries per list in "Changes since the previous run"
 TEXT_LIMIT = 120
 NAME_LIMIT = 48
 
@@ -45,6 +46,16 @@ LABELS = {
         "item": "item", "category": "category", "measure": "measure",
         "none_failed": "No control failed.",
         "footer": "Rendered from results.json of run {run}; evidence and every result are in the full report.",
+        "changes": "Changes since the previous run",
+        "compared": "Compared with run {run} ({started}, {state}).",
+        "other_inventory": "The previous run scanned another inventory ({inv}).",
+        "new_failures": "new failures", "new_errors": "new errors", "fixed": "fixed",
+        "still_failing": "still failing", "failures_not_rechecked": "failing before, not rechecked",
+        "before": "before", "hosts_added": "Hosts added", "hosts_gone": "Hosts gone",
+        "hosts_unreachable": "Hosts not reachable now", "controls_added": "Controls added",
+        "controls_removed": "Controls removed", "controls_changed": "Controls changed (new definition)",
+        "no_changes": "No result changed.", "state_complete": "complete", "state_interrupted": "interrupted",
+        "state_running": "running",
     },
     "de": {
         "title": "hardencheck", "clear": "alles in Ordnung", "failures": "{n} Abweichung(en)",
@@ -63,6 +74,16 @@ LABELS = {
         "none_failed": "Keine Kontrolle ist fehlgeschlagen.",
         "footer": "Erstellt aus results.json von Lauf {run}; Nachweise und alle Ergebnisse enthält der "
                   "vollständige Bericht.",
+        "changes": "Änderungen seit dem vorigen Lauf",
+        "compared": "Verglichen mit Lauf {run} ({started}, {state}).",
+        "other_inventory": "Der vorige Lauf prüfte ein anderes Inventar ({inv}).",
+        "new_failures": "neue Abweichungen", "new_errors": "neue Fehler", "fixed": "behoben",
+        "still_failing": "weiterhin abweichend", "failures_not_rechecked": "zuvor abweichend, nicht erneut geprüft",
+        "before": "vorher", "hosts_added": "Neue Hosts", "hosts_gone": "Entfallene Hosts",
+        "hosts_unreachable": "Jetzt nicht erreichbare Hosts", "controls_added": "Neue Kontrollen",
+        "controls_removed": "Entfernte Kontrollen", "controls_changed": "Geänderte Kontrollen (neue Definition)",
+        "no_changes": "Kein Ergebnis hat sich geändert.", "state_complete": "vollständig",
+        "state_interrupted": "abgebrochen", "state_running": "laufend",
     },
 }
 STATUS_LABELS = {
@@ -121,7 +142,58 @@ def _table(header: list[str], align: list[str]) -> list[str]:
     return [_row(*header), "|" + "|".join(" ---: " if a == "r" else " --- " for a in align) + "|"]
 
 
-def render_summary(s: Summary, lang: str = "en") -> str:
+def _names(names: list[str], lang: str) -> str:
+    shown = ", ".join(md(n, NAME_LIMIT) for n in names[:TOP_CHANGES])
+    if len(names) > TOP_CHANGES:
+        shown += " " + LABELS[lang]["more"].format(n=len(names) - TOP_CHANGES)
+    return shown
+
+
+def render_comparison(cmp: dict, lang: str = "en") -> list[str]:
+    """"Changes since the previous run" from ``drift.compare``'s dict (``doc["comparison"]``)."""
+    lang = lang if lang in LABELS else "en"
+    L, SL, VL = LABELS[lang], STATUS_LABELS[lang], SEVERITY_LABELS[lang]
+    old, new = cmp.get("old") or {}, cmp.get("new") or {}
+    counts = cmp.get("counts") or {}
+    state = L.get(f"state_{old.get('state')}", md(old.get("state"), 16))
+    out = ["", f"### {L['changes']}", "",
+           L["compared"].format(run=md(old.get("run_id") or "-", 64), started=md(old.get("started_at") or "?", 32),
+                                state=state)]
+    if not cmp.get("same_inventory", True):
+        out += ["", L["other_inventory"].format(inv=md(old.get("inventory_key"), 80))]
+    keys = ("new_failures", "new_errors", "fixed", "still_failing", "failures_not_rechecked")
+    out.append("")
+    out += _table([L[k] for k in keys], ["r"] * len(keys))
+    out.append(_row(*[counts.get(k, len(cmp.get(k) or [])) for k in keys]))
+    for k in ("new_failures", "fixed", "new_errors", "failures_not_rechecked"):
+        entries = cmp.get(k) or []
+        if not entries:
+            continue
+        out += ["", f"#### {L[k]} ({len(entries)})", ""]
+        out += _table([L["severity"], L["control"], L["host"], L["before"], L["status"], L["message"]], ["l"] * 6)
+        for e in entries[:TOP_CHANGES]:
+            out.append(_row(VL.get(e.get("severity"), md(e.get("severity"), 16)), md(e.get("control"), 32),
+                            md(e.get("host"), NAME_LIMIT),
+                            SL.get(e.get("before"), "–") if e.get("before") else "–",
+                            SL.get(e.get("after"), "–") if e.get("after") else "–",
+                            md(e.get("message") or e.get("reason") or "")))
+        if len(entries) > TOP_CHANGES:
+            out += ["", L["more"].format(n=len(entries) - TOP_CHANGES)]
+    lines = []
+    for k in ("hosts_added", "hosts_gone", "hosts_unreachable"):
+        if cmp.get(k):
+            lines.append(f"{L[k]}: {_names([h.get('host') for h in cmp[k]], lang)}")
+    for k in ("controls_added", "controls_removed", "controls_changed"):
+        if cmp.get(k):
+            lines.append(f"{L[k]}: {_names([c.get('control') for c in cmp[k]], lang)}")
+    if lines:
+        out += [""] + [line + "  " for line in lines[:-1]] + lines[-1:]
+    if not any(cmp.get(k) for k in keys[:3] + ("failures_not_rechecked",)) and not lines:
+        out += ["", L["no_changes"]]
+    return out
+
+
+def render_summary(s: Summary, lang: str = "en", comparison: dict | None = None) -> str:
     lang = lang if lang in LABELS else "en"
     L, SL, VL, TL = LABELS[lang], STATUS_LABELS[lang], SEVERITY_LABELS[lang], TOM_LABELS[lang]
     out: list[str] = []
@@ -152,6 +224,8 @@ def render_summary(s: Summary, lang: str = "en") -> str:
     out += ["", f"### {L['totals']}", ""]
     out += _table([SL[st] for st in STATUSES], ["r"] * len(STATUSES))
     out.append(_row(*[s.totals[st] for st in STATUSES]))
+    if comparison:
+        out += render_comparison(comparison, lang)
 
     out += ["", f"### {L['by_severity']}", ""]
     if s.failures:
@@ -211,4 +285,4 @@ def render_summary(s: Summary, lang: str = "en") -> str:
 
 
 def render(doc: dict, lang: str = "en") -> bytes:
-    return render_summary(compute(doc), lang).encode("utf-8")
+    return render_summary(compute(doc), lang, doc.get("comparison")).encode("utf-8")
