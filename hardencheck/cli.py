@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TOM catalog that structures the results (default: $HARDENCHECK_TOM, else the "
                         "shipped controls/tom/default.yml)")
     s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
-    s.add_argument("--fail-on", default="info", choices=["info", "low", "medium", "high", "critical", "none"],
-                   help="lowest severity whose failure makes the exit code 1 (default: info = any)")
+    s.add_argument("--fail-on", choices=["info", "low", "medium", "high", "critical", "none"],
+                   help="lowest severity whose failure makes the exit code 1 (default: info = any; "
+                        "none with --fail-on-new)")
     s.add_argument("--forks", type=int, default=20, help="hosts scanned in parallel (default: 20)")
     s.add_argument("--ssh-config", help="OpenSSH client config to honour (default: ~/.ssh/config if present)")
     s.add_argument("--known-hosts", action="append", help="known_hosts file (repeatable); overrides the "
@@ -71,6 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reports written into the run folder (default: html,junit,json; also md, csv)")
     s.add_argument("--lang", choices=["en", "de"], default="en", help="language of the reports")
     s.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    s.add_argument("--config", help="hardencheck.yml (default: $HARDENCHECK_CONFIG, else ./hardencheck.yml)")
+    s.add_argument("--sign-key", help="sign the bundle's manifest with this SSH key (ssh-keygen -Y sign; a "
+                                      ".pub file uses the key in ssh-agent; default: sign_key from hardencheck.yml)")
+    s.add_argument("--history", help="run history database (default: $HARDENCHECK_HISTORY, history in "
+                                     "hardencheck.yml, else <out>/history.db)")
+    s.add_argument("--no-history", action="store_true", help="do not record this run in the history")
+    s.add_argument("--compare", choices=["last"], help="after the scan, show what changed since the last "
+                                                       "run of the same inventory (needs the history)")
+    s.add_argument("--fail-on-new", choices=["info", "low", "medium", "high", "critical"],
+                   help="exit 1 only for failures at or above this severity that the last run did not have "
+                        "(implies --compare last; known failures no longer fail the job)")
 
     r = sub.add_parser("report", help="render reports from a saved run (no rescanning)")
     r.add_argument("run", help="a run folder or its results.json")
@@ -101,7 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
             x.add_argument("--lang", choices=["en", "de"], default="en")
 
     sub.add_parser("probes", help="list the probes and what they collect")
+    for module in _command_modules():
+        module.add_parsers(sub)
     return p
+
+
+def _command_modules():
+    """Modules that bring their own subcommands: COMMANDS, add_parsers(sub), run(args, console)."""
+    from hardencheck import audit_cli, bundle_cli, history_cli
+
+    return (bundle_cli, history_cli, audit_cli)
 
 
 _abandoned_hosts = False   # an interrupted scan left host threads running
@@ -132,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_tom(args, console)
         if args.command == "report":
             return cmd_report(args, console)
+        for module in _command_modules():
+            if args.command in module.COMMANDS:
+                return module.run(args, console)
     except ConfigError as e:
         # plain text, one error per line, never wrapped: editors and CI parse "file:line"
         print("configuration error:", file=sys.stderr)
@@ -174,7 +198,10 @@ def cmd_scan(args, console: Console) -> int:
     from hardencheck import engine
     from hardencheck.controls import check_param_overrides, load_controls
     from hardencheck.report.terminal import Progress, summary_from_doc
-    from hardencheck.results import PartialLog, build_document, document_bytes, exit_code, utc, write_bytes_atomic
+    from hardencheck.bundle import BundleWriter, find_previous, inventory_key
+    from hardencheck.config import history_path, load_settings
+    from hardencheck.results import build_document, document_bytes, exit_code, outcome_to_json, utc
+    from hardencheck.signature import check_key
     from hardencheck.transport import make_transport
 
     if args.forks < 1:
@@ -202,18 +229,59 @@ def cmd_scan(args, console: Console) -> int:
             raise ConfigError(f"no control has the tag(s) {', '.join(unknown)}; known: "
                               f"{', '.join(sorted(all_tags))}", field="--tags")
 
+    settings = load_settings(args.config)
+    sign_key = args.sign_key or settings.sign_key
+    if sign_key:
+        check_key(sign_key)
+    compare = args.compare or ("last" if args.fail_on_new else None)
+    if compare and args.no_history:
+        raise ConfigError("--compare/--fail-on-new need the run history; drop --no-history", field="--no-history")
+
     started = time.time()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + secrets.token_hex(3)
-    run_dir = Path(args.out) / run_id
+    out = Path(args.out)
+    run_dir = out / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
-    partial = PartialLog(run_dir / "hosts.partial.jsonl")
     opts = engine.ScanOptions(
         tags=set(args.tags) if args.tags else None,
         control_ids=set(args.control_ids) if args.control_ids else None,
         forks=args.forks,
         tom_items=catalog.items_of_control(),
         transport_options={"known_hosts": args.known_hosts, "trust_on_first_use": args.trust_on_first_use},
+        redactor=settings.redactor(),
     )
+    key = inventory_key(inv.path)
+    run = {
+        "id": run_id,
+        "started_at": utc(started),
+        "ended_at": None,
+        "complete": False,
+        "tool": {"name": "hardencheck", "version": __version__},
+        "python": platform.python_version(),
+        "scanner": {"host": socket.gethostname(), "user": getpass.getuser(), "pid": os.getpid()},
+        "inventory": {"path": inv.path, "key": key, "sha256": inv.sha256, "hosts": [h.name for h in hosts]},
+        "controls": {"path": controls.root, "sha256": controls.sha256,
+                     "ids": [lc.id for lc in controls.controls]},
+        "options": {"limit": args.limit, "tags": args.tags, "control_ids": args.control_ids,
+                    "fail_on": args.fail_on, "fail_on_new": args.fail_on_new, "forks": args.forks,
+                    "trust_on_first_use": args.trust_on_first_use},
+    }
+    controls_json = [_control_json(lc) for lc in controls.controls]
+    bundle = BundleWriter(run_dir, {
+        "id": run_id, "started_at": run["started_at"], "ended_at": None, "tool": run["tool"],
+        "python": run["python"], "scanner": run["scanner"],
+        "inventory": {"key": key, "path": inv.path, "sha256": inv.sha256},
+        "controls": {"sha256": controls.sha256}, "tom": {"sha256": catalog.sha256},
+        "hosts_planned": [h.name for h in hosts],
+    }, find_previous(out, key, run_id, run["started_at"]), sign_key,
+        plan={"run": run, "controls": controls_json, "tom": {"catalog": tom.document(catalog)}})
+    recorder = None
+    if not args.no_history:
+        from hardencheck.history import HistoryRecorder
+
+        recorder = HistoryRecorder(history_path(args.history, settings, out))
+        recorder.begin(run, controls_json, catalog.items_of_control(), tom.document(catalog), str(run_dir))
+
     progress = Progress(console if not args.quiet else Console(quiet=True), len(hosts))
     if not args.quiet:
         console.print(f"hardencheck {__version__}: {len(hosts)} host(s), {len(controls.controls)} control(s), "
@@ -222,7 +290,11 @@ def cmd_scan(args, console: Console) -> int:
     finished: list = []
 
     def host_done(outcome):
-        partial.append(outcome)
+        # persisted before anything else happens: a kill after this line loses nothing of the host
+        host_json = outcome_to_json(outcome)
+        rel, digest = bundle.add_host(host_json)
+        if recorder is not None:
+            recorder.host_done(host_json, rel, digest)
         finished.append(outcome)
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -245,42 +317,48 @@ def cmd_scan(args, console: Console) -> int:
         signal.signal(signal.SIGTERM, previous)
     ended = time.time()
     results = [r for o in outcomes for r in o.results]
-    code = exit_code(results, args.fail_on) if complete else EXIT_ERROR
-    run = {
-        "id": run_id,
-        "started_at": utc(started),
-        "ended_at": utc(ended),
-        "complete": complete,
-        "tool": {"name": "hardencheck", "version": __version__},
-        "python": platform.python_version(),
-        "scanner": {"host": socket.gethostname(), "user": getpass.getuser()},
-        "inventory": {"path": inv.path, "sha256": inv.sha256,
-                      "hosts": [h.name for h in hosts],
-                      "not_scanned": [h.name for h in hosts if h.name not in {o.host.name for o in outcomes}]},
-        "controls": {"path": controls.root, "sha256": controls.sha256,
-                     "ids": [lc.id for lc in controls.controls]},
-        "options": {"limit": args.limit, "tags": args.tags, "control_ids": args.control_ids,
-                    "fail_on": args.fail_on, "forks": args.forks,
-                    "trust_on_first_use": args.trust_on_first_use},
-        "exit_code": code,
-    }
-    doc = build_document(run, [_control_json(lc) for lc in controls.controls], outcomes)
+    code = exit_code(results, args.fail_on or ("none" if args.fail_on_new else "info")) if complete else EXIT_ERROR
+    scanned = {o.host.name for o in outcomes}
+    run.update(ended_at=utc(ended), complete=complete)
+    run["inventory"]["not_scanned"] = [h.name for h in hosts if h.name not in scanned]
+    doc = build_document(run, controls_json, outcomes)
     doc["tom"] = {"catalog": tom.document(catalog),
                   "items": tom.rollup(catalog, doc["results"], [o.host.name for o in outcomes])}
-    results_path = run_dir / "results.json"
+    if compare and recorder is not None:
+        from hardencheck import drift
+
+        comparison = drift.compare_with_previous(recorder.history, run_id)
+        if comparison is not None:
+            doc["comparison"] = comparison
+            if args.fail_on_new and complete and drift.new_failures_at_or_above(comparison, args.fail_on_new):
+                code = EXIT_FAIL
+    run["exit_code"] = code
     data = document_bytes(doc)
-    write_bytes_atomic(results_path, data)
+    bundle.put("results.json", data)
     written, failed = write_reports(doc, run_dir, [f for f in args.formats if f != "json"], args.lang,
                                     results_sha256=hashlib.sha256(data).hexdigest())
+    for path in written:
+        bundle.adopt(path.relative_to(run_dir).as_posix())
     if failed and code == EXIT_OK:
         code = EXIT_ERROR   # the results are complete, but a deliverable is missing
-    partial.close(remove=complete)   # after an interrupt it stays, beside the incomplete results
-    summary_from_doc(console, doc, results_path=str(results_path), exit_code=code, fail_on=args.fail_on)
+    manifest_sha = bundle.seal("complete" if complete else "interrupted", run["ended_at"], exit_code=code)
+    if recorder is not None:
+        recorder.end(doc, manifest_sha)
+        recorder.close()
+    results_path = run_dir / "results.json"
+    summary_from_doc(console, doc, results_path=str(results_path), exit_code=code,
+                     fail_on=args.fail_on or ("none" if args.fail_on_new else "info"))
+    if "comparison" in doc:
+        from hardencheck import drift
+
+        drift.print_comparison(console, doc["comparison"])
     for path in written:
         console.print(f"report: {path}", markup=False, highlight=False)
+    console.print(f"bundle: {run_dir} (check it with: hardencheck verify {run_dir})", markup=False,
+                  highlight=False, soft_wrap=True)
     for fmt, err in failed:
         print(f"error: the {fmt} report could not be rendered ({err}); results.json is complete, "
-              f"re-render with: hardencheck report {run_dir} --format {fmt}", file=sys.stderr)
+              f"re-render with: hardencheck report {run_dir} --format {fmt} --out DIR", file=sys.stderr)
     return code
 
 
@@ -412,23 +490,38 @@ def write_reports(doc: dict, folder: Path, formats: list[str], lang: str, *, res
 
 
 def cmd_report(args, console: Console) -> int:
+    from hardencheck.bundle import document_from_hosts, is_bundle
     from hardencheck.report import load_results
+    from hardencheck.results import document_bytes
 
     _check_formats(args.formats)
+    src = Path(args.run)
+    folder = src if src.is_dir() else src.parent
     try:
         doc, path = load_results(args.run)
+        results_sha = hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
-        raise ConfigError("no results.json there", file=args.run) from None
+        if not is_bundle(folder):
+            raise ConfigError("no results.json there", file=args.run) from None
+        try:   # a killed scan: its finished hosts, read from the bundle
+            doc = document_from_hosts(folder)
+        except (OSError, ValueError, KeyError) as e:
+            raise ConfigError(f"the bundle has no results.json and its host files cannot be read ({e})",
+                              file=args.run) from None
+        path = folder / "results.json"
+        results_sha = hashlib.sha256(document_bytes(doc)).hexdigest()
+        print(f"note: {folder} has no results.json (the scan was killed); reporting the "
+              f"{len(doc['hosts'])} host(s) that finished", file=sys.stderr)
     except ValueError as e:
         raise ConfigError(f"not a results.json: {e}", file=args.run) from None
     if not str(doc.get("schema_version", "")).startswith("1."):
         raise ConfigError(f"unsupported schema_version {doc.get('schema_version')!r} (this hardencheck "
                           "reads 1.x)", file=str(path), field="schema_version")
-    out = Path(args.out) if args.out else path.parent
-    if out.resolve() == path.parent.resolve() and "json" in args.formats:
-        args.formats = [f for f in args.formats if f != "json"]   # results.json is already there
-    written, failed = write_reports(doc, out, args.formats, args.lang,
-                                    results_sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    out = Path(args.out) if args.out else folder
+    if is_bundle(out):
+        raise ConfigError("this is a sealed run bundle: files written into it would fail "
+                          "`hardencheck verify`; choose another folder with --out", file=str(out), field="--out")
+    written, failed = write_reports(doc, out, args.formats, args.lang, results_sha256=results_sha)
     for p in written:
         console.print(f"report: {p}", markup=False, highlight=False)
     for fmt, err in failed:

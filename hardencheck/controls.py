@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from hardencheck.errors import ConfigError, ConfigErrors
 from hardencheck.expectations import OPERATORS, ExpectationTypeError, validate_value
 from hardencheck.probes.base import registry
-from hardencheck.yaml_source import SourceDict, dotted, line_of, load_file
+from hardencheck.yaml_source import SourceDict, dotted, line_of, load_file, validation_errors
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 CONTROL_ID = re.compile(r"^[A-Z][A-Z0-9]{1,15}-[0-9]{3}$")
@@ -202,22 +202,6 @@ def default_controls_dir() -> Path:
     raise ConfigError("the shipped control library was not found; pass --controls DIR")
 
 
-def _pydantic_errors(err: ValidationError, data: Any, file: str) -> list[ConfigError]:
-    out = []
-    for e in err.errors():
-        loc = [p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        # drop pydantic's union/type tags from the location
-        clean = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in
-                 ("str", "int", "list", "dict", "ParamRef", "any")))]
-        msg = e["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        out.append(ConfigError(msg, file=file, line=line_of(data, clean), field=dotted(clean) or None))
-    return out
-
-
 def load_control_file(path: Path) -> LoadedControl:
     data = load_file(path)
     if not isinstance(data, SourceDict):
@@ -225,7 +209,7 @@ def load_control_file(path: Path) -> LoadedControl:
     try:
         control = Control.model_validate(dict(data))
     except ValidationError as e:
-        raise ConfigErrors(_pydantic_errors(e, data, str(path))) from None
+        raise ConfigErrors(validation_errors(e, data, str(path))) from None
     problems = control.cross_check()
     if problems:
         raise ConfigErrors([ConfigError(msg, file=str(path), line=line_of(data, loc), field=dotted(loc))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,6 +22,7 @@ from hardencheck.errors import HostError, ProbeError
 from hardencheck.expectations import MISSING, evaluate, lookup
 from hardencheck.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
 from hardencheck.probes.base import Probe, get_probe
+from hardencheck.redaction import Redactor, redact_outcome
 from hardencheck.results import HostOutcome, HostRecord, Result, utc
 
 HOST_PROBE = "host.os"
@@ -36,6 +38,7 @@ class ScanOptions:
     max_section_bytes: int = DEFAULT_MAX_BYTES
     tom_items: dict[str, list[str]] = field(default_factory=dict)   # control id -> TOM item ids
     transport_options: dict[str, Any] = field(default_factory=dict)
+    redactor: Redactor = field(default_factory=Redactor)   # applied to every outcome before it leaves
 
 
 @dataclass
@@ -397,6 +400,15 @@ def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory
 
 
 def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
+    """Scan one host; whatever it produced is redacted before anyone else sees it."""
+    outcome = _scan_unredacted(host, controls, opts, transport_factory, on_event)
+    env = getattr(host, "sudo_password_env", None)
+    literals = [("sudo-password", os.environ.get(env, ""))] if env else []
+    redact_outcome(outcome, opts.redactor.with_literals(literals))
+    return outcome
+
+
+def _scan_unredacted(host, controls, opts, transport_factory, on_event) -> HostOutcome:
     try:
         return HostScan(host, controls, opts, transport_factory, on_event).run()
     except Exception as e:  # pragma: no cover - defensive

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 STATUSES = ("pass", "fail", "error", "not_applicable", "skipped")
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
@@ -58,6 +58,7 @@ class HostRecord:
     noise: str = ""               # printed outside the probe sections (login banners, rc files)
     groups: list[str] = field(default_factory=list)   # inventory groups (environments such as prod)
     tags: list[str] = field(default_factory=list)
+    redactions: dict[str, int] = field(default_factory=dict)   # rule -> count replaced in this host's data
 
 
 @dataclass
@@ -141,28 +142,6 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
-
-
-class PartialLog:
-    """``hosts.partial.jsonl``: one line per finished host, fsynced, so a crash keeps them."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(path, "a", encoding="utf-8")
-
-    def append(self, outcome: HostOutcome) -> None:
-        self._f.write(json.dumps(outcome_to_json(outcome), ensure_ascii=False) + "\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
-
-    def close(self, remove: bool) -> None:
-        self._f.close()
-        if remove:
-            try:
-                self.path.unlink()
-            except OSError:
-                pass
 
 
 def schema_path() -> Path:

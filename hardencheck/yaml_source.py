@@ -121,3 +121,20 @@ def dotted(path: Iterable[Any]) -> str:
         else:
             out += ("." if out else "") + str(step)
     return out
+
+
+def validation_errors(err, data: Any, file: str) -> list[ConfigError]:
+    """A pydantic ValidationError as ConfigErrors that name file, line and field."""
+    out = []
+    for e in err.errors():
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        # drop pydantic's union/type tags from the location
+        clean = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in
+                 ("str", "int", "list", "dict", "ParamRef", "any")))]
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append(ConfigError(msg, file=file, line=line_of(data, clean), field=dotted(clean) or None))
+    return out

@@ -7,7 +7,7 @@ from hardencheck.cli import main
 
 def saved_run(tmp_path):
     assert main(["scan", "--out", str(tmp_path / "reports"), "--control", "RAID-001", "--quiet"]) in (0, 1, 2)
-    (run,) = (tmp_path / "reports").iterdir()
+    (run,) = [p for p in (tmp_path / "reports").iterdir() if p.is_dir()]
     return run
 
 
@@ -41,13 +41,22 @@ def test_a_broken_renderer_costs_neither_results_nor_other_reports(tmp_path, mon
     monkeypatch.setattr(md, "render", boom)
     out = tmp_path / "reports"
     code = main(["scan", "--out", str(out), "--control", "RAID-001", "--quiet", "--format", "json,md,csv"])
-    (run,) = out.iterdir()
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
     assert (run / "results.json").exists() and (run / "results.csv").exists()
     assert not (run / "summary.md").exists()
     assert code != 0
     err = capsys.readouterr().err
     assert "the md report could not be rendered (RuntimeError: renderer bug)" in err
-    assert main(["report", str(run), "--format", "md"]) == 2
+    assert main(["report", str(run), "--format", "md", "--out", str(tmp_path / "md")]) == 2
+
+
+def test_report_never_writes_into_a_sealed_bundle(tmp_path, capsys):
+    run = saved_run(tmp_path)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    assert main(["report", str(run), "--format", "md"]) == 3
+    assert "sealed run bundle" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+    assert main(["verify", str(run)]) == 0
 
 
 def test_html_report_quotes_the_sha256_of_results_json(tmp_path):
@@ -55,7 +64,7 @@ def test_html_report_quotes_the_sha256_of_results_json(tmp_path):
 
     out = tmp_path / "reports"
     main(["scan", "--out", str(out), "--control", "RAID-001", "--quiet"])
-    (run,) = out.iterdir()
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
     sha = hashlib.sha256((run / "results.json").read_bytes()).hexdigest()
     assert sha in (run / "report.html").read_text()
     assert (run / "junit.xml").exists()

@@ -1,0 +1,162 @@
+"""Redaction: the second line of defence against secrets in evidence.
+
+Probes are written to compute on the host and return minimal facts (hash *schemes*, modes,
+counts), never secret content. Still, a host may hold a private key in a file a probe prints, a
+login script may echo a shadow line, a config value may carry a password. Everything a host
+produced passes through a ``Redactor`` before any of it is written, printed or handed to a report
+(the engine applies it to each host's outcome before the outcome leaves the scan thread).
+
+A match is replaced by ``[REDACTED:<rule>]``; only (rule, count) is recorded, never the value.
+Redaction never changes a verdict: parsing and judging ran on the host's output before it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+MARK = "[REDACTED:{}]"
+_MARK_RE = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
+
+# Values that are settings, not secrets ("PasswordAuthentication=no"): left alone.
+_PLAIN_VALUES = frozenset({"yes", "no", "true", "false", "on", "off", "none", "null", "0", "1", "",
+                           "required", "optional", "prohibit-password", "without-password"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``pattern`` matches a secret; with a group named ``secret`` only that group is replaced."""
+
+    name: str
+    pattern: re.Pattern
+
+    def sub(self, text: str) -> tuple[str, int]:
+        count = 0
+        mark = MARK.format(self.name)
+
+        def repl(m: re.Match) -> str:
+            nonlocal count
+            if "secret" in m.re.groupindex:
+                value = m.group("secret")
+                if value is None or value.strip("\"'").lower() in _PLAIN_VALUES or _MARK_RE.fullmatch(value):
+                    return m.group(0)
+                count += 1
+                s, e = m.start("secret") - m.start(), m.end("secret") - m.start()
+                return m.group(0)[:s] + mark + m.group(0)[e:]
+            if _MARK_RE.fullmatch(m.group(0)):
+                return m.group(0)
+            count += 1
+            return mark
+
+        return self.pattern.sub(repl, text), count
+
+
+_KEY_NAMES = (r"(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|"
+              r"private[_-]?key|client[_-]?secret|credentials?)")
+
+#: The built-in rules, applied in this order.
+BUILTIN_RULES: tuple[Rule, ...] = (
+    # PEM and OpenSSH private keys; a block cut off by truncation is redacted to the end of the text.
+    Rule("private-key", re.compile(
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.DOTALL)),
+    # /etc/shadow lines: the second field, when it holds a hash (not '*', '!', 'x' or empty);
+    # catches the old 13-character DES hashes the crypt rule below cannot recognise.
+    Rule("shadow-hash", re.compile(
+        r"(?m)^[ \t#]*[a-z_][a-z0-9_.-]*\$?:(?P<secret>[!]?[^:!*\s][^:\s]{11,}):"
+        r"\d*:\d*:\d*:\d*:\d*:\d*:\d*$")),
+    # crypt(3) hashes wherever they appear: MD5, bcrypt, SHA-256/512, yescrypt, gost-yescrypt, scrypt.
+    Rule("password-hash", re.compile(
+        r"\$(?:1|2[abxy]|5|6|7|y|gy|sha1|md5)\$[./A-Za-z0-9$=,+-]{8,}")),
+    # URLs with a password in their user info: scheme://user:secret@host
+    Rule("url-credentials", re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:(?P<secret>[^\s/@]+)@")),
+    # key=value and key: value pairs whose key names a secret (quotes around the key allowed).
+    Rule("secret-value", re.compile(
+        r"(?i)(?<![A-Za-z0-9])[\"']?[A-Za-z0-9_.-]*" + _KEY_NAMES + r"[A-Za-z0-9_.-]*[\"']?[ \t]*[:=][ \t]*"
+        r"(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;'\"]+)")),
+    # HTTP authorization headers
+    Rule("auth-header", re.compile(r"(?i)\bauthorization:[ \t]*(?:bearer|basic|token)[ \t]+(?P<secret>\S+)")),
+)
+
+
+def literal_rule(name: str, value: str) -> Rule:
+    """A rule for one known secret string (the sudo password of this run)."""
+    return Rule(name, re.compile(re.escape(value)))
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Immutable and stateless: one redactor serves all host threads."""
+
+    rules: tuple[Rule, ...] = BUILTIN_RULES
+
+    def with_literals(self, literals: Iterable[tuple[str, str]]) -> "Redactor":
+        """This redactor with extra literal secrets, applied first."""
+        extra = tuple(literal_rule(n, v) for n, v in literals if v)
+        return Redactor(extra + self.rules)
+
+    def text(self, s: str) -> tuple[str, dict[str, int]]:
+        found: dict[str, int] = {}
+        if not s:
+            return s, found
+        for rule in self.rules:
+            s, n = rule.sub(s)
+            if n:
+                found[rule.name] = found.get(rule.name, 0) + n
+        return s, found
+
+    def value(self, v: Any) -> tuple[Any, dict[str, int]]:
+        """Redact every string in a JSON-like value (dict keys are ids and stay as they are)."""
+        total: dict[str, int] = {}
+
+        def walk(x):
+            if isinstance(x, str):
+                s, found = self.text(x)
+                for k, n in found.items():
+                    total[k] = total.get(k, 0) + n
+                return s
+            if isinstance(x, dict):
+                return {k: walk(v) for k, v in x.items()}
+            if isinstance(x, (list, tuple)):
+                return [walk(v) for v in x]
+            return x
+
+        return walk(v), total
+
+
+def user_rule(name: str, pattern: str) -> Rule:
+    """A rule from configuration; raises ``re.error`` for a bad pattern."""
+    return Rule(name, re.compile(pattern))
+
+
+def redact_outcome(outcome, redactor: Redactor) -> dict[str, int]:
+    """Redact a ``HostOutcome`` in place: host record, results and evidence records.
+
+    Each evidence record that lost something gets ``redactions: {rule: count}``; the host record
+    gets the host's totals. Returns the totals.
+    """
+    total: dict[str, int] = {}
+    for eid, rec in list(outcome.evidence.items()):
+        new, found = redactor.value(rec)
+        if found:
+            new["redactions"] = found
+            _add(total, found)
+        outcome.evidence[eid] = new
+    h = outcome.host
+    for attr in ("identity", "error", "os", "exec", "noise"):
+        new, found = redactor.value(getattr(h, attr))
+        setattr(h, attr, new)
+        _add(total, found)
+    for r in outcome.results:
+        for attr in ("expected", "actual", "message", "params", "evidence"):
+            new, found = redactor.value(getattr(r, attr))
+            setattr(r, attr, new)
+            _add(total, found)
+    h.redactions = total
+    return total
+
+
+def _add(total: dict[str, int], found: dict[str, int]) -> None:
+    for k, n in found.items():
+        total[k] = total.get(k, 0) + n
