@@ -59,7 +59,8 @@ CONTROLS = {"SSH-001": ("SSH accepts public-key authentication only", "high"),
 
 def record(db: Path, run_id: str, started: str, hosts: dict[str, dict[str, str] | None], *,
            controls: list[str], planned: list[str] | None = None, state: str = "complete",
-           inventory: str = "inv.yml", manifest: str | None = None, tom: dict | None = None) -> None:
+           inventory: str = "inv.yml", manifest: str | None = None, tom: dict | None = None,
+           titles: dict[str, str] | None = None) -> None:
     """One run through HistoryRecorder. ``hosts``: name -> {control: status} for a checked host,
     None for an unreachable one (error results for every control); ``planned``: hosts the run set out
     to check (default: ``hosts``); planned hosts not in ``hosts`` never finished. ``state``: complete,
@@ -70,7 +71,8 @@ def record(db: Path, run_id: str, started: str, hosts: dict[str, dict[str, str] 
            "tool": {"name": "hardencheck", "version": "0.1.0"},
            "inventory": {"path": inventory, "key": inventory, "sha256": "0" * 64, "hosts": planned},
            "controls": {"path": "controls", "sha256": "1" * 64, "ids": controls}}
-    ctl_docs = [{"id": c, "title": CONTROLS.get(c, (c, "medium"))[0], "severity": CONTROLS.get(c, (c, "medium"))[1]}
+    titles = {**{c: t for c, (t, _) in CONTROLS.items()}, **(titles or {})}
+    ctl_docs = [{"id": c, "title": titles.get(c, c), "severity": CONTROLS.get(c, (c, "medium"))[1]}
                 for c in controls]
     rec = HistoryRecorder(db)
     try:
