@@ -45,10 +45,10 @@ def run(args: argparse.Namespace, console) -> int:
         else:
             verify_bundle(folder, allowed, rep)
     for f in rep.findings:
-        console.print(f"{_STYLE[f.level]} {safe(f.where)}: {safe(f.message)}", highlight=False)
+        console.print(f"{_STYLE[f.level]} {safe(f.where)}: {safe(f.message)}", highlight=False, soft_wrap=True)
     bad = sum(f.level == "bad" for f in rep.findings)
     verdict = {0: "[green]verified[/]: every file is as the manifest lists it",
                1: f"[red]NOT verified[/]: {bad} problem(s)",
                2: "[yellow]intact but incomplete[/]: the run did not finish"}[rep.code]
-    console.print(verdict)
+    console.print(verdict, soft_wrap=True)
     return rep.code

@@ -73,7 +73,7 @@ BUILTIN_RULES: tuple[Rule, ...] = (
     Rule("url-credentials", re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:(?P<secret>[^\s/@]+)@")),
     # key=value and key: value pairs whose key names a secret (quotes around the key allowed).
     Rule("secret-value", re.compile(
-        r"(?i)(?<![A-Za-z0-9])[\"']?[A-Za-z0-9_.-]*" + _KEY_NAMES + r"[A-Za-z0-9_.-]*[\"']?[ \t]*[:=][ \t]*"
+        r"(?i)(?<![A-Za-z0-9/._-])[\"']?[A-Za-z0-9_.-]*" + _KEY_NAMES + r"[A-Za-z0-9_.-]*[\"']?[ \t]*[:=][ \t]*"
         r"(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;'\"]+)")),
     # HTTP authorization headers
     Rule("auth-header", re.compile(r"(?i)\bauthorization:[ \t]*(?:bearer|basic|token)[ \t]+(?P<secret>\S+)")),

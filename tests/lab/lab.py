@@ -942,6 +942,9 @@ class Lab:
         self.timings: dict[str, float] = {}
         # sudo password of the `auditpw` account on the sudo host (a lab secret, random per lab)
         self.sudo_password = uuid.uuid4().hex
+        # secrets planted on the sudo host where probes and login scripts print them (filled at
+        # start): name -> the exact text that must never reach a bundle, a report or a log
+        self.planted_secrets: dict[str, str] = {}
 
     # paths -----------------------------------------------------------------
     @property
@@ -1080,6 +1083,7 @@ class Lab:
         lab = cls(workdir, st["prefix"], cleanup_on_exit=False)
         lab.owned = st.get("owned", False)
         lab.sudo_password = st.get("sudo_password", lab.sudo_password)
+        lab.planted_secrets = st.get("planted_secrets", {})
         lab.hosts = {n: LabHost(**h) for n, h in st["hosts"].items()}
         lab._stopped = False
         return lab
@@ -1143,7 +1147,7 @@ class Lab:
 
     def _write_state(self):
         st = {"prefix": self.prefix, "owned": self.owned, "workdir": str(self.workdir),
-              "sudo_password": self.sudo_password,
+              "sudo_password": self.sudo_password, "planted_secrets": self.planted_secrets,
               "hosts": {n: asdict(h) for n, h in self.hosts.items()}}
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(st, indent=1))
@@ -1530,9 +1534,32 @@ class Lab:
                 # A chatty rc file, as on many real servers: bash runs ~/.bashrc for commands
                 # that sshd starts, so this lands before sudo's prompt and the probe output.
                 # (first: Debian's skeleton .bashrc returns early for non-interactive shells)
+                # It also prints the account's own shadow line: a password hash in command output.
+                self.planted_secrets["shadow-hash"] = pw_hash
                 rc = hd / ".bashrc"
-                rc.write_text(LOGIN_NOISE + (rc.read_text() if rc.exists() else ""))
+                rc.write_text(LOGIN_NOISE + f"echo '{user}:{pw_hash}:19000:0:99999:7:::'\n"
+                              + (rc.read_text() if rc.exists() else ""))
                 os.chown(rc, uid, uid)
+        self._plant_secrets_in_os_release(etc)
+
+    def _plant_secrets_in_os_release(self, etc: Path):
+        """/etc/os-release, which the host.os probe prints on every scan, with a private key, a
+        password and a site-specific token pasted into comments (as a careless admin might)."""
+        key = Path(self.workdir) / "planted_key"
+        key.unlink(missing_ok=True)
+        Path(str(key) + ".pub").unlink(missing_ok=True)
+        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "planted", "-f", str(key)])
+        pem = key.read_text()
+        body = [ln for ln in pem.splitlines() if ln and not ln.startswith("-----")]
+        for i, line in enumerate(body):
+            self.planted_secrets[f"private-key-line-{i}"] = line
+        self.planted_secrets["db-password"] = "pw-" + uuid.uuid4().hex
+        self.planted_secrets["acme-token"] = "acme_" + uuid.uuid4().hex
+        planted = ("# --- pasted by an admin, do not do this ---\n"
+                   + "".join(f"# {ln}\n" for ln in pem.splitlines())
+                   + f"# db_password={self.planted_secrets['db-password']}\n"
+                   + f"# deploy with {self.planted_secrets['acme-token']}\n")
+        _write(etc / "os-release", Path("/etc/os-release").read_text() + planted, 0o644)
 
     def _write_client_files(self):
         lines = []
