@@ -189,11 +189,15 @@ class BundleWriter:
 
 
 def append_pruned(out: Path, record: dict[str, Any]) -> None:
-    """One line in ``<out>/pruned.jsonl`` (fsynced): a run removed on purpose, for ``verify --chain``."""
-    with open(out / PRUNED_LOG, "a", encoding="utf-8") as f:
-        f.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    """One line in ``<out>/pruned.jsonl`` (fsynced, never through a symlink): a run removed on
+    purpose, which ``verify --chain`` then does not report as missing."""
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / PRUNED_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, (json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_pruned(out: Path) -> dict[str, dict[str, Any]]:

@@ -240,6 +240,8 @@ def cmd_scan(args, console: Console) -> int:
     started = time.time()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + secrets.token_hex(3)
     out = Path(args.out)
+    # opened before anything is written: a history this version cannot use is a config error
+    history = None if args.no_history else _HistorySink(history_path(args.history, settings, out))
     run_dir = out / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     opts = engine.ScanOptions(
@@ -275,12 +277,8 @@ def cmd_scan(args, console: Console) -> int:
         "hosts_planned": [h.name for h in hosts],
     }, find_previous(out, key, run_id, run["started_at"]), sign_key,
         plan={"run": run, "controls": controls_json, "tom": {"catalog": tom.document(catalog)}})
-    recorder = None
-    if not args.no_history:
-        from hardencheck.history import HistoryRecorder
-
-        recorder = HistoryRecorder(history_path(args.history, settings, out))
-        recorder.begin(run, controls_json, catalog.items_of_control(), tom.document(catalog), str(run_dir))
+    if history is not None:
+        history.call("begin", run, controls_json, catalog.items_of_control(), tom.document(catalog), str(run_dir))
 
     progress = Progress(console if not args.quiet else Console(quiet=True), len(hosts))
     if not args.quiet:
@@ -293,8 +291,8 @@ def cmd_scan(args, console: Console) -> int:
         # persisted before anything else happens: a kill after this line loses nothing of the host
         host_json = outcome_to_json(outcome)
         rel, digest = bundle.add_host(host_json)
-        if recorder is not None:
-            recorder.host_done(host_json, rel, digest)
+        if history is not None:
+            history.call("host_done", host_json, rel, digest)
         finished.append(outcome)
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -324,10 +322,10 @@ def cmd_scan(args, console: Console) -> int:
     doc = build_document(run, controls_json, outcomes)
     doc["tom"] = {"catalog": tom.document(catalog),
                   "items": tom.rollup(catalog, doc["results"], [o.host.name for o in outcomes])}
-    if compare and recorder is not None:
+    if compare and history is not None:
         from hardencheck import drift
 
-        comparison = drift.compare_with_previous(recorder.history, run_id)
+        comparison = history.call("compare", drift.compare_with_previous, run_id)
         if comparison is not None:
             doc["comparison"] = comparison
             if args.fail_on_new and complete and drift.new_failures_at_or_above(comparison, args.fail_on_new):
@@ -342,9 +340,11 @@ def cmd_scan(args, console: Console) -> int:
     if failed and code == EXIT_OK:
         code = EXIT_ERROR   # the results are complete, but a deliverable is missing
     manifest_sha = bundle.seal("complete" if complete else "interrupted", run["ended_at"], exit_code=code)
-    if recorder is not None:
-        recorder.end(doc, manifest_sha)
-        recorder.close()
+    if history is not None:
+        history.call("end", doc, manifest_sha)
+        history.call("close")
+        if history.error and code == EXIT_OK:
+            code = EXIT_ERROR   # the run is in its bundle, but the history has a gap
     results_path = run_dir / "results.json"
     summary_from_doc(console, doc, results_path=str(results_path), exit_code=code,
                      fail_on=args.fail_on or ("none" if args.fail_on_new else "info"))
@@ -360,6 +360,36 @@ def cmd_scan(args, console: Console) -> int:
         print(f"error: the {fmt} report could not be rendered ({err}); results.json is complete, "
               f"re-render with: hardencheck report {run_dir} --format {fmt} --out DIR", file=sys.stderr)
     return code
+
+
+class _HistorySink:
+    """The run history as the scan uses it: once open, a failing database (disk full, locked)
+    costs the history of this run, never the scan; the bundle stays the full record."""
+
+    def __init__(self, path: Path):
+        from hardencheck.history import HistoryRecorder
+
+        self.recorder = HistoryRecorder(path)
+        self.path = path
+        self.error: str | None = None
+
+    def call(self, method: str, *args):
+        if self.error is not None:
+            return None
+        try:
+            if method == "compare":
+                fn, *rest = args
+                return fn(self.recorder.history, *rest)
+            return getattr(self.recorder, method)(*args)
+        except Exception as e:  # noqa: BLE001 - reported, and the scan goes on
+            self.error = f"{type(e).__name__}: {e}"
+            print(f"error: the run history {self.path} stopped recording ({self.error}); the bundle holds "
+                  f"every result; add it later with: hardencheck import <bundle>", file=sys.stderr)
+            try:
+                self.recorder.close()
+            except Exception:  # noqa: BLE001
+                pass
+            return None
 
 
 def _raise_interrupt(signum, frame):

@@ -65,6 +65,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
+from hardencheck.bundle import append_pruned
+from hardencheck.bundle import inventory_key as bundle_inventory_key
+
 MIGRATIONS: list[str] = [
     # v1: runs, hosts, results
     """
@@ -163,16 +166,6 @@ COUNTED = ("pass", "fail", "error", "not_applicable", "skipped")
 
 
 # -- paths and connections -------------------------------------------------------------------------
-
-def resolve_path(history: str | None = None, out: str | None = None) -> Path:
-    """``--history PATH``, else ``$HARDENCHECK_HISTORY``, else ``OUT/history.db`` (OUT default reports)."""
-    if history:
-        return Path(history)
-    env = os.environ.get("HARDENCHECK_HISTORY")
-    if env:
-        return Path(env)
-    return Path(out or "reports") / "history.db"
-
 
 def _statements(script: str) -> Iterable[str]:
     buf = ""
@@ -290,11 +283,9 @@ def _j(value: Any) -> str | None:
 
 
 def inventory_key(inventory: dict | None) -> str:
+    """The key results.json carries (since 1.1), else the one it would have had."""
     inventory = inventory or {}
-    if inventory.get("key"):
-        return str(inventory["key"])
-    path = inventory.get("path")
-    return os.path.normpath(path) if path else "local"
+    return str(inventory["key"]) if inventory.get("key") else bundle_inventory_key(inventory.get("path"))
 
 
 def _host_counts(results: list[dict]) -> dict[str, int]:
@@ -720,7 +711,7 @@ class History(_Store):
             journal_dir = Path(bundle).parent if bundle and Path(bundle).parent.is_dir() else (
                 Path(out) if out else None)
             if journal_dir is not None:
-                _append_jsonl(journal_dir / "pruned.jsonl", {
+                append_pruned(journal_dir, {
                     "run_id": r["run_id"], "inventory_key": r["inventory_key"], "started_at": r["started_at"],
                     "manifest_sha256": r["manifest_sha256"], "pruned_at": pruned_at, "by": by, "keep": keep_text})
             with self.tx():
@@ -760,16 +751,6 @@ def _is_known_bundle(bundle: str, run_id: str) -> tuple[bool, str]:
     if _folder_run_id(p) != run_id:
         return False, "the folder holds no results.json or manifest.json of this run"
     return True, ""
-
-
-def _append_jsonl(path: Path, obj: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    try:
-        os.write(fd, (json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _host_files(folder: Path) -> dict[str, tuple[str, str]]:

@@ -55,12 +55,8 @@ def add_parsers(sub) -> None:
 
 
 def _history_path(args) -> Path:
-    try:
-        from hardencheck.config import history_path, load_settings
-    except ImportError:       # pragma: no cover - before hardencheck.yml support existed
-        from hardencheck.history import resolve_path
+    from hardencheck.config import history_path, load_settings
 
-        return resolve_path(args.history, args.out)
     return history_path(args.history, load_settings(args.config), args.out)
 
 

@@ -31,10 +31,12 @@ def allowed_signers(tmp_path, *pubs, name="allowed_signers"):
 
 
 def scan(out, *extra):
+    before = set(out.iterdir()) if out.exists() else set()
     code = main(["scan", "--out", str(out), "--control", FAST, "--quiet", "--format", "html,junit,md,csv",
                  *extra])
     assert code in (0, 1, 2)
-    return max((p for p in out.iterdir() if (p / MANIFEST).exists()), key=lambda p: p.name)
+    (new,) = [p for p in set(out.iterdir()) - before if (p / MANIFEST).exists()]
+    return new
 
 
 def verify(capsys, *args):
@@ -269,3 +271,23 @@ def test_a_run_removed_by_prune_is_a_note_not_a_gap(tmp_path, capsys):
                         "started_at": "x", "pruned_at": "2026-11-24T00:00:00Z", "by": "test", "keep": "0d"})
     code, text = verify(capsys, "--chain", out)
     assert code == 1 and f"{middle.name}: missing" in text
+
+
+def test_a_failing_history_costs_neither_the_scan_nor_the_bundle(tmp_path, capsys, monkeypatch):
+    """Disk full or a locked database while recording: the bundle is complete, the gap is named."""
+    import sqlite3
+
+    from hardencheck import history
+
+    def broken(self, *a, **kw):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(history.HistoryRecorder, "host_done", broken)
+    out = tmp_path / "out"
+    code = main(["scan", "--out", str(out), "--control", "RAID-001", "--quiet", "--format", "json"])
+    err = capsys.readouterr().err
+    assert "stopped recording (OperationalError: database or disk is full)" in err
+    assert code == 2 or code == 1
+    (bundle,) = [p for p in out.iterdir() if p.is_dir()]
+    assert main(["verify", str(bundle)]) == 0
+    assert json.loads((bundle / MANIFEST).read_text())["run"]["state"] == "complete"

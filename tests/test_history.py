@@ -297,9 +297,12 @@ def test_prune_removes_old_runs_records_them_and_never_follows_symlinks(tmp_path
 
 
 def test_history_path_resolution(tmp_path, monkeypatch):
+    from hardencheck.config import Settings, history_path
+
     monkeypatch.delenv("HARDENCHECK_HISTORY", raising=False)
-    assert hist.resolve_path(None, None) == hist.Path("reports/history.db")
-    assert hist.resolve_path(None, "x") == hist.Path("x/history.db")
+    assert history_path(None, Settings(), "reports") == hist.Path("reports/history.db")
+    assert history_path(None, Settings(), "x") == hist.Path("x/history.db")
+    assert history_path(None, Settings(history="/srv/h.db"), "x") == hist.Path("/srv/h.db")
     monkeypatch.setenv("HARDENCHECK_HISTORY", str(tmp_path / "env.db"))
-    assert hist.resolve_path(None, "x") == tmp_path / "env.db"
-    assert hist.resolve_path("given.db", "x") == hist.Path("given.db")
+    assert history_path(None, Settings(history="/srv/h.db"), "x") == tmp_path / "env.db"
+    assert history_path("given.db", Settings(), "x") == hist.Path("given.db")
