@@ -30,7 +30,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--inventory", metavar="KEY",
                    help="only runs of this inventory (its path as given to scan, or 'local'); default: all")
     p.add_argument("--history", metavar="PATH",
-                   help="the run history database (default: $HARDENCHECK_HISTORY, else reports/history.db)")
+                   help="the run history database (default: $HARDENCHECK_HISTORY, history in hardencheck.yml, "
+                        "else reports/history.db)")
+    p.add_argument("--config", help="hardencheck.yml (default: $HARDENCHECK_CONFIG, else ./hardencheck.yml)")
     p.add_argument("--out", metavar="DIR", help="folder for audit.html and audit.json "
                                                 "(default: reports/audit-FROM_TO)")
     p.add_argument("--lang", choices=["en", "de"], default="en")
@@ -47,15 +49,18 @@ def _day(value: str, flag: str) -> date:
 
 
 def run(args, console) -> int:
-    from hardencheck import effectiveness, history
+    from hardencheck import effectiveness
+    from hardencheck.bundle import inventory_key
+    from hardencheck.config import history_path, load_settings
     from hardencheck.report import audit_html
     from hardencheck.results import write_bytes_atomic, write_json_atomic
 
     d0, d1 = _day(args.date_from, "--from"), _day(args.date_to, "--to")
     if d1 < d0:
         raise ConfigError(f"--to {d1} is before --from {d0}", field="--to")
-    db = history.resolve_path(args.history, None)
-    inventory = os.path.normpath(args.inventory) if args.inventory else None
+    # the history beside the bundles (reports/), wherever the audit files go
+    db = history_path(args.history, load_settings(args.config), "reports")
+    inventory = inventory_key(args.inventory) if args.inventory else None
     tom = args.tom or os.environ.get("HARDENCHECK_TOM") or None
     if inventory is not None:
         conn = effectiveness.connect_readonly(db)

@@ -68,8 +68,9 @@ Series
 
 Loading
     The results table (365 runs x 50 hosts x 60 controls = 1.1M rows a year) is never loaded row by
-    row into Python: SQLite aggregates it per (run, control) (~22k rows a year); run hosts and run
-    controls are streamed; the only per-result query fetches the failing hosts of open failures.
+    row into Python: SQLite aggregates it per (run, control), one query per run over the primary key
+    (~22k rows a year in all); run hosts and run controls are streamed; the only per-result query
+    fetches the failing hosts of open failures.
 """
 
 from __future__ import annotations
@@ -514,14 +515,17 @@ def load_runs(conn: sqlite3.Connection, date_from: date, date_to: date, inventor
         if order[rid] >= latest.get(cname, -1):
             latest[cname] = order[rid]
             info[cname] = {"title": title, "severity": severity}
-    for rid, cid, p, f, e, na, sk in conn.execute(
-            "SELECT r.run, r.control, SUM(r.status = 'pass'), SUM(r.status = 'fail'), SUM(r.status = 'error'), "
-            "SUM(r.status = 'not_applicable'), SUM(r.status = 'skipped') FROM results r "
-            f"WHERE r.run IN ({sub}) GROUP BY r.run, r.control", params):
-        name = names.get(cid)
-        if name is None:                  # a result for a control missing from run_controls
-            name = names[cid] = conn.execute("SELECT name FROM controls WHERE id = ?", (cid,)).fetchone()[0]
-        by_id[rid].controls[name] = Counts(p, f, e, na, sk)
+    # one aggregate per run: each sorts ~3,000 rows in memory (a single GROUP BY run, control over the
+    # year sorts 1.1M rows in a temporary b-tree: about twice as slow)
+    for rid, run in by_id.items():
+        for cid, p, f, e, na, sk in conn.execute(
+                "SELECT r.control, SUM(r.status = 'pass'), SUM(r.status = 'fail'), SUM(r.status = 'error'), "
+                "SUM(r.status = 'not_applicable'), SUM(r.status = 'skipped') FROM results r "
+                "WHERE r.run = ? GROUP BY r.control", (rid,)):
+            name = names.get(cid)
+            if name is None:              # a result for a control missing from run_controls
+                name = names[cid] = conn.execute("SELECT name FROM controls WHERE id = ?", (cid,)).fetchone()[0]
+            run.controls[name] = Counts(p, f, e, na, sk)
     return list(by_id.values()), info, by_id
 
 

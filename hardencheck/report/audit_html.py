@@ -257,7 +257,7 @@ def _strip(weekly: list[str | None] | None) -> dict[str, Any] | None:
     """A heat strip: one cell per week, coloured by its worst outcome."""
     if weekly is None:
         return None
-    cw = 5 if len(weekly) > 20 else 12
+    cw = 4 if len(weekly) > 20 else 12
     return {"w": cw * len(weekly), "cw": cw, "cells": [(k * cw, COLORS[o], o) for k, o in enumerate(weekly)]}
 
 
