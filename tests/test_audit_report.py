@@ -69,12 +69,17 @@ def test_files_and_figures(hist):
     assert doc["history"]["snapshot_sha256"] == hashlib.sha256(db.read_bytes()).hexdigest()
     assert f'id="history-sha256">{doc["history"]["snapshot_sha256"]}<' in page
     assert f'id="runs-sha256">{doc["runs"]["digest_sha256"]}<' in page
+    # who and what produced it
+    from hardencheck import __version__
+    gen = doc["generated"]
+    assert gen["tool"] == {"name": "hardencheck", "version": __version__}
+    assert f"{gen['at']} by {gen['user']} on {gen['host']} with hardencheck {__version__}" in _text(page)
     # the figures in the page are the JSON's: SSH-001 held in r1, r4, r6, failed in r2, not verified
     # in r3 (host unreachable) and r5 (interrupted); fixed after 2 days
     ssh = next(c for c in doc["controls"] if c["id"] == "SSH-001")["figures"]
     assert (ssh["held"], ssh["failed"], ssh["not_verified"], ssh["share_held"]) == (3, 1, 2, 0.5)
     row = re.search(r'<tr id="c\d+"><td class="mono nowrap">SSH-001</td>.*?</tr>', page, re.S).group()
-    assert "<strong>50.0 %</strong>" in row and "2.0 d / 2.0 d" in row
+    assert "<strong>50.0 %</strong>" in row and "2.0 d / 2.0 d" in row and "2 runs / 2 days" in row
     fw = next(c for c in doc["controls"] if c["id"] == "FW-001")["figures"]
     assert fw["open"][0]["hosts"] == [EVIL_HOST]
     text = _text(page)
@@ -102,7 +107,7 @@ def test_german(hist):
     for key in ("title", "trend", "measures_table", "controls_table", "process", "method_title"):
         assert A[key]["de"] in text, key
     assert "Nur Schlüssel" in text and "Zugangskontrolle" in text
-    assert "50,0 %" in text and "2,0 T / 2,0 T" in text                    # decimal comma
+    assert "50,0 %" in text and "2,0 Tg. / 2,0 Tg." in text                    # decimal comma
     assert A["method"]["de"][0][:40] in text
     # the same figures in both languages
     assert json.loads((outs["de"] / "audit.json").read_text())["controls"] == \

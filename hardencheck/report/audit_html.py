@@ -61,11 +61,17 @@ A: dict[str, dict[str, Any]] = {
     "failed_runs": {"en": "Failed", "de": "Nicht erfüllt"},
     "nv_runs": {"en": "Not verified", "de": "Nicht nachgewiesen"},
     "streak": {"en": "Longest failing streak", "de": "Längste Fehlerserie"},
-    "streak_v": {"en": "{r} run(s) / {d} day(s)", "de": "{r} Lauf/Läufe / {d} Tag(e)"},
+    "run_n": {"en": ("{n} run", "{n} runs"), "de": ("{n} Lauf", "{n} Läufe")},
+    "day_n": {"en": ("{n} day", "{n} days"), "de": ("{n} Tag", "{n} Tage")},
     "ttf": {"en": "Time to fix (mean / worst)", "de": "Zeit bis zur Behebung (Mittel / schlechteste)"},
     "open": {"en": "Open at period end", "de": "Offen am Ende des Zeitraums"},
     "open_v": {"en": "since {since} ({age})", "de": "seit {since} ({age})"},
     "weekly": {"en": "Weeks", "de": "Wochen"},
+    "weekly_note": {"en": "The strip under each title has one cell per week of the period, coloured by the worst "
+                          "outcome of that week's runs: red failed, purple not verified, green held, grey no judged run.",
+                    "de": "Der Streifen unter jedem Titel hat ein Feld je Woche des Zeitraums, gefärbt nach dem "
+                          "schlechtesten Ergebnis der Läufe dieser Woche: rot nicht erfüllt, violett nicht "
+                          "nachgewiesen, grün eingehalten, grau kein bewerteter Lauf."},
     "organisational": {"en": "organisational (no technical control)", "de": "organisatorisch (keine technische Kontrolle)"},
     "not_judged": {"en": "never judged in the period", "de": "im Zeitraum nie bewertet"},
     "measures_detail": {"en": "Measures in detail", "de": "Maßnahmen im Einzelnen"},
@@ -197,6 +203,12 @@ class _AL(_Lang):
     def state(self, s: str) -> str:
         return A["run_state"].get(s, {}).get(self.lang, s)
 
+    def plural(self, key: str, n: int) -> str:
+        return A[key][self.lang][0 if n == 1 else 1].format(n=n)
+
+    def streak(self, runs: int, days: int) -> str:
+        return f"{self.plural('run_n', runs)} / {self.plural('day_n', days)}"
+
     def num(self, x: float, digits: int = 1) -> str:
         s = f"{x:.{digits}f}"
         return s.replace(".", ",") if self.lang == "de" else s
@@ -209,7 +221,7 @@ class _AL(_Lang):
         if seconds is None:
             return "—"
         if seconds >= 86400:
-            return self.num(seconds / 86400) + (" d" if self.lang == "en" else " T")
+            return self.num(seconds / 86400) + (" d" if self.lang == "en" else " Tg.")
         return self.num(seconds / 3600) + " h"
 
 
@@ -246,10 +258,19 @@ def _daily_chart(days: list[dict]) -> dict[str, Any]:
             ticks.append({"x": round(left + k * bw, 2), "label": d["date"][5:] if n <= 62 else d["date"][:7]})
     fh = 70
     ftop = top + h + 40
-    line = " ".join(f"{x},{round(ftop + fh - fh * v / max_fail, 2)}" for x, v in points)
+    # the polyline is broken at days without a run (no run: no figure, not zero failures)
+    lines, cur = [], []
+    for (x, v), d in zip(points, days):
+        if d["runs"]:
+            cur.append(f"{x},{round(ftop + fh - fh * v / max_fail, 2)}")
+        elif cur:
+            lines.append(" ".join(cur))
+            cur = []
+    if cur:
+        lines.append(" ".join(cur))
     return {"width": width, "height": ftop + fh + 24, "left": left, "top": top, "h": h, "plot_w": plot_w,
             "bars": bars, "gaps": gaps, "gap_y": top + h + 4, "ticks": ticks, "tick_y": top + h + 26,
-            "ftop": ftop, "fh": fh, "line": line, "max_fail": max_fail,
+            "ftop": ftop, "fh": fh, "lines": lines, "max_fail": max_fail,
             "grid": [{"y": round(top + h - h * p / 100, 2), "p": p} for p in (0, 50, 100)]}
 
 
