@@ -65,6 +65,9 @@ Series
     Per day: runs, successful runs, and the sum over that day's runs of the item and control outcomes.
     Per week (7-day blocks from ``date_from``; the last may be shorter): per item and control the worst
     outcome of its runs that week (``failed`` > ``not_verified`` > ``held``; ``None``: no judged run).
+    Per run: ``outcomes``, one letter per run of ``runs.list`` (H held, F failed, V not verified,
+    A not applicable, S deselected, ``-`` not in that run's library), so every figure can be
+    recomputed from audit.json alone.
 
 Loading
     The results table (365 runs x 50 hosts x 60 controls = 1.1M rows a year) is never loaded row by
@@ -95,6 +98,8 @@ HELD, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED = (
 OUTCOMES = (HELD, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED)
 JUDGED = (HELD, FAILED, NOT_VERIFIED)
 _WORST = {FAILED: 3, NOT_VERIFIED: 2, HELD: 1}
+#: one letter per outcome in the ``outcomes`` strings of audit.json ("-": not in that run's library)
+LETTER = {HELD: "H", FAILED: "F", NOT_VERIFIED: "V", NOT_APPLICABLE: "A", NOT_ASSESSED: "S"}
 AUDIT_VERSION = 1
 DAY = 86400
 
@@ -330,6 +335,12 @@ def compute(runs: list[Run], catalog: Catalog, date_from: date, date_to: date, *
         k = day_index.get(runs[i].day)
         return None if k is None else k // 7
 
+    def letters(seq: list[tuple[int, str]]) -> str:
+        out = ["-"] * len(runs)
+        for i, o in seq:
+            out[i] = LETTER[o]
+        return "".join(out)
+
     def weekly(seq: list[tuple[int, str]]) -> list[str | None]:
         out: list[str | None] = [None] * len(weeks)
         for i, o in seq:
@@ -389,10 +400,12 @@ def compute(runs: list[Run], catalog: Catalog, date_from: date, date_to: date, *
                 e["organisational"] = True
                 e["figures"] = None
                 e["weekly"] = None
+                e["outcomes"] = None
             else:
                 e["organisational"] = False
                 e["figures"] = with_hosts(series_figures(item_seq[it["id"]], runs, period_end), ctls)
                 e["weekly"] = weekly(item_seq[it["id"]])
+                e["outcomes"] = letters(item_seq[it["id"]])
         items_out.append(e)
 
     controls_out = []
@@ -403,6 +416,7 @@ def compute(runs: list[Run], catalog: Catalog, date_from: date, date_to: date, *
             "items": items_of_control.get(cid, []),
             "figures": with_hosts(series_figures(ctl_seq[cid], runs, period_end), [cid]),
             "weekly": weekly(ctl_seq[cid]),
+            "outcomes": letters(ctl_seq[cid]),
         })
 
     hosts: dict[str, dict[str, Any]] = {}

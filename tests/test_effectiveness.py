@@ -207,6 +207,7 @@ def test_failure_fixed(history):
     assert f["open"] == []
     assert (ssh["title"], ssh["severity"], ssh["items"]) == (CONTROLS["SSH-001"][0], "high", ["1.1"])
     assert ssh["weekly"] == [FAILED, NOT_VERIFIED]                          # 03-01..07, 03-08..10
+    assert ssh["outcomes"] == "HFFHVHH"
 
 
 def test_failure_open_at_period_end(history):
@@ -232,6 +233,7 @@ def test_control_added_mid_period(history):
     assert (e["from_start"], e["runs"], e["failed_runs"], e["days"], e["fixed_run"]) == (True, 2, 1, 5, "r6")
     assert e["seconds"] == 5 * 86400
     assert by_id(run_audit(history), "controls")["PATCH-001"]["weekly"] == [FAILED, NOT_VERIFIED]
+    assert by_id(run_audit(history), "controls")["PATCH-001"]["outcomes"] == "---FVHH"
 
 
 def test_items_in_catalog_order(history):
@@ -249,6 +251,7 @@ def test_items_in_catalog_order(history):
     assert e["seconds"] == 6 * 86400 + 22 * 3600
     assert e["hosts"] == ["c"]                                              # FW-001 on c in r7
     assert items["1.2"]["weekly"] == [FAILED, FAILED]
+    assert items["1.2"]["outcomes"] == "HHVFVFF" and items["1.3"]["outcomes"] is None
     o = doc["overall"]
     assert (o["items_judged"], o["items_held_every_run"], o["items_with_failures"], o["items_open"]) == (2, 0, 2, 1)
     assert (o["controls_judged"], o["controls_open"], o["episodes"]) == (3, 1, 3)
