@@ -131,9 +131,11 @@ def print_comparison(console, cmp: dict, *, show_still_failing: bool = False) ->
     from rich.markup import escape
     from rich.table import Table
 
+    from hardencheck.report.terminal import print_table, safe
+
     o, n = cmp["old"], cmp["new"]
     console.print(f"changes since run {escape(o['run_id'])} ({escape(o['started_at'] or '?')}, {o['state']}) "
-                  f"-> {escape(n['run_id'])} ({escape(n['started_at'] or '?')}, {n['state']})")
+                  f"-> {escape(n['run_id'])} ({escape(n['started_at'] or '?')}, {n['state']})", soft_wrap=True)
     if not cmp["same_inventory"]:
         console.print(f"[yellow]note[/]: different inventories ({escape(o['inventory_key'])} / "
                       f"{escape(n['inventory_key'])})")
@@ -141,7 +143,7 @@ def print_comparison(console, cmp: dict, *, show_still_failing: bool = False) ->
     console.print(", ".join(f"{c[k]} {TITLES[k]}" for k in LISTS) +
                   f"; hosts: {c['hosts_added']} added, {c['hosts_gone']} gone, {c['hosts_unreachable']} "
                   f"unreachable; controls: {c['controls_added']} added, {c['controls_removed']} removed, "
-                  f"{c['controls_changed']} changed")
+                  f"{c['controls_changed']} changed", soft_wrap=True)
     style = {"new_failures": "red", "new_errors": "yellow", "fixed": "green", "errors_resolved": "green",
              "failures_not_rechecked": "yellow", "still_failing": "dim"}
     for k in LISTS:
@@ -153,10 +155,10 @@ def print_comparison(console, cmp: dict, *, show_still_failing: bool = False) ->
             t.add_column(col, overflow="fold")
         for e in rows[:SHOWN]:
             t.add_row(e["severity"], escape(e["control"]), escape(e["host"]), e["before"] or "-", e["after"] or "-",
-                      escape((e["message"] or e["reason"] or "")[:160]))
+                      safe(e["message"] or e["reason"] or "", 160))
         if len(rows) > SHOWN:
             t.add_row("…", f"{len(rows) - SHOWN} more", "", "", "", "")
-        console.print(t)
+        print_table(console, t)
     for k, label in (("hosts_added", "hosts added"), ("hosts_gone", "hosts gone"),
                      ("hosts_unreachable", "hosts not reachable now"),
                      ("hosts_reachable_again", "hosts reachable again")):

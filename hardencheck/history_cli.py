@@ -85,6 +85,8 @@ def run(args, console) -> int:
 def cmd_history(args, console) -> int:
     from rich.table import Table
 
+    from hardencheck.report.terminal import print_table
+
     with _open(args) as h:
         runs = h.runs(args.inventory)
     if args.json:
@@ -104,7 +106,7 @@ def cmd_history(args, console) -> int:
                   str(r["counts"]["pass"]), str(r["counts"]["fail"]), str(r["counts"]["error"]),
                   state, "" if r["exit_code"] is None else str(r["exit_code"]),
                   "import" if r["imported"] else "scan")
-    console.print(t)
+    print_table(console, t)
     return 0
 
 

@@ -98,7 +98,7 @@ TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "organ
 PLAIN_WIDTH = 160
 
 
-def _print_table(console: Console, table: Table) -> None:
+def print_table(console: Console, table: Table) -> None:
     if console.is_terminal or console.width >= PLAIN_WIDTH:
         console.print(table)
         return
@@ -127,7 +127,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
     for h in s.hosts:
         table.add_row(safe(h.name), safe(h.address), *[str(h.counts[st]) for st in STATUS_STYLE],
                       safe(h.note, 120))
-    _print_table(console, table)
+    print_table(console, table)
 
     if s.failures:
         t = Table(title="failing controls")
@@ -135,14 +135,14 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             t.add_column(col)
         for f in s.failures:
             t.add_row(safe(f.severity), safe(f.control), safe(f.host), safe(f.message, 200))
-        _print_table(console, t)
+        print_table(console, t)
     if s.errors:
         t = Table(title="controls that could not be checked (error)")
         for col in ("control", "host", "reason", "message"):
             t.add_column(col)
         for e in s.errors:
             t.add_row(safe(e.control), safe(e.host), safe(e.reason), safe(e.message, 200))
-        _print_table(console, t)
+        print_table(console, t)
     if s.tom_counts:
         if s.tom_open:
             t = Table(title="TOM measures not met or not verified")
@@ -151,7 +151,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             for m in s.tom_open:
                 t.add_row(safe(m.id), safe(m.title.get("en", ""), 80),
                           f"[{TOM_STYLE.get(m.status, 'dim')}]{m.status}[/]", safe(", ".join(m.hosts), 80))
-            _print_table(console, t)
+            print_table(console, t)
         console.print("TOM measures: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {st}[/]"
                                                    for st in TOM_STYLE if s.tom_counts.get(st)))
     console.print("total: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st}[/]" for st, n in s.totals.items()))
