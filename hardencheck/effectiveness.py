@@ -486,11 +486,18 @@ def connect_readonly(path: str | Path) -> sqlite3.Connection:
     p = Path(path)
     if not p.is_file():
         raise ConfigError("no run history there", file=str(path))
+    from hardencheck.history import SCHEMA_VERSION
+
     try:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
         conn.execute("SELECT 1 FROM runs LIMIT 1").fetchall()
     except sqlite3.DatabaseError as e:
         raise ConfigError(f"not a run history database: {e}", file=str(path)) from None
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise ConfigError(f"the history database has schema version {version}; this hardencheck knows versions "
+                          f"up to {SCHEMA_VERSION} (upgrade hardencheck)", file=str(path))
     return conn
 
 

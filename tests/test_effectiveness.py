@@ -336,6 +336,14 @@ def test_empty_period_and_bad_input(history, tmp_path):
         eff.audit(db, date(2026, 3, 2), date(2026, 3, 1), tom=cat)
     with pytest.raises(ConfigError):
         eff.audit(tmp_path / "nope.db", date(2026, 3, 1), date(2026, 3, 2))
+    import sqlite3
+    from hardencheck.history import SCHEMA_VERSION
+    newer = tmp_path / "newer.db"
+    newer.write_bytes(db.read_bytes())
+    with sqlite3.connect(newer) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ConfigError, match="schema version"):
+        eff.audit(newer, date(2026, 3, 1), date(2026, 3, 2))
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(ConfigError):
