@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from hardencheck import __version__
-from hardencheck.report.html import _env, _Lang
+from hardencheck.report.html import Lang, jinja_environment
 from hardencheck.tom import CATEGORIES
 
 #: Fixed strings of this report (the run report's shared ones come from i18n_html.T via L.t).
@@ -190,7 +190,7 @@ BADGE = {"held": "s-met", "failed": "s-not_met", "not_verified": "s-not_verified
          "not_assessed": "s-other"}
 
 
-class _AL(_Lang):
+class _AL(Lang):
     """The run report's language helper plus this report's strings and number formats."""
 
     def a(self, key: str, **kw: Any) -> Any:
@@ -318,7 +318,7 @@ def render(doc: dict, lang: str = "en") -> bytes:
     gc.disable()
     try:
         ctx = build_context(doc, lang)
-        return _env().get_template("audit.html.j2").render(**ctx).encode("utf-8", "replace")
+        return jinja_environment().get_template("audit.html.j2").render(**ctx).encode("utf-8", "replace")
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -152,7 +152,7 @@ def jvalue(v: Any) -> str:
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
-class _Lang:
+class Lang:
     def __init__(self, lang: str):
         self.lang = lang
 
@@ -200,7 +200,7 @@ def _pct(num: int, den: int) -> float | None:
 
 
 def build_context(doc: dict, lang: str, results_sha256: str | None = None) -> dict[str, Any]:
-    L = _Lang(lang)
+    L = Lang(lang)
     sha256 = results_sha256 or hashlib.sha256(canonical_bytes(doc)).hexdigest()
     run = doc.get("run", {})
     hosts = list(doc.get("hosts", []))
@@ -480,7 +480,7 @@ def _environments(hosts: list[dict]) -> list[tuple[str, int]]:
 
 
 @lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
+def jinja_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("hardencheck.report", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -503,7 +503,7 @@ def render(doc: dict, lang: str = "en", results_sha256: str | None = None) -> by
     gc.disable()
     try:
         ctx = build_context(doc, lang, results_sha256)
-        return _env().get_template("report.html.j2").render(**ctx).encode("utf-8", "replace")
+        return jinja_environment().get_template("report.html.j2").render(**ctx).encode("utf-8", "replace")
     finally:
         if gc_was_enabled:
             gc.enable()
