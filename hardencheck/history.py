@@ -702,6 +702,10 @@ class History(_Store):
         for r in old:
             bundle = r["bundle_path"]
             ok_bundle, why = _is_known_bundle(bundle, r["run_id"]) if bundle else (False, "no bundle recorded")
+            if not r["manifest_sha256"] and ok_bundle and (Path(bundle) / "manifest.json").is_file():
+                # a killed run never recorded its final manifest: the one on disk is what the next
+                # run's chain link names, so that is what verify --chain must find in pruned.jsonl
+                r = dict(r, manifest_sha256=_sha256_file(Path(bundle) / "manifest.json")[1])
             entry = {"run_id": r["run_id"], "inventory_key": r["inventory_key"], "started_at": r["started_at"],
                      "manifest_sha256": r["manifest_sha256"], "bundle_path": bundle,
                      "bundle_removed": bool(ok_bundle), "bundle_kept_because": None if ok_bundle else why}

@@ -291,3 +291,27 @@ def test_a_failing_history_costs_neither_the_scan_nor_the_bundle(tmp_path, capsy
     (bundle,) = [p for p in out.iterdir() if p.is_dir()]
     assert main(["verify", str(bundle)]) == 0
     assert json.loads((bundle / MANIFEST).read_text())["run"]["state"] == "complete"
+
+
+def test_real_prune_then_verify_chain(tmp_path, capsys):
+    """prune removes the old runs from history and disk and records them; the chain still verifies,
+    and for a run whose scanner was killed (no final manifest hash in the history) too."""
+    import sqlite3
+    from datetime import datetime
+
+    from hardencheck.history import History
+
+    out = tmp_path / "out"
+    first, second, third = [scan(out) for _ in range(3)]
+    db = out / "history.db"
+    with sqlite3.connect(db) as c:     # as a SIGKILLed scan leaves it: end() never ran
+        c.execute("UPDATE runs SET manifest_sha256 = NULL WHERE run_id = ?", (second.name,))
+    started = json.loads((third / MANIFEST).read_text())["run"]["started_at"]
+    now = datetime.strptime(started, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=__import__("datetime").timezone.utc)
+    with History(db) as h:
+        removed = h.prune(0, keep_text="0d", now=now.timestamp() - 0.0005, out=out)
+    assert [r["run_id"] for r in removed] == [first.name, second.name]
+    assert not first.exists() and not second.exists() and third.exists()
+    code, text = verify(capsys, "--chain", out)
+    assert code == 0, text
+    assert f"{second.name}: removed by prune" in text
