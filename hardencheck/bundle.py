@@ -61,30 +61,18 @@ def inventory_key(path: str | None) -> str:
 def document_from_hosts(folder: Path) -> dict[str, Any]:
     """The results document of a run that never wrote results.json (killed): run.json plus every
     host file the manifest lists. Raises FileNotFoundError when run.json is missing."""
-    from hardencheck.results import SCHEMA_VERSION, STATUSES
+    from hardencheck.results import document_from_host_files
 
     start = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
-    manifest = read_manifest(folder)
-    hosts, results, evidence = [], [], {}
-    for entry in manifest["files"]:
-        if entry["path"].startswith(HOSTS_DIR + "/"):
-            h = json.loads((folder / entry["path"]).read_text(encoding="utf-8"))
-            hosts.append(h["host"])
-            results += h["results"]
-            evidence.update(h["evidence"])
-    run = dict(start["run"])
-    finished = {h["name"] for h in hosts}
-    run.update(complete=False, ended_at=None, exit_code=2)
+    hosts = [json.loads((folder / entry["path"]).read_text(encoding="utf-8"))
+             for entry in read_manifest(folder)["files"] if entry["path"].startswith(HOSTS_DIR + "/")]
+    finished = {h["host"]["name"] for h in hosts}
+    run = dict(start["run"], complete=False, ended_at=None, exit_code=2)
     run["inventory"] = dict(run["inventory"], not_scanned=[n for n in run["inventory"]["hosts"]
                                                             if n not in finished])
-    counts = {s: 0 for s in STATUSES}
-    for r in results:
-        counts[r["status"]] += 1
-    return {"schema_version": SCHEMA_VERSION, "run": run,
-            "summary": {"hosts": len(hosts), "status_counts": counts,
-                        "hosts_with_errors": sorted(h["name"] for h in hosts if h["status"] != "ok")},
-            "controls": start["controls"], "hosts": hosts, "results": results, "evidence": evidence,
-            "tom": start.get("tom", {})}
+    doc = document_from_host_files(run, start["controls"], hosts)
+    doc["tom"] = start.get("tom", {})
+    return doc
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

@@ -278,7 +278,8 @@ def cmd_scan(args, console: Console) -> int:
     }, find_previous(out, key, run_id, run["started_at"]), sign_key,
         plan={"run": run, "controls": controls_json, "tom": {"catalog": tom.document(catalog)}})
     if history is not None:
-        history.call("begin", run, controls_json, catalog.items_of_control(), tom.document(catalog), str(run_dir))
+        history.guard(lambda r: r.begin(run, controls_json, catalog.items_of_control(), tom.document(catalog),
+                                        str(run_dir)))
 
     progress = Progress(console if not args.quiet else Console(quiet=True), len(hosts))
     if not args.quiet:
@@ -292,7 +293,7 @@ def cmd_scan(args, console: Console) -> int:
         host_json = outcome_to_json(outcome)
         rel, digest = bundle.add_host(host_json)
         if history is not None:
-            history.call("host_done", host_json, rel, digest)
+            history.guard(lambda r: r.host_done(host_json, rel, digest))
         finished.append(outcome)
 
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -315,7 +316,8 @@ def cmd_scan(args, console: Console) -> int:
         signal.signal(signal.SIGTERM, previous)
     ended = time.time()
     results = [r for o in outcomes for r in o.results]
-    code = exit_code(results, args.fail_on or ("none" if args.fail_on_new else "info")) if complete else EXIT_ERROR
+    fail_on = args.fail_on or ("none" if args.fail_on_new else "info")
+    code = exit_code(results, fail_on) if complete else EXIT_ERROR
     scanned = {o.host.name for o in outcomes}
     run.update(ended_at=utc(ended), complete=complete)
     run["inventory"]["not_scanned"] = [h.name for h in hosts if h.name not in scanned]
@@ -325,7 +327,7 @@ def cmd_scan(args, console: Console) -> int:
     if compare and history is not None:
         from hardencheck import drift
 
-        comparison = history.call("compare", drift.compare_with_previous, run_id)
+        comparison = history.guard(lambda r: drift.compare_with_previous(r.history, run_id))
         if comparison is not None:
             doc["comparison"] = comparison
             if args.fail_on_new and complete and drift.new_failures_at_or_above(comparison, args.fail_on_new):
@@ -341,13 +343,13 @@ def cmd_scan(args, console: Console) -> int:
         code = EXIT_ERROR   # the results are complete, but a deliverable is missing
     manifest_sha = bundle.seal("complete" if complete else "interrupted", run["ended_at"], exit_code=code)
     if history is not None:
-        history.call("end", doc, manifest_sha)
-        history.call("close")
+        history.guard(lambda r: r.end(doc, manifest_sha))
+        history.guard(lambda r: r.close())
         if history.error and code == EXIT_OK:
             code = EXIT_ERROR   # the run is in its bundle, but the history has a gap
     results_path = run_dir / "results.json"
     summary_from_doc(console, doc, results_path=str(results_path), exit_code=code,
-                     fail_on=args.fail_on or ("none" if args.fail_on_new else "info"))
+                     fail_on=fail_on)
     if "comparison" in doc:
         from hardencheck import drift
 
@@ -373,14 +375,12 @@ class _HistorySink:
         self.path = path
         self.error: str | None = None
 
-    def call(self, method: str, *args):
+    def guard(self, use):
+        """``use(recorder)``, unless the history already failed; a failure now is reported once."""
         if self.error is not None:
             return None
         try:
-            if method == "compare":
-                fn, *rest = args
-                return fn(self.recorder.history, *rest)
-            return getattr(self.recorder, method)(*args)
+            return use(self.recorder)
         except Exception as e:  # noqa: BLE001 - reported, and the scan goes on
             self.error = f"{type(e).__name__}: {e}"
             print(f"error: the run history {self.path} stopped recording ({self.error}); the bundle holds "

@@ -65,7 +65,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
-from hardencheck.bundle import append_pruned
+from hardencheck.bundle import append_pruned, document_from_hosts
 from hardencheck.bundle import inventory_key as bundle_inventory_key
 
 MIGRATIONS: list[str] = [
@@ -628,56 +628,41 @@ class History(_Store):
                 doc = json.loads(data)
             except ValueError as e:
                 raise ConfigError(f"not a results.json: {e}", file=str(results_path)) from None
-            if not str(doc.get("schema_version", "")).startswith("1."):
-                raise ConfigError(f"unsupported schema_version {doc.get('schema_version')!r}",
-                                  file=str(results_path))
-            run = doc["run"]
-            if self.run(run["id"]):
-                return {"run_id": run["id"], "status": "exists", "folder": str(folder)}
-            by_host: dict[str, list[dict]] = {}
-            for r in doc.get("results") or []:
-                by_host.setdefault(r["host"], []).append(r)
-            tom_items = _tom_items_from_results(doc.get("results") or [])
-            state = "complete" if run.get("complete", True) else "interrupted"
-            tom = doc.get("tom") or {}
-            with self.tx():
-                tom_sha = self._insert_catalog(_catalog_entry(tom.get("catalog"), tom.get("items")))
-                pk = self._insert_run(run, state=state, bundle=str(folder.resolve()), imported=True,
-                                      tom_sha256=tom_sha, manifest_sha256=manifest_sha)
-                self._insert_controls(pk, doc.get("controls") or [], tom_items)
-                for h in doc.get("hosts") or []:
-                    file, sha = host_files.get(h["name"], ("results.json", doc_sha))
-                    self._insert_host(pk, {"host": h, "results": by_host.get(h["name"], [])}, file, sha)
-                self._fill_not_scanned(pk)
-            return {"run_id": run["id"], "status": "imported", "state": state, "folder": str(folder)}
-        if manifest is None:
+        elif manifest is None:
             raise ConfigError("neither results.json nor manifest.json there: not a run folder", file=str(folder))
-        run = dict(manifest.get("run") or {})
-        if not run.get("id"):
-            raise ConfigError("manifest.json has no run id", file=str(manifest_path))
+        else:   # a bundle whose scanner was killed: its plan and the hosts that finished
+            scanner = (manifest.get("run") or {}).get("scanner") or {}
+            if ((manifest.get("run") or {}).get("state") == "running" and scanner.get("host") == socket.gethostname()
+                    and scanner.get("pid") and _pid_alive(int(scanner["pid"]), None)):
+                raise ConfigError(f"run {manifest['run'].get('id')} is still running (pid {scanner['pid']})",
+                                  file=str(folder))
+            try:
+                doc = document_from_hosts(folder)
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                raise ConfigError(f"the bundle has no results.json and its run.json or host files cannot be "
+                                  f"read ({type(e).__name__}: {e})", file=str(folder)) from None
+            doc_sha = None
+        if not str(doc.get("schema_version", "")).startswith("1."):
+            raise ConfigError(f"unsupported schema_version {doc.get('schema_version')!r}",
+                              file=str(results_path))
+        run = doc["run"]
         if self.run(run["id"]):
             return {"run_id": run["id"], "status": "exists", "folder": str(folder)}
-        scanner = run.get("scanner") or {}
-        if (run.get("state") == "running" and scanner.get("host") == socket.gethostname()
-                and scanner.get("pid") and _pid_alive(int(scanner["pid"]), None)):
-            raise ConfigError(f"run {run['id']} is still running (pid {scanner['pid']})", file=str(folder))
-        hosts_json = []
-        for name, (file, sha) in sorted(host_files.items()):
-            hosts_json.append((json.loads((folder / file).read_text(encoding="utf-8")), file, sha))
-        results = [r for hj, _, _ in hosts_json for r in hj.get("results") or []]
-        controls: dict[str, dict] = {}
-        for r in results:
-            controls.setdefault(r["control"], {"id": r["control"], "severity": r.get("severity")})
-        run["ended_at"] = run.get("ended_at")
-        run["exit_code"] = None
+        by_host: dict[str, list[dict]] = {}
+        for r in doc.get("results") or []:
+            by_host.setdefault(r["host"], []).append(r)
+        state = "complete" if run.get("complete", True) else "interrupted"
+        tom = doc.get("tom") or {}
         with self.tx():
-            pk = self._insert_run(run, state="interrupted", bundle=str(folder.resolve()), imported=True,
-                                  tom_sha256=(run.get("tom") or {}).get("sha256"), manifest_sha256=manifest_sha)
-            self._insert_controls(pk, list(controls.values()), _tom_items_from_results(results))
-            for hj, file, sha in hosts_json:
-                self._insert_host(pk, hj, file, sha)
+            tom_sha = self._insert_catalog(_catalog_entry(tom.get("catalog"), tom.get("items")))
+            pk = self._insert_run(run, state=state, bundle=str(folder.resolve()), imported=True,
+                                  tom_sha256=tom_sha, manifest_sha256=manifest_sha)
+            self._insert_controls(pk, doc.get("controls") or [], _tom_items_from_results(doc.get("results") or []))
+            for h in doc.get("hosts") or []:
+                file, sha = host_files.get(h["name"], ("results.json", doc_sha))
+                self._insert_host(pk, {"host": h, "results": by_host.get(h["name"], [])}, file, sha)
             self._fill_not_scanned(pk)
-        return {"run_id": run["id"], "status": "imported", "state": "interrupted", "folder": str(folder)}
+        return {"run_id": run["id"], "status": "imported", "state": state, "folder": str(folder)}
 
     # -- retention -------------------------------------------------------------------------------
     def prune(self, keep_days: float, *, keep_text: str | None = None, now: float | None = None,

@@ -98,21 +98,30 @@ def outcome_to_json(o: HostOutcome) -> dict[str, Any]:
 
 def build_document(run: dict[str, Any], controls: list[dict[str, Any]],
                    outcomes: list[HostOutcome]) -> dict[str, Any]:
-    results = [r for o in outcomes for r in o.results]
+    return document_from_host_files(run, controls, [outcome_to_json(o) for o in outcomes])
+
+
+def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]],
+                             hosts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results document from per-host records as the bundle stores them (outcome_to_json)."""
+    results = [r for h in hosts for r in h["results"]]
     evidence: dict[str, Any] = {}
-    for o in outcomes:
-        evidence.update(o.evidence)
+    for h in hosts:
+        evidence.update(h["evidence"])
+    counts = {s: 0 for s in STATUSES}
+    for r in results:
+        counts[r["status"]] += 1
     return {
         "schema_version": SCHEMA_VERSION,
         "run": run,
         "summary": {
-            "hosts": len(outcomes),
-            "hosts_with_errors": sorted(o.host.name for o in outcomes if o.host.status != "ok"),
-            "status_counts": status_counts(results),
+            "hosts": len(hosts),
+            "hosts_with_errors": sorted(h["host"]["name"] for h in hosts if h["host"]["status"] != "ok"),
+            "status_counts": counts,
         },
         "controls": controls,
-        "hosts": [asdict(o.host) for o in outcomes],
-        "results": [asdict(r) for r in results],
+        "hosts": [h["host"] for h in hosts],
+        "results": results,
         "evidence": evidence,
     }
 

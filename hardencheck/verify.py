@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hardencheck.bundle import MANIFEST, PRUNED_LOG, SIGNATURE, STATES, is_bundle, read_pruned
+from hardencheck.bundle import MANIFEST, PRUNED_LOG, SIGNATURE, STATES, is_bundle, read_pruned, sha256_file
 from hardencheck.signature import verify_bytes
 
 OK, BAD, INCOMPLETE = 0, 1, 2
@@ -80,10 +80,10 @@ def verify_bundle(folder: Path, allowed_signers: str | None = None, report: Repo
         if target.is_symlink() or not target.is_file():
             rep.add("bad", where, "missing (listed in the manifest, not in the bundle)")
             continue
-        content = target.read_bytes()
-        if len(content) != entry.get("size"):
-            rep.add("bad", where, f"modified: {len(content)} bytes, the manifest says {entry.get('size')}")
-        elif hashlib.sha256(content).hexdigest() != entry.get("sha256"):
+        size = target.stat().st_size
+        if size != entry.get("size"):
+            rep.add("bad", where, f"modified: {size} bytes, the manifest says {entry.get('size')}")
+        elif sha256_file(target) != entry.get("sha256"):
             rep.add("bad", where, "modified: its SHA-256 differs from the manifest")
     for p in sorted(folder.rglob("*")):
         if p.is_dir() and not p.is_symlink():

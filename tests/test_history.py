@@ -225,24 +225,36 @@ def test_import_is_idempotent_and_reads_results_json_alone(tmp_path):
 
 
 def test_import_of_an_incomplete_bundle_reads_its_host_files(tmp_path):
+    """A bundle as a SIGKILLed scan leaves it: written by the real BundleWriter, never sealed."""
+    from hardencheck.bundle import BundleWriter
+
     folder = tmp_path / "out" / "r9"
-    (folder / "hosts").mkdir(parents=True)
     doc = make_doc("r9", "2026-01-03T00:00:00.000Z", {"a": {"SSH-001": "fail"}, "b": {"SSH-001": "pass"}})
-    (folder / "hosts" / "a-123.json").write_text(json.dumps(
-        {"host": doc["hosts"][0], "results": [r for r in doc["results"] if r["host"] == "a"], "evidence": {}}))
-    (folder / "manifest.json").write_text(json.dumps({"manifest_version": 1, "run": {
-        "id": "r9", "state": "running", "started_at": "2026-01-03T00:00:00.000Z", "ended_at": None,
-        "tool": {"version": "0.1.0"}, "scanner": {"host": "elsewhere", "user": "u", "pid": 1},
-        "inventory": {"key": "lab.yml", "path": "lab.yml", "sha256": "i" * 64}, "controls": {"sha256": "c" * 64},
-        "tom": {"sha256": "t" * 64}, "hosts_planned": ["a", "b"], "hosts_finished": ["a"]}}))
+    run = dict(doc["run"], complete=False, ended_at=None, scanner={"host": "elsewhere", "user": "u", "pid": 1})
+    run["inventory"] = dict(run["inventory"], key="lab.yml")
+    writer = BundleWriter(folder, {"id": "r9", "started_at": run["started_at"], "scanner": run["scanner"],
+                                   "inventory": {"key": "lab.yml"}, "hosts_planned": ["a", "b"]},
+                          None, plan={"run": run, "controls": doc["controls"], "tom": {}})
+    rel, _ = writer.add_host({"host": doc["hosts"][0], "evidence": {},
+                              "results": [r for r in doc["results"] if r["host"] == "a"]})
     with History(tmp_path / "h.db") as h:
         assert h.import_run(folder) == {"run_id": "r9", "status": "imported", "state": "interrupted",
                                         "folder": str(folder)}
         assert h.import_run(folder)["status"] == "exists"
         assert {n: d["status"] for n, d in h.hosts("r9").items()} == {"a": "ok", "b": "not_scanned"}
-        assert h.hosts("r9")["a"]["evidence_file"] == "hosts/a-123.json"
+        assert h.hosts("r9")["a"]["evidence_file"] == rel
         assert set(h.results("r9")) == {("a", c) for c in SHA}
         assert set(h.controls("r9")) == set(SHA)
+    # the same bundle while its scanner (here: this very process) is still at work
+    import socket
+
+    writer.run["scanner"] = {"host": socket.gethostname(), "user": "u", "pid": os.getpid()}
+    writer.run["id"] = "r10"
+    writer.add_host({"host": doc["hosts"][1], "evidence": {},
+                     "results": [r for r in doc["results"] if r["host"] == "b"]})
+    with History(tmp_path / "h2.db") as h:
+        with pytest.raises(ConfigError, match="is still running"):
+            h.import_run(folder)
 
 
 def test_import_of_something_else_is_a_config_error(tmp_path):
