@@ -35,9 +35,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hardencheck import effectiveness, tom  # noqa: E402
-from hardencheck.controls import load_controls  # noqa: E402
-from hardencheck.history import HistoryRecorder  # noqa: E402
+from hardencheck.records import effectiveness  # noqa: E402
+
+from hardencheck.judge import tom  # noqa: E402
+from hardencheck.judge.controls import load_controls  # noqa: E402
+from hardencheck.records.history import HistoryRecorder  # noqa: E402
 from hardencheck.report import audit_html  # noqa: E402
 
 YEAR = 2026

@@ -11,7 +11,7 @@ lab scan (median ~30 bytes, a few KB for sshd -T / sysctl / find walks, one 64 K
 section on 1 % of hosts), ~270-byte probe snippets, 2 % of hosts unreachable, and per control
 a mix of pass / fail / error / not_applicable. ``--from`` instead clones the reachable hosts of a
 real results.json under new names. With ``--chromium`` the file is opened in headless Chromium
-(DevTools pipe, see tests/test_report_html.py) and the time to the load event is reported.
+(DevTools pipe, see tests/report/test_report_html.py) and the time to the load event is reported.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hardencheck import tom  # noqa: E402
+from hardencheck.judge import tom  # noqa: E402
 from hardencheck.cli import _control_json  # noqa: E402
-from hardencheck.controls import load_controls  # noqa: E402
+from hardencheck.judge.controls import load_controls  # noqa: E402
 from hardencheck.report import html as report_html  # noqa: E402
 from hardencheck.results import STATUSES  # noqa: E402
 
@@ -197,7 +197,7 @@ def main() -> int:
     print(f"render ({args.lang}), best of {args.repeat}: {best:.2f} s computing the sha256, {best_given:.2f} s "
           f"given it; report.html {len(page) / 2**20:.1f} MiB; peak RSS {rss:.0f} MiB")
     if args.chromium:
-        from tests.test_report_html import Chromium, chromium_binary
+        from tests.report.test_report_html import Chromium, chromium_binary
 
         binary = chromium_binary()
         if not binary:

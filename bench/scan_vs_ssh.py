@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hardencheck import engine  # noqa: E402
-from hardencheck.controls import load_controls  # noqa: E402
+from hardencheck.collect import engine  # noqa: E402
+from hardencheck.judge.controls import load_controls  # noqa: E402
 from hardencheck.inventory import load_inventory  # noqa: E402
-from hardencheck.probe_script import build_script, new_nonce  # noqa: E402
-from hardencheck.transport.ssh import SshTransport  # noqa: E402
+from hardencheck.collect.probe_script import build_script, new_nonce  # noqa: E402
+from hardencheck.collect.transports.ssh import SshTransport  # noqa: E402
 from tests.lab import Lab  # noqa: E402
 
 

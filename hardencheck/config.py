@@ -21,7 +21,7 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from hardencheck.errors import ConfigError, ConfigErrors
-from hardencheck.redaction import BUILTIN_RULES, Redactor, user_rule
+from hardencheck.records.redaction import BUILTIN_RULES, Redactor, user_rule
 from hardencheck.yaml_source import SourceDict, load_file, validation_errors
 
 DEFAULT_NAME = "hardencheck.yml"

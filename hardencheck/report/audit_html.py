@@ -1,6 +1,6 @@
 """The annual effectiveness report: one self-contained HTML file from the audit document.
 
-``render(doc, lang)`` takes the document of ``hardencheck.effectiveness.audit`` (the same figures as
+``render(doc, lang)`` takes the document of ``hardencheck.records.effectiveness.audit`` (the same figures as
 audit.json) and renders ``templates/audit.html.j2`` with the run report's stylesheet, macros, jinja2
 environment (autoescaping, strict undefined, the ``seg`` filter that shows control/bidi characters
 as visible escapes) and Content-Security-Policy (no script, no fetch). Trend charts are inline SVG
@@ -16,7 +16,7 @@ from typing import Any
 
 from hardencheck import __version__
 from hardencheck.report.html import Lang, jinja_environment
-from hardencheck.tom import CATEGORIES
+from hardencheck.judge.tom import CATEGORIES
 
 #: Fixed strings of this report (the run report's shared ones come from i18n_html.T via L.t).
 A: dict[str, dict[str, Any]] = {

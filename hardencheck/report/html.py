@@ -30,7 +30,7 @@ from hardencheck import __version__
 from hardencheck.errors import REASONS
 from hardencheck.report.i18n_html import REASONS_DE, REASONS_EN_EXTRA, SEVERITY, STATUS, T
 from hardencheck.results import SEVERITY_ORDER
-from hardencheck.tom import ART32, CATEGORIES, ROLLUP
+from hardencheck.judge.tom import ART32, CATEGORIES, ROLLUP
 
 #: Characters shown as visible escapes: C0/C1 controls (not \n and \t), DEL, zero-width and
 #: direction-changing characters, line/paragraph separators, BOM, U+FFFD (invalid UTF-8) and lone

@@ -1,8 +1,8 @@
 """Fixed strings of the HTML report in English and German.
 
-``T[key][lang]``; every key exists in both languages (tests/test_report_html.py checks it).
-TOM category names come from ``hardencheck.tom.CATEGORIES``, the Art. 32 letters from
-``hardencheck.tom.ART32``.
+``T[key][lang]``; every key exists in both languages (tests/report/test_report_html.py checks it).
+TOM category names come from ``hardencheck.judge.tom.CATEGORIES``, the Art. 32 letters from
+``hardencheck.judge.tom.ART32``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import re
 
 from hardencheck.report.summary import SEVERITIES, Summary, compute, no_surrogates
 from hardencheck.results import STATUSES
-from hardencheck.tom import CATEGORIES
+from hardencheck.judge.tom import CATEGORIES
 
 TOP_FAILING = 15        # (control, hosts) lines
 TOP_ERROR_HOSTS = 10

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardencheck.results import SEVERITY_ORDER, STATUSES
-from hardencheck.tom import ROLLUP
+from hardencheck.judge.tom import ROLLUP
 
 #: severities, worst first
 SEVERITIES = tuple(sorted(SEVERITY_ORDER, key=lambda s: -SEVERITY_ORDER[s]))

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from hardencheck.bundle import MANIFEST
+from hardencheck.records.bundle import MANIFEST
 
 pytestmark = pytest.mark.lab
 ENV = "HC_TEST_SUDO_PASSWORD"

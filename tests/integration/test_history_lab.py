@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from hardencheck import drift
-from hardencheck.history import History
+from hardencheck.records import drift
+from hardencheck.records.history import History
 
 pytestmark = pytest.mark.lab
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from hardencheck.bundle import MANIFEST
+from hardencheck.records.bundle import MANIFEST
 
 pytestmark = pytest.mark.lab
 

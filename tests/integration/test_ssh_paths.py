@@ -6,7 +6,7 @@ import json
 import pytest
 
 from hardencheck.cli import main
-from hardencheck.probes import get_probe
+from hardencheck.collect.probes import get_probe
 
 pytestmark = pytest.mark.lab
 

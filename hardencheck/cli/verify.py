@@ -1,0 +1,54 @@
+"""``hardencheck verify``: check run bundles offline (hashes, completeness, signature, chain)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hardencheck.errors import ConfigError
+
+COMMANDS = {"verify": "check run bundles: every hash, no file added or removed, the signature, the chain"}
+
+_STYLE = {"ok": "[green]ok[/]", "bad": "[red]FAIL[/]", "incomplete": "[yellow]INCOMPLETE[/]", "note": "[dim]note[/]"}
+
+
+def add_parsers(sub) -> None:
+    v = sub.add_parser("verify", help=COMMANDS["verify"],
+                       description="Exit 0: intact and complete; 1: something does not hold; 2: intact "
+                                   "but the run is incomplete; 3: usage or configuration error.")
+    v.add_argument("bundles", nargs="+", metavar="BUNDLE",
+                   help="a run folder (with manifest.json); with --chain, the folder that holds the runs")
+    v.add_argument("--allowed-signers", help="OpenSSH allowed_signers file: the signature must verify against "
+                                             "it (default: allowed_signers from hardencheck.yml)")
+    v.add_argument("--chain", action="store_true",
+                   help="also check that no run of the same inventory was removed or replaced")
+    v.add_argument("--config", help="hardencheck.yml (default: $HARDENCHECK_CONFIG, else ./hardencheck.yml)")
+
+
+def run(args: argparse.Namespace, console) -> int:
+    from hardencheck.config import load_settings
+    from hardencheck.report.terminal import safe
+    from hardencheck.records.verify import Report, verify_bundle, verify_chain
+
+    allowed = args.allowed_signers or load_settings(args.config).allowed_signers
+    if allowed and not Path(allowed).is_file():
+        raise ConfigError("allowed-signers file not found", file=allowed, field="--allowed-signers")
+    rep = Report()
+    for b in args.bundles:
+        folder = Path(b)
+        if folder.is_file() and folder.name == "manifest.json":
+            folder = folder.parent
+        if not folder.is_dir():
+            raise ConfigError("no such folder", file=b)
+        if args.chain:
+            rep.findings += verify_chain(folder, allowed).findings
+        else:
+            verify_bundle(folder, allowed, rep)
+    for f in rep.findings:
+        console.print(f"{_STYLE[f.level]} {safe(f.where)}: {safe(f.message)}", highlight=False, soft_wrap=True)
+    bad = sum(f.level == "bad" for f in rep.findings)
+    verdict = {0: "[green]verified[/]: every file is as the manifest lists it",
+               1: f"[red]NOT verified[/]: {bad} problem(s)",
+               2: "[yellow]intact but incomplete[/]: the run did not finish"}[rep.code]
+    console.print(verdict, soft_wrap=True)
+    return rep.code

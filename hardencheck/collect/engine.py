@@ -1,0 +1,422 @@
+"""The scan pipeline for one host: plan -> collect (one exec) -> parse -> judge.
+
+Nothing that goes wrong on a host escapes ``scan_host``: connection, host-key, sudo and timeout
+problems and broken output all end as ``error`` results with a reason code and evidence, so one
+bad host never stops the others and "could not check" never reads as "passed".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from hardencheck.judge.controls import Control, ControlSet, LoadedControl
+from hardencheck.errors import HostError, ProbeError
+from hardencheck.judge.expectations import MISSING, evaluate, lookup
+from hardencheck.collect.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
+from hardencheck.collect.probes.base import Probe, get_probe
+from hardencheck.records.redaction import Redactor, redact_outcome
+from hardencheck.results import HostOutcome, HostRecord, Result, utc
+
+HOST_PROBE = "host.os"
+
+Event = Callable[[str, str, Any], None]   # (host name, phase, payload)
+
+
+@dataclass
+class ScanOptions:
+    tags: set[str] | None = None              # only controls with one of these tags; others skipped
+    control_ids: set[str] | None = None       # only these controls; others skipped
+    forks: int = 20
+    max_section_bytes: int = DEFAULT_MAX_BYTES
+    tom_items: dict[str, list[str]] = field(default_factory=dict)   # control id -> TOM item ids
+    transport_options: dict[str, Any] = field(default_factory=dict)
+    redactor: Redactor = field(default_factory=Redactor)   # applied to every outcome before it leaves
+
+
+@dataclass
+class _Need:
+    """One distinct probe invocation on a host: a probe with its remote arguments."""
+
+    probe: type[Probe]
+    remote_args: tuple[str, ...]
+    section_ids: dict[str, str]               # command name -> section id
+
+
+def selected(lc: LoadedControl, opts: ScanOptions) -> str | None:
+    """None when the control runs, else why it is skipped."""
+    c = lc.control
+    if opts.control_ids is not None and c.id not in opts.control_ids:
+        return "not among the selected controls"
+    if opts.tags is not None and not (set(c.tags) & opts.tags):
+        return f"not selected by --tags {','.join(sorted(opts.tags))}"
+    return None
+
+
+def static_applicability(c: Control, host) -> str | None:
+    """None when the control applies to the host by its tags, else the reason it does not."""
+    at = c.applies_to
+    tags = set(host.tags)
+    if at.host_tags is not None and not (tags & set(at.host_tags)):
+        return f"host has none of the tags {', '.join(at.host_tags)}"
+    if at.not_host_tags is not None and (tags & set(at.not_host_tags)):
+        return f"host is tagged {', '.join(sorted(tags & set(at.not_host_tags)))}"
+    return None
+
+
+class HostScan:
+    """All the work for one host. ``run()`` never raises."""
+
+    def __init__(self, host, controls: ControlSet, opts: ScanOptions, transport_factory, on_event: Event):
+        self.host = host
+        self.controls = controls
+        self.opts = opts
+        self.transport_factory = transport_factory
+        self.on_event = on_event
+        self.params: dict[str, dict[str, Any]] = {}
+        self.needs: dict[tuple[str, tuple[str, ...]], _Need] = {}
+        self.evidence: dict[str, dict[str, Any]] = {}
+        self.sections: dict[str, Section] = {}
+        self.identity: dict[str, Any] = {"name": host.name, "address": host.address}
+        self.collected_at: float | None = None
+        self.timed_out = False
+
+    # -- plan --------------------------------------------------------------------------------
+    def _need(self, probe_name: str, args: dict[str, Any]) -> _Need:
+        probe = get_probe(probe_name)
+        remote = probe.remote_args(args)
+        key = (probe_name, remote)
+        if key not in self.needs:
+            n = sum(1 for k in self.needs if k[0] == probe_name)
+            base = probe_name if n == 0 else f"{probe_name}-{n + 1}"
+            self.needs[key] = _Need(probe, remote, {c: f"{base}/{c}" for c in probe.commands})
+        return self.needs[key]
+
+    def plan(self, runnable: list[LoadedControl]) -> list[SectionSpec]:
+        self._need(HOST_PROBE, get_probe(HOST_PROBE).resolve_args({}))
+        for lc in runnable:
+            c = lc.control
+            params = c.effective_params(self.host.params.get(c.id))
+            self.params[c.id] = params
+            args = get_probe(c.probe).resolve_args(c.resolved_args(params))
+            self._need(c.probe, args)
+        specs = []
+        for need in self.needs.values():
+            for cmd, sid in need.section_ids.items():
+                specs.append(SectionSpec(sid, need.probe.commands[cmd], need.remote_args, need.probe.timeout))
+        return specs
+
+    # -- collect -----------------------------------------------------------------------------
+    def collect(self, specs: list[SectionSpec]) -> HostRecord:
+        record = HostRecord(name=self.host.name, identity=self.identity,
+                            groups=list(getattr(self.host, "groups", []) or []),
+                            tags=list(getattr(self.host, "tags", []) or []))
+        nonce = new_nonce()
+        script = build_script(specs, nonce)
+        limits = {sid: max(need.probe.max_output_bytes, self.opts.max_section_bytes)
+                  for need in self.needs.values() for sid in need.section_ids.values()}
+        splitter = Splitter(nonce, self.opts.max_section_bytes, limits=limits)
+        started = time.time()
+        record.started_at = utc(started)
+        record.exec = {"command": None, "script_sha256": hashlib.sha256(script.encode()).hexdigest(),
+                       "script_bytes": len(script.encode()), "exit_code": None, "timed_out": False,
+                       "completed": False}
+        transport = None
+        try:
+            transport = self.transport_factory(self.host, **self.opts.transport_options)
+            self.on_event(self.host.name, "connecting", None)
+            transport.connect()
+            self.on_event(self.host.name, "collecting", None)
+            result = transport.run_script(script, splitter.feed_stdout, splitter.feed_stderr,
+                                          timeout=self.host.command_timeout)
+            record.exec.update(exit_code=result.exit_code, timed_out=result.timed_out, completed=splitter.done)
+            self.sections = splitter.sections()
+            record.noise = splitter.noise()
+            if not self.sections:
+                raise _no_sections_error(record.noise, result)
+            if result.timed_out and not splitter.done:
+                self.timed_out = True
+                record.error = {"reason": "timeout", "message":
+                                f"the probe script did not finish within {self.host.command_timeout:g}s; "
+                                "sections that completed were kept"}
+        except HostError as e:
+            record.status = "error"
+            record.error = {"reason": e.reason, "message": e.message, **_jsonable(e.details)}
+        finally:
+            if transport is not None:
+                # who answered (host key, user, jump hosts), also when the connection was refused
+                self.identity.update(transport.identity.as_dict())
+                record.exec["command"] = getattr(transport, "command", None)
+                transport.close()
+            ended = time.time()
+            record.ended_at = utc(ended)
+            self.collected_at = ended
+        for need in self.needs.values():
+            for cmd, sid in need.section_ids.items():
+                sec = self.sections.get(sid)
+                if sec is None:
+                    continue
+                self.evidence[self._eid(sid)] = {
+                    "host": self.host.name, "probe": need.probe.name, "command": cmd,
+                    "code": need.probe.commands[cmd], "args": list(need.remote_args),
+                    "exit_code": sec.exit_code, "stdout": sec.stdout, "stderr": sec.stderr,
+                    "stdout_bytes": sec.stdout_bytes, "stderr_bytes": sec.stderr_bytes,
+                    "truncated": sec.truncated, "complete": sec.complete,
+                    "started_at": utc(sec.started_at), "ended_at": utc(sec.ended_at),
+                }
+        return record
+
+    def _eid(self, sid: str) -> str:
+        return f"{self.host.name}/{sid}"
+
+    # -- parse -------------------------------------------------------------------------------
+    def facts(self, probe: type[Probe], args: dict[str, Any]) -> Any:
+        need = self._need(probe.name, args)
+        out = {cmd: self.sections[sid] for cmd, sid in need.section_ids.items() if sid in self.sections}
+        unfinished = [c for c in need.section_ids if c not in out or not out[c].complete]
+        if unfinished and self.timed_out:
+            raise ProbeError("timeout", f"{probe.name}: the probe script was stopped after the command "
+                                        f"timeout ({self.host.command_timeout:g}s) before "
+                                        f"{', '.join(unfinished)} finished")
+        if not out:
+            raise ProbeError("incomplete_output", "no output arrived for this probe (the script was cut off)")
+        missing = [c for c in need.section_ids if c not in out]
+        try:
+            return probe().parse(_MissingSections(out, missing, probe.name), args)
+        except ProbeError:
+            raise
+        except Exception as e:  # a parser bug must not become a pass or crash the host
+            raise ProbeError("unparsable", f"{probe.name}: parser failed on this output "
+                                           f"({type(e).__name__}: {e})") from e
+
+    def _evidence_ref(self, probe_name: str, args: dict[str, Any]) -> dict[str, Any]:
+        need = self._need(probe_name, args)
+        return {
+            "probe": probe_name,
+            "args": _jsonable(args),
+            "sections": [self._eid(sid) for sid in need.section_ids.values() if self._eid(sid) in self.evidence],
+            "collected_at": utc(self.collected_at),
+            "host": {k: self.identity.get(k) for k in
+                     ("name", "address", "port", "user", "transport", "sudo", "host_key_type",
+                      "host_key_fingerprint", "host_key_trusted_on_first_use")},
+        }
+
+    # -- judge -------------------------------------------------------------------------------
+    def run(self) -> HostOutcome:
+        results: list[Result] = []
+        runnable: list[LoadedControl] = []
+        for lc in self.controls.controls:
+            c = lc.control
+            why_skip = selected(lc, self.opts)
+            if why_skip:
+                results.append(self._result(c, "skipped", message=why_skip))
+                continue
+            why_na = static_applicability(c, self.host)
+            if why_na:
+                results.append(self._result(c, "not_applicable", message=why_na, reason="applies_to"))
+                continue
+            runnable.append(lc)
+        specs = self.plan(runnable)
+        record = self.collect(specs)   # even with nothing to judge: the host's identity is evidence
+        os_fact, os_error = None, None
+        if record.status == "ok":
+            try:
+                os_fact = self.facts(get_probe(HOST_PROBE), {})
+                record.os = os_fact
+            except ProbeError as e:
+                os_error = e
+        now = datetime.fromtimestamp(self.collected_at or time.time(), tz=timezone.utc)
+        for lc in runnable:
+            try:
+                results.append(self._judge(lc.control, record, os_fact, os_error, now))
+            except Exception as e:  # pragma: no cover - defensive: a bug must never pass silently
+                results.append(self._result(lc.control, "error", reason="internal",
+                                            message=f"{type(e).__name__}: {e}",
+                                            evidence={"traceback": traceback.format_exc(limit=5)}))
+        order = {lc.id: i for i, lc in enumerate(self.controls.controls)}
+        results.sort(key=lambda r: order[r.control])
+        return HostOutcome(record, results, self.evidence)
+
+    def _judge(self, c: Control, record: HostRecord, os_fact, os_error, now) -> Result:
+        params = self.params[c.id]
+        if record.status != "ok":
+            err = record.error or {}
+            return self._result(c, "error", reason=err.get("reason", "transport"),
+                                message=err.get("message", "the host could not be scanned"),
+                                evidence={"host": self.identity, "connection": err})
+        probe = get_probe(c.probe)
+        args = probe.resolve_args(c.resolved_args(params))
+        ref = self._evidence_ref(c.probe, args)
+        at = c.applies_to
+        if at.os_family is not None or at.virtualization is not None:
+            if os_fact is None:
+                return self._result(c, "error", reason=os_error.reason if os_error else "unparsable",
+                                    message=f"the host's OS could not be determined: "
+                                            f"{os_error.message if os_error else 'no host.os facts'}",
+                                    evidence=self._evidence_ref(HOST_PROBE, {}))
+            if at.os_family is not None and os_fact.get("family") not in at.os_family:
+                return self._result(c, "not_applicable", reason="applies_to",
+                                    message=f"OS family {os_fact.get('family')!r} is not one of "
+                                            f"{', '.join(at.os_family)}", evidence=ref)
+            if at.virtualization is not None:
+                virt = os_fact.get("virtualization")
+                if virt is None:
+                    return self._result(c, "error", reason="command_missing",
+                                        message="cannot tell whether the host is virtualised "
+                                                "(systemd-detect-virt is missing)",
+                                        evidence=self._evidence_ref(HOST_PROBE, {}))
+                kind = "physical" if virt == "none" else "virtual"
+                if kind != at.virtualization:
+                    return self._result(c, "not_applicable", reason="applies_to",
+                                        message=f"applies to {at.virtualization} hosts; this one is "
+                                                f"{kind} ({virt})", evidence=ref)
+        try:
+            facts = self.facts(probe, args)
+        except ProbeError as e:
+            return self._result(c, "error", reason=e.reason, message=e.message, evidence=ref)
+        r = judge_facts(c, facts, params, now, host=self.host.name, evidence=ref)
+        r.tom = list(self.opts.tom_items.get(c.id, []))
+        return r
+
+    def _result(self, c: Control, status: str, *, message: str, reason: str | None = None,
+                evidence: dict | None = None) -> Result:
+        return Result(host=self.host.name, control=c.id, status=status, severity=c.severity,
+                      expected=expected_sentence(c, self.params.get(c.id, c.params)), actual=None,
+                      message=message, reason=reason, tom=list(self.opts.tom_items.get(c.id, [])),
+                      params=_jsonable(self.params.get(c.id, c.params)), evidence=evidence or {})
+
+
+def expected_sentence(c: Control, params: dict[str, Any]) -> str:
+    from hardencheck.judge.expectations import sentence
+    return "; ".join(sentence(e.fact, e.op, c.expectation_value(e, params)) for e in c.expect)
+
+
+def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *,
+                host: str = "", evidence: dict | None = None) -> Result:
+    """The pure verdict: a control's expectations against a probe's facts. No I/O."""
+    def result(status, message, actual, reason=None):
+        return Result(host=host, control=c.id, status=status, severity=c.severity,
+                      expected=expected_sentence(c, params), actual=actual, message=message,
+                      reason=reason, params=_jsonable(params), evidence=evidence or {})
+
+    for e in c.applies_if:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        if o.ok is None:
+            return result("error", o.message, {e.fact: o.actual}, reason=o.error)
+        if not o.ok:
+            return result("not_applicable", f"does not apply: {o.expected} does not hold ({o.message})",
+                          {e.fact: o.actual}, reason="precondition")
+    for e in c.valid_if:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        if not o.ok:
+            why = o.message or "not satisfied"
+            return result("error", f"the evidence cannot be trusted: {o.expected} does not hold ({why})",
+                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error)
+    actual: dict[str, Any] = {}
+    failed, errors = [], []
+    for e in c.expect:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        actual[e.fact] = o.actual
+        if o.ok is False:
+            failed.append(f"{o.message} (expected: {o.expected.split(' ', 1)[1]})")
+        elif o.ok is None:
+            errors.append((o.message, o.actual))
+    for path in c.show:
+        value = lookup(facts, path)
+        actual.setdefault(path, None if value is MISSING else value)
+    if failed:
+        # A fact that is null because of an absence already reported (no log file -> no
+        # timestamp) adds nothing; other undecidable expectations are named.
+        extra = [m for m, a in errors if a is not None]
+        msg = "; ".join(failed) + ("; could not check: " + "; ".join(extra) if extra else "")
+        return result("fail", msg, actual)
+    if errors:
+        return result("error", "; ".join(m for m, _ in errors), actual, reason="invalid_value")
+    return result("pass", "all expectations hold", actual)
+
+
+class _MissingSections(dict):
+    """The sections dict handed to a parser; a missing command raises a clear ProbeError."""
+
+    def __init__(self, out: dict[str, Section], missing: list[str], probe: str):
+        super().__init__(out)
+        self._missing = missing
+        self._probe = probe
+
+    def __missing__(self, key):
+        raise ProbeError("incomplete_output", f"{self._probe}: no output for command {key!r} "
+                                              "(the script was cut off before it)")
+
+
+def _no_sections_error(noise: str, result) -> HostError:
+    text = noise.strip()
+    low = text.lower()
+    if "sudo" in low and ("password" in low or "not allowed" in low or "not in the sudoers" in low
+                          or "no tty" in low or "a terminal is required" in low):
+        return HostError("sudo_failed", f"sudo -n refused to run the probes: {text[:300]}")
+    if result.timed_out:
+        return HostError("timeout", "the host accepted the command but sent no output in time")
+    return HostError("incomplete_output", f"the probe script produced no sections (exit code "
+                                          f"{result.exit_code}): {text[:300] or 'no output'}")
+
+
+def _jsonable(v: Any) -> Any:
+    return json.loads(json.dumps(v, default=str))
+
+
+def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,
+         on_event: Event = lambda *_: None, on_host_done: Callable[[HostOutcome], None] = lambda _: None
+         ) -> list[HostOutcome]:
+    """Scan hosts in parallel (``opts.forks``). Returns outcomes in inventory order.
+
+    A KeyboardInterrupt stops scheduling new hosts; finished hosts were already handed to
+    ``on_host_done`` (which persists them), and the interrupt propagates.
+    """
+    outcomes: dict[str, HostOutcome] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.forks), thread_name_prefix="hc-host")
+    interrupted = False
+    try:
+        futures = {pool.submit(_scan_one, h, controls, opts, transport_factory, on_event): h for h in hosts}
+        for fut in as_completed(futures):
+            outcome = fut.result()
+            outcomes[outcome.host.name] = outcome
+            on_host_done(outcome)
+            on_event(outcome.host.name, "done", outcome)
+    except BaseException:
+        interrupted = True
+        raise
+    finally:
+        # On an interrupt, do not wait for hosts still in flight (a hung host may take its whole
+        # command timeout): the caller keeps what finished (the CLI then exits without joining them).
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+    return [outcomes[h.name] for h in hosts if h.name in outcomes]
+
+
+def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
+    """Scan one host; whatever it produced is redacted before anyone else sees it."""
+    outcome = _scan_unredacted(host, controls, opts, transport_factory, on_event)
+    env = getattr(host, "sudo_password_env", None)
+    literals = [("sudo-password", os.environ.get(env, ""))] if env else []
+    redact_outcome(outcome, opts.redactor.with_literals(literals))
+    return outcome
+
+
+def _scan_unredacted(host, controls, opts, transport_factory, on_event) -> HostOutcome:
+    try:
+        return HostScan(host, controls, opts, transport_factory, on_event).run()
+    except Exception as e:  # pragma: no cover - defensive
+        record = HostRecord(name=host.name, identity={"name": host.name, "address": host.address},
+                            status="error", error={"reason": "internal", "message": f"{type(e).__name__}: {e}"},
+                            groups=list(getattr(host, "groups", []) or []))
+        results = [Result(host=host.name, control=lc.id, status="error", severity=lc.control.severity,
+                          expected="", actual=None, message=f"internal error: {e}", reason="internal",
+                          tom=list(opts.tom_items.get(lc.id, []))) for lc in controls.controls]
+        return HostOutcome(record, results, {})
+

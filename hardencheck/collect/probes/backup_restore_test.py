@@ -1,0 +1,70 @@
+"""backup.restore_test: the record a restore-test job writes (``key=value`` lines or JSON):
+only its ``date`` and ``result`` leave the host, plus the file's modification time."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from hardencheck.errors import ProbeError
+from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes.base import Arg, Probe
+
+ABSENT = "HC_ABSENT"
+_JSON = re.compile(r'^"(date|result)"\s*:\s*"([^"]*)"$')
+_KV = re.compile(r"^\s*(date|result)\s*=\s*(.*?)\s*$")
+
+
+def _date(text: str) -> str:
+    text = text.strip().strip("'\"")
+    if re.fullmatch(r"[0-9]{9,11}", text):
+        return iso_utc(epoch(text, "restore test date"))
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProbeError("unparsable", f"restore test record: date {text[:40]!r} is not ISO 8601") from None
+    t = t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class BackupRestoreTest(Probe):
+    name = "backup.restore_test"
+    summary = "Restore-test record written by the restore job: its date and result (nothing else)"
+    timeout = 30
+    args = {
+        "path": Arg("path", default="/var/lib/hardencheck/restore-test", remote=True,
+                    doc="record file: key=value lines or JSON with at least date and result"),
+    }
+    commands = {
+        "record": (
+            f"f=$1; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
+            "if [ ! -r \"$f\" ] || [ -d \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
+            "printf 'mtime %s\\n' \"$(stat -c %Y \"$f\")\"; "
+            "head -c 65536 \"$f\" | { grep -oE '\"(date|result)\"[[:space:]]*:[[:space:]]*\"[^\"]{0,80}\"|"
+            "^[[:space:]]*(date|result)[[:space:]]*=.{0,80}$' || true; } | tail -n 20"
+        ),
+    }
+
+    def parse(self, out, args):
+        path = args.get("path") or "/var/lib/hardencheck/restore-test"
+        sec = section(out, "record", "restore test record")
+        if sec.exit_code == 13:
+            raise ProbeError("permission_denied", f"{path}: not readable")
+        require_success(sec, "restore test record")
+        if sec.truncated:
+            raise ProbeError("incomplete_output", "restore test record truncated")
+        lines = [ln for ln in sec.stdout.splitlines() if ln.strip()]
+        if lines and lines[0].strip() == ABSENT:
+            return {"exists": False, "path": path, "modified_at": None, "date": None, "result": None}
+        if not lines or not lines[0].startswith("mtime "):
+            raise ProbeError("unparsable", "restore test record: no mtime line")
+        modified = iso_utc(epoch(lines[0][6:], "restore test record mtime"))
+        values: dict[str, str] = {}
+        for line in lines[1:]:
+            m = _JSON.match(line.strip()) or _KV.match(line)
+            if not m:
+                raise ProbeError("unparsable", f"restore test record: unexpected line {line[:80]!r}")
+            values[m.group(1)] = m.group(2)   # the last record in the file wins
+        date = _date(values["date"]) if "date" in values else None
+        result = clean(values["result"].strip().strip("'\"").lower(), 40) if "result" in values else None
+        return {"exists": True, "path": path, "modified_at": modified, "date": date, "result": result}

@@ -1,0 +1,108 @@
+"""kernel.sysctl: current values of a fixed list of kernel parameters, read from /proc/sys.
+
+The fact is a tree following the sysctl names, so a control addresses a value by its usual name
+(``net.ipv4.conf.all.rp_filter``). Values are integers; a parameter this kernel does not have
+(``net.ipv6.*`` without an IPv6 stack) is ``null``. ``net.*`` values belong to the network
+namespace the probe runs in; ``kernel.*`` and ``fs.*`` are the machine's own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hardencheck.errors import ProbeError
+from hardencheck.collect.probes._common import require_success, section
+from hardencheck.collect.probes.base import Probe
+
+KEYS = (
+    "net.ipv4.ip_forward",
+    "net.ipv6.conf.all.forwarding",
+    "net.ipv4.conf.all.accept_redirects",
+    "net.ipv4.conf.default.accept_redirects",
+    "net.ipv4.conf.all.secure_redirects",
+    "net.ipv4.conf.default.secure_redirects",
+    "net.ipv6.conf.all.accept_redirects",
+    "net.ipv6.conf.default.accept_redirects",
+    "net.ipv4.conf.all.send_redirects",
+    "net.ipv4.conf.default.send_redirects",
+    "net.ipv4.conf.all.rp_filter",
+    "net.ipv4.conf.default.rp_filter",
+    "net.ipv4.conf.all.accept_source_route",
+    "net.ipv4.conf.default.accept_source_route",
+    "net.ipv4.conf.all.log_martians",
+    "net.ipv4.icmp_echo_ignore_broadcasts",
+    "net.ipv4.icmp_ignore_bogus_error_responses",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv6.conf.all.accept_ra",
+    "net.ipv6.conf.default.accept_ra",
+    "kernel.randomize_va_space",
+    "kernel.kptr_restrict",
+    "kernel.dmesg_restrict",
+    "kernel.yama.ptrace_scope",
+    "kernel.unprivileged_bpf_disabled",
+    "kernel.sysrq",
+    "fs.protected_hardlinks",
+    "fs.protected_symlinks",
+    "fs.protected_fifos",
+    "fs.protected_regular",
+    "fs.suid_dumpable",
+)
+
+ABSENT = "-"
+_PATHS = " ".join(k.replace(".", "/") for k in KEYS)
+
+
+def _set(tree: dict, key: str, value) -> None:
+    parts = key.split(".")
+    node = tree
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+class KernelSysctl(Probe):
+    name = "kernel.sysctl"
+    summary = "Kernel parameters from /proc/sys (forwarding, redirects, rp_filter, ASLR, kptr, links…)"
+    timeout = 15
+    commands = {
+        # one "path value" line per key; "-" for a key this kernel lacks; exit 13 if one is unreadable
+        "values": (
+            "rc=0; for k in " + _PATHS + "; do f=/proc/sys/$k; "
+            "if [ ! -e \"$f\" ]; then printf '%s -\\n' \"$k\"; continue; fi; "
+            "if v=$(cat \"$f\" 2>/dev/null); then printf '%s %s\\n' \"$k\" \"$v\"; "
+            "else echo \"$f: Permission denied\" >&2; rc=13; fi; done; exit $rc"
+        ),
+    }
+
+    def parse(self, out, args):
+        sec = section(out, "values", "reading /proc/sys")
+        if sec.exit_code == 13:
+            raise ProbeError("permission_denied", "some /proc/sys values were not readable")
+        require_success(sec, "reading /proc/sys")
+        seen: dict[str, int | None] = {}
+        wanted = {k.replace(".", "/"): k for k in KEYS}
+        for raw in sec.stdout.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            path, _, value = line.partition(" ")
+            key = wanted.get(path)
+            if key is None or key in seen:
+                raise ProbeError("unparsable", f"/proc/sys: unexpected line {line[:60]!r}")
+            value = value.strip()
+            if value == ABSENT:
+                seen[key] = None
+            elif re.fullmatch(r"-?\d{1,12}", value):
+                seen[key] = int(value)
+            else:
+                raise ProbeError("unparsable", f"{key}: not an integer ({value[:40]!r})")
+        missing = [k for k in KEYS if k not in seen]
+        if missing:
+            raise ProbeError("incomplete_output", f"/proc/sys: no value for {', '.join(missing[:3])}")
+        if seen["kernel.randomize_va_space"] is None:
+            raise ProbeError("probe_failed", "/proc/sys is not mounted (kernel.randomize_va_space absent)")
+        tree: dict = {}
+        for key in KEYS:
+            _set(tree, key, seen[key])
+        tree["ipv6_present"] = seen["net.ipv6.conf.all.forwarding"] is not None
+        return tree

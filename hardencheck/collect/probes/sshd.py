@@ -1,0 +1,95 @@
+"""sshd.config: the effective OpenSSH server configuration (``sshd -T``)."""
+
+from __future__ import annotations
+
+import re
+
+from hardencheck.errors import ProbeError
+from hardencheck.collect.probes._common import require_success, section
+from hardencheck.collect.probes.base import Probe
+
+#: Keywords ``sshd -T`` prints once per value. They are always lists in the fact (even with one
+#: value) so their type does not depend on the host. Any other keyword that happens to repeat
+#: becomes a list too; the rest are strings.
+MULTI = frozenset({
+    "port", "listenaddress", "hostkey", "hostcertificate", "acceptenv", "setenv", "subsystem",
+    "allowusers", "denyusers", "allowgroups", "denygroups",
+})
+
+#: Keywords whose value ``sshd -T`` prints as a plain integer (LoginGraceTime in seconds). They
+#: are ints in the fact, so controls can compare them with at_most / at_least.
+INTEGER = frozenset({
+    "maxauthtries", "logingracetime", "clientaliveinterval", "clientalivecountmax", "maxsessions",
+    "x11displayoffset", "requiredrsasize",
+})
+
+#: Names older OpenSSH releases (< 8.5, e.g. RHEL 8) print for what is now called ``*algorithms``;
+#: the new name is filled in from the old one so controls read one key everywhere.
+ALIASES = {
+    "pubkeyacceptedalgorithms": "pubkeyacceptedkeytypes",
+    "hostbasedacceptedalgorithms": "hostbasedacceptedkeytypes",
+    "kbdinteractiveauthentication": "challengeresponseauthentication",
+}
+
+#: Forwarding switches that ``DisableForwarding yes`` overrides (sshd -T still prints them as set).
+FORWARDING = {"tcp": "allowtcpforwarding", "agent": "allowagentforwarding",
+              "x11": "x11forwarding", "streamlocal": "allowstreamlocalforwarding"}
+
+_LINE = re.compile(r"^([a-z][a-z0-9]*)(?:[ \t]+(.*))?$")
+_INT = re.compile(r"^-?[0-9]{1,10}$")
+
+
+class SshdConfig(Probe):
+    name = "sshd.config"
+    summary = ("Effective OpenSSH server configuration from `sshd -T` (keys lower-cased, counters "
+               "and timeouts as integers, effective forwarding)")
+    timeout = 30
+    commands = {
+        "effective": "command -v sshd >/dev/null 2>&1 || exit 127; sshd -T",
+    }
+
+    def parse(self, out, args):
+        sec = section(out, "effective", "sshd -T")
+        # sshd -T reports a config error or a missing /run/sshd with exit 255; without root it
+        # stops with "no hostkeys available" (exit 1) -> permission_denied via require_success.
+        require_success(sec, "sshd -T")
+        if sec.truncated:
+            raise ProbeError("incomplete_output", "sshd -T: output was truncated")
+        config: dict[str, object] = {}
+        for raw in sec.stdout.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            m = _LINE.match(line)
+            if not m:
+                raise ProbeError("unparsable", f"sshd -T: unexpected line {line[:80]!r}")
+            key, value = m.group(1), (m.group(2) or "").strip()
+            if key in MULTI:
+                config.setdefault(key, [])
+                config[key].append(value)  # type: ignore[union-attr]
+            elif key in config:
+                prev = config[key]
+                config[key] = (prev if isinstance(prev, list) else [prev]) + [value]
+            else:
+                config[key] = value
+        if "passwordauthentication" not in config and "pubkeyauthentication" not in config:
+            raise ProbeError("unparsable", "sshd -T printed no authentication settings")
+        for key in INTEGER & config.keys():
+            value = config[key]
+            if not isinstance(value, str) or not _INT.match(value):
+                raise ProbeError("unparsable", f"sshd -T: {key} is not a number: {str(value)[:40]!r}")
+            config[key] = int(value)
+        # OpenSSH < 8.7 (RHEL 8) names the keyboard-interactive switch and the key-type lists
+        # differently
+        for new, old in ALIASES.items():
+            if new not in config and old in config:
+                config[new] = config[old]
+        # "without-password" is the deprecated spelling of "prohibit-password"
+        if config.get("permitrootlogin") == "without-password":
+            config["permitrootlogin"] = "prohibit-password"
+        # What forwarding is really allowed: DisableForwarding yes switches all of it off. sshd
+        # keywords never contain "_", so this derived key cannot clash with one.
+        disabled = config.get("disableforwarding") == "yes"
+        config["effective_forwarding"] = {
+            short: ("no" if disabled else config.get(key)) for short, key in FORWARDING.items()}
+        return config
