@@ -8,8 +8,6 @@ Readers must check ``schema_version``; a minor bump only adds fields.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -129,28 +127,6 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
 def document_bytes(data: Any) -> bytes:
     """results.json exactly as it is written (the HTML report quotes its SHA-256)."""
     return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_bytes_atomic(path, document_bytes(data))
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def schema_path() -> Path:

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import getpass
 import os
-import platform
 import secrets
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -201,6 +198,7 @@ def cmd_scan(args, console: Console) -> int:
     from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
     from hardencheck.config import history_path, load_settings
     from hardencheck.results import build_document, document_bytes, exit_code, outcome_to_json, utc
+    from hardencheck.records.provenance import provenance
     from hardencheck.records.signature import check_key
     from hardencheck.collect.transports import make_transport
 
@@ -258,9 +256,7 @@ def cmd_scan(args, console: Console) -> int:
         "started_at": utc(started),
         "ended_at": None,
         "complete": False,
-        "tool": {"name": "hardencheck", "version": __version__},
-        "python": platform.python_version(),
-        "scanner": {"host": socket.gethostname(), "user": getpass.getuser(), "pid": os.getpid()},
+        **provenance(),
         "inventory": {"path": inv.path, "key": key, "sha256": inv.sha256, "hosts": [h.name for h in hosts]},
         "controls": {"path": controls.root, "sha256": controls.sha256,
                      "ids": [lc.id for lc in controls.controls]},
@@ -500,7 +496,7 @@ def write_reports(doc: dict, folder: Path, formats: list[str], lang: str, *, res
     ``results_sha256`` is the hash of the results.json bytes the reports stand for.
     Returns (paths written, [(format, error)]): one broken renderer never costs the others."""
     from hardencheck.report import FORMATS, renderer
-    from hardencheck.results import write_bytes_atomic
+    from hardencheck.records.files import write_bytes_atomic
 
     written, failed = [], []
     sha = results_sha256

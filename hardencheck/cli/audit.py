@@ -53,7 +53,7 @@ def run(args, console) -> int:
     from hardencheck.records.bundle import inventory_key
     from hardencheck.config import history_path, load_settings
     from hardencheck.report import audit_html
-    from hardencheck.results import write_bytes_atomic, write_json_atomic
+    from hardencheck.records.files import write_bytes_atomic, write_json_atomic
 
     d0, d1 = _day(args.date_from, "--from"), _day(args.date_to, "--to")
     if d1 < d0:

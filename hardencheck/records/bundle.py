@@ -26,7 +26,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from hardencheck.results import document_bytes, write_bytes_atomic
+from hardencheck.records.files import sha256_bytes, sha256_file, write_bytes_atomic
+from hardencheck.results import document_bytes
 from hardencheck.records.signature import SIG_SUFFIX, sign_bytes
 
 MANIFEST = "manifest.json"
@@ -42,14 +43,6 @@ def host_file_name(host: str) -> str:
     """A file name for a host that cannot escape the folder or collide with another host's."""
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", host).lstrip(".")[:64] or "host"
     return f"{slug}-{hashlib.sha256(host.encode()).hexdigest()[:10]}.json"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def inventory_key(path: str | None) -> str:
@@ -101,7 +94,7 @@ def find_previous(out: Path, key: str, run_id: str, started_at: str) -> dict[str
             continue   # not ours to judge here; `verify --chain` reports broken bundles
         if best is None or run["started_at"] > best["started_at"]:
             best = {"run_id": run["id"], "started_at": run["started_at"],
-                    "manifest_sha256": hashlib.sha256(data).hexdigest()}
+                    "manifest_sha256": sha256_bytes(data)}
     return best
 
 
@@ -129,7 +122,7 @@ class BundleWriter:
         """Write ``data`` atomically at ``relpath`` and list it; returns its SHA-256."""
         path = self.folder / relpath
         write_bytes_atomic(path, data)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256_bytes(data)
         self.files[relpath] = {"path": relpath, "sha256": digest, "size": len(data)}
         return digest
 
@@ -173,7 +166,7 @@ class BundleWriter:
             # newer signature, which verify reports as a mismatch of an incomplete run
             sign_bytes(data, self.sign_key, self.folder / SIGNATURE)
         write_bytes_atomic(self.folder / MANIFEST, data)
-        self.manifest_sha256 = hashlib.sha256(data).hexdigest()
+        self.manifest_sha256 = sha256_bytes(data)
 
 
 def append_pruned(out: Path, record: dict[str, Any]) -> None:

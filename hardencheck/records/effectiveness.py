@@ -78,20 +78,18 @@ Loading
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
 import platform
-import socket
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
-from hardencheck import __version__
 from hardencheck.errors import ConfigError
+from hardencheck.records import provenance
+from hardencheck.records.files import sha256_file
 
 HELD, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED = (
     "held", "failed", "not_verified", "not_applicable", "not_assessed")
@@ -590,10 +588,10 @@ def audit(history: str | Path, date_from: date, date_to: date, *, inventory: str
                       as_of=as_of if as_of is not None else datetime.now(timezone.utc), control_info=info)
         # the failing hosts of open failures: one small query per run concerned
         attach_failing_hosts(doc, _failing_hosts(conn, by_id, open_failures(doc)))
-        doc["history"] = {"path": str(Path(history).resolve()), "snapshot_sha256": file_sha256(history)}
+        doc["history"] = {"path": str(Path(history).resolve()), "snapshot_sha256": sha256_file(history)}
     finally:
         conn.close()
-    doc["generated"] = provenance()
+    doc["generated"] = generated()
     return doc
 
 
@@ -614,20 +612,8 @@ def attach_failing_hosts(doc: dict, fh: dict[tuple[str, str], list[str]]) -> Non
                 e["hosts"] = sorted({h for c in _ids(section, x) for h in fh.get((e["last_failed_run"], c), [])})
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of the database file as read now (a WAL file beside it is not included: the report
-    also gives the digest of the runs it summarises, which does not depend on the file layout)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def provenance() -> dict[str, Any]:
-    try:
-        user = getpass.getuser()
-    except Exception:                     # no login name (container without passwd entry)
-        user = str(os.getuid())
-    return {"at": _iso(datetime.now(timezone.utc)), "tool": {"name": "hardencheck", "version": __version__},
-            "python": platform.python_version(), "host": socket.gethostname(), "user": user}
+def generated() -> dict[str, Any]:
+    """When and by whom the audit document was made (the run provenance's fields, flattened)."""
+    who = provenance.scanner()
+    return {"at": _iso(datetime.now(timezone.utc)), "tool": provenance.tool(),
+            "python": platform.python_version(), "host": who["host"], "user": who["user"]}

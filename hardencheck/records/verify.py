@@ -8,13 +8,13 @@ sees what is wrong file by file. ``Report.code``: 0 intact and complete, 1 somet
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hardencheck.records.bundle import MANIFEST, PRUNED_LOG, SIGNATURE, STATES, is_bundle, read_pruned, sha256_file
+from hardencheck.records.bundle import MANIFEST, PRUNED_LOG, SIGNATURE, STATES, is_bundle, read_pruned
+from hardencheck.records.files import sha256_bytes, sha256_file
 from hardencheck.records.signature import verify_bytes
 
 OK, BAD, INCOMPLETE = 0, 1, 2
@@ -131,7 +131,7 @@ def verify_chain(out: Path, allowed_signers: str | None = None) -> Report:
         try:
             data = (folder / MANIFEST).read_bytes()
             m = json.loads(data)
-            bundles[m["run"]["id"]] = (folder, m, hashlib.sha256(data).hexdigest())
+            bundles[m["run"]["id"]] = (folder, m, sha256_bytes(data))
         except (OSError, ValueError, KeyError, TypeError):
             continue   # already reported by verify_bundle
     if not bundles:

@@ -7,7 +7,6 @@ compared with what the local machine really has.
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 

@@ -1,6 +1,5 @@
 """The TOM catalog: validation with file/line/field, roll-up rules, coverage, `tom` commands."""
 
-import textwrap
 from pathlib import Path
 
 import pytest

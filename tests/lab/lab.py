@@ -22,7 +22,6 @@ start() (and by ``python -m tests.lab down``).
 from __future__ import annotations
 
 import atexit
-import datetime as _dt
 import fcntl
 import gzip
 import hashlib

@@ -12,7 +12,6 @@ import hashlib
 import html as htmlmod
 import json
 import re
-from pathlib import Path
 
 import pytest
 
