@@ -1,10 +1,19 @@
-"""Engine: error containment and judging, on this machine through the real local transport.
+"""Engine: error containment and judging.
 
-The wrappers below only *damage* what the real transport does (cut the stream, refuse to connect)
-to prove that nothing a host does turns into a pass or stops the other hosts.
+Most tests replay recorded output (the probe fixtures in tests/probes) through the replay
+transport: the whole pipeline runs (plan, one script, framing, splitting, parsing, judging) with
+no shell on this machine, and the verdicts do not depend on what this machine has installed. A
+few tests use the real local transport on purpose: it must really scan this machine, and a replay
+of what it collected must judge the same.
+
+The wrappers below only *damage* what a transport does (cut the stream, refuse to connect) to
+prove that nothing a host does turns into a pass or stops the other hosts.
 """
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from hardencheck.collect import engine
 from hardencheck.judge.controls import ControlSet, load_controls
@@ -12,7 +21,10 @@ from hardencheck.errors import HostError
 from hardencheck.inventory import Host
 from hardencheck.collect.probes import get_probe
 from hardencheck.results import Result, exit_code
+from hardencheck.collect.transports import make_transport
+from hardencheck.collect.transports.base import ExecResult
 from hardencheck.collect.transports.local import LocalTransport
+from hardencheck.collect.transports.replay import ReplayTransport, recording_from_evidence
 
 # Containment is about the engine, not the library: the seven design controls are enough (the
 # whole library walks this machine's filesystems and takes seconds per scan).
@@ -20,21 +32,41 @@ _LIBRARY = load_controls()
 DESIGN = {"SSH-001", "FW-001", "DISK-001", "PATCH-001", "RAID-001", "SCAN-001", "SCAN-002"}
 CONTROLS = ControlSet(_LIBRARY.root, [lc for lc in _LIBRARY.controls if lc.id in DESIGN], _LIBRARY.sha256)
 
+FIXTURES = Path(__file__).parents[1] / "probes"
+# A Debian 12 container as the probe fixtures recorded it: one fixture per probe the design
+# controls need.
+DEBIAN = {"host.os": "debian12_docker", "sshd.config": "debian12_default",
+          "firewall.status": "debian12_nft_stock_accept", "disk.encryption": "debian12_luks_lvm",
+          "patches.status": "debian12_up_to_date", "raid.md": "no_arrays",
+          "rkhunter.log": "clean_daily_run", "openvas.report": "folder_three_reports"}
+
+
+def recording(**cases) -> dict:
+    """The DEBIAN recording, with other fixtures for the probes named (``host_os="rhel9_kvm"``)."""
+    chosen = {**DEBIAN, **{k.replace("_", "."): v for k, v in cases.items()}}
+    return {probe: yaml.safe_load((FIXTURES / probe / f"{case}.yml").read_text(encoding="utf-8"))
+            for probe, case in chosen.items()}
+
+
+def replayed(name="here", rec=None, **kw):
+    return Host(name=name, address="192.0.2.10", transport="replay", command_timeout=60,
+                vars={"replay": recording() if rec is None else rec}, **kw)
+
 
 def local(name="here", **kw):
     return Host(name=name, address="localhost", transport="local", command_timeout=60, **kw)
 
 
-def scan(hosts, factory=LocalTransport, **opts):
-    return engine.scan(hosts, CONTROLS, engine.ScanOptions(**opts), lambda h, **kw: factory(h))
+def scan(hosts, factory=make_transport, controls=CONTROLS, **opts):
+    return engine.scan(hosts, controls, engine.ScanOptions(**opts), lambda h, **kw: factory(h))
 
 
-class Refusing(LocalTransport):
+class Refusing(ReplayTransport):
     def connect(self):
         raise HostError("hostkey_mismatch", "presented another key")
 
 
-class CutOff(LocalTransport):
+class CutOff(ReplayTransport):
     """Delivers only the first sections, as if the channel broke mid-script."""
 
     def run_script(self, script, on_stdout, on_stderr, **kw):
@@ -46,10 +78,9 @@ class CutOff(LocalTransport):
         return res
 
 
-class Sudoless(LocalTransport):
+class Sudoless(ReplayTransport):
     def run_script(self, script, on_stdout, on_stderr, **kw):
         on_stderr(b"sudo: a password is required\n")
-        from hardencheck.collect.transports.base import ExecResult
         return ExecResult(exit_code=1)
 
 
@@ -58,9 +89,30 @@ def by_control(outcome):
 
 
 def test_every_control_gets_exactly_one_result_per_host():
+    (o,) = scan([replayed()])
+    assert sorted(r.control for r in o.results) == sorted(lc.id for lc in CONTROLS.controls)
+    assert o.host.status == "ok" and o.host.os["family"] == "debian"
+    assert o.host.identity["transport"] == "replay" and o.host.exec["completed"] is True
+    r = by_control(o)
+    # verdicts from the recording, whatever this machine has installed
+    assert r["SSH-001"].status == "fail" and "`passwordauthentication` is \"yes\"" in r["SSH-001"].message
+    assert r["FW-001"].status == "fail" and r["DISK-001"].status == "pass"
+    assert r["RAID-001"].status == "not_applicable" and r["RAID-001"].reason == "precondition"
+    for r in o.results:
+        assert r.status in ("pass", "fail", "error", "not_applicable")
+        assert r.evidence["host"]["transport"] == "replay"
+        if r.status in ("pass", "fail"):
+            assert r.evidence["sections"], r.control
+            for eid in r.evidence["sections"]:
+                assert eid in o.evidence and o.evidence[eid]["code"]
+
+
+def test_this_machine_through_the_real_local_transport():
+    """On purpose on this machine: the local transport runs the real script with /bin/sh."""
     (o,) = scan([local()])
     assert sorted(r.control for r in o.results) == sorted(lc.id for lc in CONTROLS.controls)
     assert o.host.status == "ok" and o.host.os["family"] == "debian"
+    assert o.host.identity["transport"] == "local" and o.host.exec["completed"] is True
     for r in o.results:
         assert r.status in ("pass", "fail", "error", "not_applicable")
         if r.status in ("pass", "fail"):
@@ -69,10 +121,20 @@ def test_every_control_gets_exactly_one_result_per_host():
                 assert eid in o.evidence and o.evidence[eid]["code"]
 
 
+def test_a_replay_of_what_the_local_transport_collected_judges_the_same():
+    """Offline re-judging: the evidence a real scan kept, replayed, gives the same verdicts."""
+    (live,) = scan([local()])
+    (again,) = scan([replayed(rec=recording_from_evidence(live.evidence))])
+    key = lambda o: [(r.control, r.status, r.reason, r.message, r.expected, r.actual) for r in o.results]
+    assert key(again) == key(live)
+    assert {k: {f: v for f, v in e.items() if not f.endswith("_at")} for k, e in again.evidence.items()} == \
+           {k: {f: v for f, v in e.items() if not f.endswith("_at")} for k, e in live.evidence.items()}
+
+
 def test_a_refused_host_is_error_everywhere_and_does_not_stop_others():
-    good, bad = local("good"), local("bad")
+    good, bad = replayed("good"), replayed("bad")
     outcomes = engine.scan([bad, good], CONTROLS, engine.ScanOptions(forks=2),
-                           lambda h, **kw: (Refusing if h.name == "bad" else LocalTransport)(h))
+                           lambda h, **kw: (Refusing if h.name == "bad" else ReplayTransport)(h))
     assert [o.host.name for o in outcomes] == ["bad", "good"]
     bad_o, good_o = outcomes
     assert bad_o.host.status == "error" and bad_o.host.error["reason"] == "hostkey_mismatch"
@@ -82,15 +144,32 @@ def test_a_refused_host_is_error_everywhere_and_does_not_stop_others():
 
 
 def test_output_cut_off_mid_script_is_error_for_the_missing_probes_only():
-    (o,) = scan([local()], factory=CutOff)
+    (o,) = scan([replayed()], factory=CutOff)
     r = by_control(o)
     assert r["FW-001"].status == "error" and r["FW-001"].reason == "incomplete_output"
     # sections before the cut were judged normally (disk.encryption runs before firewall.status)
-    assert r["DISK-001"].status in ("pass", "fail")
+    assert r["DISK-001"].status == "pass"
+    assert o.host.exec["completed"] is False
+
+
+def test_a_recorded_section_that_was_killed_is_incomplete_not_judged():
+    (o,) = scan([replayed(rec=recording(sshd_config="killed_mid_output"))])
+    r = by_control(o)
+    assert r["SSH-001"].status == "error" and r["SSH-001"].reason == "incomplete_output"
+    assert r["DISK-001"].status == "pass"
+
+
+def test_a_probe_missing_from_the_recording_is_an_error_not_a_fact():
+    rec = recording()
+    del rec["firewall.status"]
+    (o,) = scan([replayed(rec=rec)])
+    r = by_control(o)
+    assert r["FW-001"].status == "error" and r["FW-001"].reason == "incomplete_output"
+    assert "nothing recorded for firewall.status/" in o.host.noise
 
 
 def test_sudo_refusal_is_named():
-    (o,) = scan([local(become=True)], factory=Sudoless)
+    (o,) = scan([replayed(become=True)], factory=Sudoless)
     assert o.host.error["reason"] == "sudo_failed"
     assert {r.reason for r in o.results} == {"sudo_failed"}
 
@@ -98,20 +177,20 @@ def test_sudo_refusal_is_named():
 def test_a_parser_crash_is_an_error_not_a_pass(monkeypatch):
     probe = get_probe("sshd.config")
     monkeypatch.setattr(probe, "parse", lambda self, out, args: 1 / 0)
-    (o,) = scan([local()])
+    (o,) = scan([replayed()])
     r = by_control(o)["SSH-001"]
     assert r.status == "error" and r.reason == "unparsable" and "ZeroDivisionError" in r.message
 
 
 def test_tags_skip_and_host_tags_make_not_applicable():
-    (o,) = scan([local()], tags={"ssh"})
+    (o,) = scan([replayed()], tags={"ssh"})
     statuses = {r.control: r.status for r in o.results}
     assert statuses["FW-001"] == "skipped"
     assert statuses["SSH-001"] != "skipped"
 
 
 def test_one_probe_runs_once_per_host_whatever_the_number_of_controls():
-    hs = engine.HostScan(local(), CONTROLS, engine.ScanOptions(), LocalTransport, lambda *a: None)
+    hs = engine.HostScan(replayed(), CONTROLS, engine.ScanOptions(), make_transport, lambda *a: None)
     specs = hs.plan(list(CONTROLS.controls))
     ids = [s.id for s in specs]
     assert len(ids) == len(set(ids))
@@ -141,17 +220,36 @@ def test_exit_code_respects_severity_threshold():
     assert exit_code([R("fail", "medium")], "high") == 0
 
 
-def test_os_family_applicability(tmp_path):
+def _variant(tmp_path, cid, new_id, probe_line, applies_to):
     from hardencheck.judge.controls import load_controls as load
 
-    src = (CONTROLS.by_id()["SSH-001"].file)
-    text = open(src).read().replace("id: SSH-001", "id: RH-001").replace(
-        "probe: sshd.config", "applies_to: {os_family: [rhel]}\nprobe: sshd.config")
-    (tmp_path / "RH-001.yml").write_text(text)
-    cs = load(tmp_path)
-    (o,) = engine.scan([local()], cs, engine.ScanOptions(), lambda h, **kw: LocalTransport(h))
+    text = open(CONTROLS.by_id()[cid].file).read().replace(f"id: {cid}", f"id: {new_id}").replace(
+        probe_line, f"applies_to: {applies_to}\n{probe_line}")
+    (tmp_path / f"{new_id}.yml").write_text(text)
+    return load(tmp_path)
+
+
+@pytest.mark.parametrize("host_os,status", [("debian12_docker", "not_applicable"), ("rhel9_kvm", "fail")])
+def test_os_family_applicability(tmp_path, host_os, status):
+    cs = _variant(tmp_path, "SSH-001", "RH-001", "probe: sshd.config", "{os_family: [rhel]}")
+    (o,) = scan([replayed(rec=recording(host_os=host_os))], controls=cs)
     (r,) = o.results
-    assert r.status == "not_applicable" and r.reason == "applies_to" and "'debian'" in r.message
+    assert r.status == status
+    if status == "not_applicable":
+        assert r.reason == "applies_to" and "'debian'" in r.message
+
+
+@pytest.mark.parametrize("host_os,status,reason,words", [
+    ("debian12_docker", "not_applicable", "applies_to", "virtual (docker)"),
+    ("rhel9_kvm", "not_applicable", "applies_to", "virtual (kvm)"),
+    ("ubuntu2204_bare_metal", "not_applicable", "precondition", "`present` is false"),
+    ("alpine_no_systemd", "error", "command_missing", "systemd-detect-virt is missing"),
+])
+def test_virtualization_applicability(tmp_path, host_os, status, reason, words):
+    cs = _variant(tmp_path, "RAID-001", "PHY-001", "probe: raid.md", "{virtualization: physical}")
+    (o,) = scan([replayed(rec=recording(host_os=host_os))], controls=cs)
+    (r,) = o.results
+    assert (r.status, r.reason) == (status, reason) and words in r.message
 
 
 def test_cli_scans_this_machine_without_an_inventory(tmp_path):
@@ -169,21 +267,3 @@ def test_cli_scans_this_machine_without_an_inventory(tmp_path):
     assert by["RAID-001"] in ("pass", "fail", "not_applicable") and by["SSH-001"] == "skipped"
     assert code == doc["run"]["exit_code"]
     assert not (p.parent / "hosts.partial.jsonl").exists()
-
-
-def test_virtualization_applicability(tmp_path):
-    from hardencheck.judge.controls import load_controls as load
-
-    src = CONTROLS.by_id()["RAID-001"].file
-    text = open(src).read().replace("id: RAID-001", "id: PHY-001").replace(
-        "probe: raid.md", "applies_to: {virtualization: physical}\nprobe: raid.md")
-    (tmp_path / "PHY-001.yml").write_text(text)
-    (o,) = engine.scan([local()], load(tmp_path), engine.ScanOptions(), lambda h, **kw: LocalTransport(h))
-    (r,) = o.results
-    virt = o.host.os["virtualization"]
-    if virt is None:
-        assert r.status == "error" and r.reason == "command_missing"
-    elif virt == "none":
-        assert r.status != "not_applicable" or r.reason == "precondition"
-    else:
-        assert r.status == "not_applicable" and r.reason == "applies_to" and virt in r.message
