@@ -38,7 +38,8 @@ The modules, in the order data flows through them:
 from __future__ import annotations
 
 from hardencheck.inventory.ansible_common import expand_host_pattern
-from hardencheck.inventory.loader import FORMATS, detect_format, load_inventory, parse_inventory_text
+from hardencheck.inventory.loader import (FORMATS, detect_format, load_inventory,
+                                          parse_inventory_text)
 from hardencheck.inventory.local import local_inventory
 from hardencheck.inventory.model import (Host, Inventory, JumpHost, check_address, check_name,
                                          check_port, check_transport, check_user, expand_path,

@@ -28,7 +28,8 @@ import os
 import socket
 
 from hardencheck.errors import ConfigError, ConfigErrors
-from hardencheck.inventory.model import Host, JumpHost, check_address, check_port, check_user, parse_jump
+from hardencheck.inventory.model import (Host, JumpHost, check_address, check_port, check_user,
+                                         parse_jump)
 from hardencheck.inventory.ssh_config_file import SSHConfigFile, load_ssh_config
 
 __all__ = ["DEFAULT_PATH", "SSHConfigFile", "apply_ssh_config", "expand_tokens", "load_ssh_config"]
