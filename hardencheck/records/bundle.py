@@ -19,7 +19,6 @@ the bundle as incomplete.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from hardencheck.records.files import sha256_bytes, sha256_file, write_bytes_atomic
-from hardencheck.results import document_bytes
 from hardencheck.records.signature import SIG_SUFFIX, sign_bytes
+from hardencheck.results import document_bytes, document_from_host_files
 
 MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + SIG_SUFFIX
 HOSTS_DIR = "hosts"
 RUN_FILE = "run.json"
+RESULTS = "results.json"
 PRUNED_LOG = "pruned.jsonl"
 MANIFEST_VERSION = 1
 STATES = ("running", "complete", "interrupted")
@@ -42,7 +42,7 @@ STATES = ("running", "complete", "interrupted")
 def host_file_name(host: str) -> str:
     """A file name for a host that cannot escape the folder or collide with another host's."""
     slug = re.sub(r"[^A-Za-z0-9_.-]", "_", host).lstrip(".")[:64] or "host"
-    return f"{slug}-{hashlib.sha256(host.encode()).hexdigest()[:10]}.json"
+    return f"{slug}-{sha256_bytes(host.encode())[:10]}.json"
 
 
 def inventory_key(path: str | None) -> str:
@@ -54,8 +54,6 @@ def inventory_key(path: str | None) -> str:
 def document_from_hosts(folder: Path) -> dict[str, Any]:
     """The results document of a run that never wrote results.json (killed): run.json plus every
     host file the manifest lists. Raises FileNotFoundError when run.json is missing."""
-    from hardencheck.results import document_from_host_files
-
     start = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
     hosts = [json.loads((folder / entry["path"]).read_text(encoding="utf-8"))
              for entry in read_manifest(folder)["files"] if entry["path"].startswith(HOSTS_DIR + "/")]
@@ -66,6 +64,19 @@ def document_from_hosts(folder: Path) -> dict[str, Any]:
     doc = document_from_host_files(run, start["controls"], hosts)
     doc["tom"] = start.get("tom", {})
     return doc
+
+
+def folder_run_id(folder: Path) -> str | None:
+    """The run id a run folder's results.json (else its manifest.json) names; None when neither is a
+    readable regular file that names one."""
+    for name in (RESULTS, MANIFEST):
+        p = folder / name
+        if p.is_file() and not p.is_symlink():
+            try:
+                return str(json.loads(p.read_text(encoding="utf-8"))["run"]["id"])
+            except (ValueError, KeyError, TypeError, OSError):
+                continue
+    return None
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

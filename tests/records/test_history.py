@@ -10,12 +10,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from hardencheck.records import history as hist
 from hardencheck.errors import ConfigError
 from hardencheck.records.history import History, HistoryRecorder
+from hardencheck.records.history.store import _pid_start
 
 SHA = {c: c.lower().ljust(64, "0")[:64] for c in ("SSH-001", "SSH-002", "FW-001", "FILE-004")}
 
@@ -199,7 +201,7 @@ def test_running_run_of_another_scanner_host_is_left_alone(tmp_path):
                       imported=False, tom_sha256=None, scanner_pid=1)
         h._insert_run(dict(doc["run"], id="r2", scanner={"host": os.uname().nodename}), state="running",
                       bundle=None, imported=False, tom_sha256=None, scanner_pid=os.getpid(),
-                      scanner_pid_start=hist._pid_start(os.getpid()) + 1)   # pid reused since
+                      scanner_pid_start=_pid_start(os.getpid()) + 1)   # pid reused since
     with History(db) as h:
         assert h.run("r1")["state"] == "running"
         assert h.run("r2")["state"] == "interrupted"
@@ -312,9 +314,9 @@ def test_history_path_resolution(tmp_path, monkeypatch):
     from hardencheck.config import Settings, history_path
 
     monkeypatch.delenv("HARDENCHECK_HISTORY", raising=False)
-    assert history_path(None, Settings(), "reports") == hist.Path("reports/history.db")
-    assert history_path(None, Settings(), "x") == hist.Path("x/history.db")
-    assert history_path(None, Settings(history="/srv/h.db"), "x") == hist.Path("/srv/h.db")
+    assert history_path(None, Settings(), "reports") == Path("reports/history.db")
+    assert history_path(None, Settings(), "x") == Path("x/history.db")
+    assert history_path(None, Settings(history="/srv/h.db"), "x") == Path("/srv/h.db")
     monkeypatch.setenv("HARDENCHECK_HISTORY", str(tmp_path / "env.db"))
     assert history_path(None, Settings(history="/srv/h.db"), "x") == tmp_path / "env.db"
-    assert history_path("given.db", Settings(), "x") == hist.Path("given.db")
+    assert history_path("given.db", Settings(), "x") == Path("given.db")

@@ -1,0 +1,77 @@
+"""Recording a scan as it runs: ``HistoryRecorder`` (begin, one transaction per finished host, end)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hardencheck.records import provenance
+from hardencheck.records.history.queries import History
+from hardencheck.records.history.store import _catalog_entry, _j, _pid_start
+
+
+class HistoryRecorder(History):
+    """Records one scan as it runs: begin(), host_done() per finished host (one transaction each, so
+    a SIGKILL keeps exactly the finished hosts), end() with the final results document."""
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__(path)     # migrates and marks stale runs interrupted
+        self.run_pk: int | None = None
+        self.run_id: str | None = None
+
+    @property
+    def history(self) -> "History":
+        """Queries over the same database (e.g. ``drift.compare_with_previous``)."""
+        return self
+
+    def begin(self, run: dict, controls: list[dict], tom_items: dict[str, list[str]],
+              tom_catalog: dict | None, bundle: str | os.PathLike | None) -> None:
+        if self.run_pk is not None:
+            raise RuntimeError("begin() called twice")
+        me = provenance.scanner()
+        pid = me["pid"]
+        run = dict(run)
+        # the pid recorded is this process's, so the host is this machine's (mark_stale_running)
+        run["scanner"] = {**(run.get("scanner") or {}), "host": me["host"]}
+        with self.tx():
+            tom_sha = self._insert_catalog(_catalog_entry(tom_catalog, None))
+            self.run_pk = self._insert_run(run, state="running", bundle=str(Path(bundle).resolve()) if bundle
+                                           else None, imported=False, tom_sha256=tom_sha,
+                                           scanner_pid=pid, scanner_pid_start=_pid_start(pid))
+            self._insert_controls(self.run_pk, controls, tom_items or {})
+        self.run_id = run["id"]
+
+    def host_done(self, host_json: dict, file: str | None, sha256: str | None) -> None:
+        if self.run_pk is None:
+            raise RuntimeError("host_done() before begin()")
+        with self.tx():
+            self._insert_host(self.run_pk, host_json, file, sha256)
+
+    def end(self, doc: dict, manifest_sha256: str | None = None) -> None:
+        if self.run_pk is None:
+            raise RuntimeError("end() before begin()")
+        run = doc.get("run") or {}
+        state = "complete" if run.get("complete", True) else "interrupted"
+        with self.tx():
+            recorded = {r[0] for r in self.conn.execute(
+                "SELECT h.name FROM run_hosts rh JOIN hosts h ON h.id = rh.host WHERE rh.run = ?", (self.run_pk,))}
+            # hosts the document has but host_done never saw (defensive: the document is the truth)
+            by_host: dict[str, list[dict]] = {}
+            for r in doc.get("results") or []:
+                by_host.setdefault(r["host"], []).append(r)
+            for h in doc.get("hosts") or []:
+                if h["name"] not in recorded:
+                    self._insert_host(self.run_pk, {"host": h, "results": by_host.get(h["name"], [])},
+                                      "results.json", None)
+            tom = doc.get("tom") or {}
+            tom_sha = self._insert_catalog(_catalog_entry(tom.get("catalog"), tom.get("items")))
+            inv = run.get("inventory") or {}
+            planned = inv.get("hosts")
+            self.conn.execute(
+                "UPDATE runs SET state = ?, ended_at = ?, exit_code = ?, manifest_sha256 = ?,"
+                " tom_sha256 = COALESCE(?, tom_sha256), planned_hosts = COALESCE(?, planned_hosts),"
+                " hosts_planned = COALESCE(?, hosts_planned) WHERE id = ?",
+                (state, run.get("ended_at"), run.get("exit_code"), manifest_sha256, tom_sha,
+                 _j(planned) if planned is not None else None, len(planned) if planned is not None else None,
+                 self.run_pk))
+            self._fill_not_scanned(self.run_pk)
