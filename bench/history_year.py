@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hardencheck.records import effectiveness  # noqa: E402
+from hardencheck.records import audit_document  # noqa: E402
 
 from hardencheck.judge import tom  # noqa: E402
 from hardencheck.judge.controls import load_controls  # noqa: E402
@@ -191,7 +191,7 @@ def main() -> int:
     d1 = d0 + timedelta(days=args.days - 1)
     as_of = datetime(d1.year, d1.month, d1.day, tzinfo=timezone.utc) + timedelta(days=1)
     t0 = time.perf_counter()
-    doc = effectiveness.audit(db, d0, d1, as_of=as_of)
+    doc = audit_document.audit(db, d0, d1, as_of=as_of)
     t_compute = time.perf_counter() - t0
     raw = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
     t0 = time.perf_counter()

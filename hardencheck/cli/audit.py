@@ -2,7 +2,7 @@
 
 ``hardencheck audit --from 2026-01-01 --to 2026-12-31 [--inventory KEY] [--history PATH] [--out DIR]
 [--lang de|en] [--tom CATALOG]`` reads every run of the period from the run history (read only),
-computes the figures (``hardencheck.records.effectiveness``) and writes ``DIR/audit.json`` (the figures) and
+computes the figures (``hardencheck.records.audit_document``) and writes ``DIR/audit.json`` (the figures) and
 ``DIR/audit.html`` (the report, rendered from the same figures). DIR defaults to
 ``reports/audit-FROM_TO``. Bad dates, a missing or foreign database, an unknown inventory key or a
 broken catalog are ConfigErrors (exit 3); otherwise the exit code is 0, whatever the figures say.
@@ -49,11 +49,12 @@ def _day(value: str, flag: str) -> date:
 
 
 def run(args, console) -> int:
-    from hardencheck.records import effectiveness
+    from hardencheck.records import audit_document
     from hardencheck.records.bundle import inventory_key
     from hardencheck.config import history_path, load_settings
     from hardencheck.report import audit_html
     from hardencheck.records.files import write_bytes_atomic, write_json_atomic
+    from hardencheck.records.history import connect_readonly
 
     d0, d1 = _day(args.date_from, "--from"), _day(args.date_to, "--to")
     if d1 < d0:
@@ -63,7 +64,7 @@ def run(args, console) -> int:
     inventory = inventory_key(args.inventory) if args.inventory else None
     tom = args.tom or os.environ.get("HARDENCHECK_TOM") or None
     if inventory is not None:
-        conn = effectiveness.connect_readonly(db)
+        conn = connect_readonly(db)
         try:
             known = [r[0] for r in conn.execute("SELECT DISTINCT inventory_key FROM runs ORDER BY 1")]
         finally:
@@ -72,7 +73,7 @@ def run(args, console) -> int:
             raise ConfigError(f"no run of inventory {inventory!r} in the history; known: "
                               f"{', '.join(known) or 'none'}", field="--inventory")
     t0 = time.perf_counter()
-    doc = effectiveness.audit(db, d0, d1, inventory=inventory, tom=tom)
+    doc = audit_document.audit(db, d0, d1, inventory=inventory, tom=tom)
     t1 = time.perf_counter()
     out = Path(args.out) if args.out else Path("reports") / f"audit-{d0}_{d1}"
     out.mkdir(parents=True, exist_ok=True)

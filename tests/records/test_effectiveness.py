@@ -1,6 +1,7 @@
-"""Effectiveness figures (hardencheck/records/effectiveness.py), asserted exactly on small hand-built
-histories written through the real history recorder (hardencheck.records.history.HistoryRecorder) into a
-real SQLite file, then read back by ``effectiveness.audit``.
+"""Effectiveness figures (hardencheck/records/effectiveness.py) and the audit document
+(hardencheck/records/audit_document.py), asserted exactly on small hand-built histories written through
+the real history recorder (hardencheck.records.history.HistoryRecorder) into a real SQLite file, then
+read back by ``audit_document.audit``.
 
 The main history (10 days of March 2026, hosts a, b, c; controls SSH-001, FW-001 and PATCH-001)
 has: a failure fixed two runs later, a run where host b is unreachable, a control added mid-period
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from hardencheck.records import audit_document
 from hardencheck.records import effectiveness as eff
 from hardencheck.records.effectiveness import (FAILED, HELD, NOT_APPLICABLE, NOT_ASSESSED, NOT_VERIFIED, Counts,
                                        control_outcome, item_outcome)
@@ -130,7 +132,7 @@ def run_audit(history, **kw):
     db, cat = history
     kw.setdefault("inventory", "inv.yml")
     kw.setdefault("as_of", AS_OF)
-    return eff.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=cat, **kw)
+    return audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=cat, **kw)
 
 
 def by_id(doc, section):
@@ -284,7 +286,7 @@ def test_as_of_cuts_the_period(history):
 def test_all_inventories_and_running_run(tmp_path, history):
     db, _ = history
     record(db, "r8", "2026-03-10T05:00:00Z", {"a": {}}, planned=["a", "b"], controls=V1, state="running")
-    doc = eff.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=history[1], as_of=AS_OF)
+    doc = audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=history[1], as_of=AS_OF)
     assert doc["inventory"] is None
     assert [r["run_id"] for r in doc["runs"]["list"]] == ["r1", "r2", "r3", "r4", "x1", "r5", "r6", "r7", "r8"]
     assert doc["runs"]["running"] == 1
@@ -301,8 +303,8 @@ def test_unreachable_everywhere_is_no_successful_scan():
                     {"SSH-001": Counts(error=2)}),
             eff.Run("u2", "2026-05-02T02:00:00Z", "complete", {"a": "ok", "b": "error"},
                     {"SSH-001": Counts(passed=1, error=1)})]
-    cat = eff.Catalog({"id": "x"}, [{"id": "1", "group": False, "controls": ["SSH-001"], "title": {"en": "x"}}])
-    doc = eff.compute(runs, cat, date(2026, 5, 1), date(2026, 5, 2))
+    cat = audit_document.TomOutline({"id": "x"}, [{"id": "1", "group": False, "controls": ["SSH-001"], "title": {"en": "x"}}])
+    doc = audit_document.compute(runs, cat, date(2026, 5, 1), date(2026, 5, 2))
     assert [r["successful"] for r in doc["runs"]["list"]] == [False, True]
     assert doc["gaps"]["list"] == [{"from": "2026-05-01", "to": "2026-05-01", "days": 1}]
     f = doc["controls"][0]["figures"]
@@ -321,7 +323,7 @@ def test_catalog_from_history(tmp_path):
     items = tommod.rollup(cat, results, ["a"])
     record(db, "r1", "2026-03-01T02:00:00Z", {"a": {}}, controls=["SSH-001"],
            tom={"catalog": tommod.document(cat), "items": items})
-    doc = eff.audit(db, date(2026, 3, 1), date(2026, 3, 1), as_of=AS_OF)
+    doc = audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 1), as_of=AS_OF)
     assert doc["catalog"]["id"] == "test-tom" and doc["catalog"]["source"] == "history (run r1)"
     assert [x["id"] for x in doc["items"]] == ["1", "1.1", "1.2", "1.3"]
     assert by_id(doc, "items")["1.1"]["figures"]["held"] == 1
@@ -329,13 +331,13 @@ def test_catalog_from_history(tmp_path):
 
 def test_empty_period_and_bad_input(history, tmp_path):
     db, cat = history
-    doc = eff.audit(db, date(2025, 1, 1), date(2025, 1, 3), tom=cat, as_of=AS_OF)
+    doc = audit_document.audit(db, date(2025, 1, 1), date(2025, 1, 3), tom=cat, as_of=AS_OF)
     assert doc["runs"]["total"] == 0 and doc["gaps"]["days_without_successful_scan"] == 3
     assert by_id(doc, "items")["1.1"]["figures"]["share_held"] is None
     with pytest.raises(ConfigError):
-        eff.audit(db, date(2026, 3, 2), date(2026, 3, 1), tom=cat)
+        audit_document.audit(db, date(2026, 3, 2), date(2026, 3, 1), tom=cat)
     with pytest.raises(ConfigError):
-        eff.audit(tmp_path / "nope.db", date(2026, 3, 1), date(2026, 3, 2))
+        audit_document.audit(tmp_path / "nope.db", date(2026, 3, 1), date(2026, 3, 2))
     import sqlite3
     from hardencheck.records.history import SCHEMA_VERSION
     newer = tmp_path / "newer.db"
@@ -343,11 +345,11 @@ def test_empty_period_and_bad_input(history, tmp_path):
     with sqlite3.connect(newer) as conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(ConfigError, match="schema version"):
-        eff.audit(newer, date(2026, 3, 1), date(2026, 3, 2))
+        audit_document.audit(newer, date(2026, 3, 1), date(2026, 3, 2))
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(ConfigError):
-        eff.audit(junk, date(2026, 3, 1), date(2026, 3, 2))
+        audit_document.audit(junk, date(2026, 3, 1), date(2026, 3, 2))
 
 
 # -- real lab scans ------------------------------------------------------------------------------------
@@ -421,13 +423,13 @@ def test_effectiveness_of_a_changing_lab(tmp_path):
     with sqlite3.connect(db) as conn:
         days = [r[0] for r in conn.execute("SELECT substr(started_at, 1, 10) FROM runs ORDER BY started_at")]
     d0, d1 = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
-    doc = eff.audit(db, d0, d1, inventory=key, as_of=AS_OF)
+    doc = audit_document.audit(db, d0, d1, inventory=key, as_of=AS_OF)
     runs = doc["runs"]["list"]
     assert len(runs) == 5 and doc["runs"]["successful"] == 5
     assert [r["hosts_planned"] for r in runs] == [2, 2, 3, 2, 2]
     assert [r["hosts_checked"] for r in runs] == [2, 2, 3, 2, 1]
     ids = [r["run_id"] for r in runs]
-    t = [eff.parse_time(r["started_at"]) for r in runs]
+    t = [eff.parse_iso_utc(r["started_at"]) for r in runs]
     assert doc["gaps"]["days_without_successful_scan"] == 0
     ctl = by_id(doc, "controls")
     # SSH-001: held, held, failed (weak), held, not verified (sudo down)

@@ -1,0 +1,194 @@
+"""The annual effectiveness report's document (audit.json): the period's runs read from the history
+(``History``'s read-only queries), the figures of every TOM item and control (``effectiveness``), the
+catalog that structures them, and where and by whom it was made. ``report/audit_html`` renders it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from hardencheck.judge import tom as tom_catalog
+from hardencheck.records import provenance
+from hardencheck.records.effectiveness import (JUDGED, Calendar, Run, control_sequences, gaps, hosts_seen, iso_utc,
+                                               item_sequence, period_bounds, runs_digest, runs_in_period,
+                                               series_figures)
+from hardencheck.records.files import sha256_file
+from hardencheck.records.history import HistoryReader, Queries
+
+AUDIT_VERSION = 1
+
+
+@dataclass
+class TomOutline:
+    """The TOM structure of the report: the flat item list of results.json ``tom.items`` (id, depth,
+    parents, title, group; measures: category, art32, controls, text) and the catalog identity."""
+    info: dict[str, Any]
+    items: list[dict[str, Any]]
+    source: str = ""                      # where it came from: --tom file, history, default
+
+
+def outline_from_file(path: str | Path | None) -> TomOutline:
+    """The outline of a TOM catalog file (None: the built-in default catalog)."""
+    cat = tom_catalog.load_catalog(path)
+    items = []
+    for it, depth, parents in cat.walk():
+        e: dict[str, Any] = {"id": it.id, "depth": depth, "parents": parents, "title": it.title.model_dump(),
+                             "group": it.items is not None}
+        if it.items is None:
+            e.update({"category": it.category, "art32": it.art32, "controls": list(it.controls or []),
+                      "text": it.text.model_dump() if it.text else None})
+        items.append(e)
+    return TomOutline(tom_catalog.document(cat), items, source=str(path) if path else "default")
+
+
+def outline_from_history(history: Queries, runs: list[Run]) -> TomOutline | None:
+    """The TOM catalog recorded with the latest run of the period that has one with its items."""
+    for r in reversed(runs):
+        if not r.tom_sha256:
+            continue
+        doc = history.tom_catalog(r.tom_sha256)
+        if doc and doc.get("items"):
+            return TomOutline(doc.get("catalog") or {}, doc["items"], source=f"history (run {r.run_id})")
+    return None
+
+
+def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date, *,
+            inventory: str | None = None, as_of: datetime | None = None,
+            control_info: dict[str, dict] | None = None,
+            failing_hosts: dict[tuple[str, str], list[str]] | None = None) -> dict[str, Any]:
+    """The figures of the period. ``runs``: the period's runs (any order); ``control_info``: control
+    id -> {title, severity} (latest run's); ``failing_hosts``: (run id, control) -> failing hosts, for
+    the open failures (optional)."""
+    start, period_end, last_day = period_bounds(date_from, date_to, as_of)
+    runs = runs_in_period(runs, start, period_end)
+    control_info = control_info or {}
+    failing_hosts = failing_hosts or {}
+
+    run_outcomes, ctl_seq = control_sequences(runs)
+    measures = [it for it in outline.items if not it.get("group")]
+    item_seq = {it["id"]: item_sequence(it.get("controls") or [], run_outcomes) for it in measures}
+    cal = Calendar(date_from, last_day, runs)
+    daily = cal.daily(run_outcomes, item_seq.values())
+    gap_list = gaps(daily)
+
+    def with_hosts(fig: dict, cids: list[str]) -> dict:
+        """Open failures get the hosts failing in their last failing run (when known)."""
+        for e in fig["open"]:
+            e["hosts"] = sorted({h for c in cids for h in failing_hosts.get((e["last_failed_run"], c), [])})
+        return fig
+
+    items_of_control: dict[str, list[str]] = {}
+    for it in measures:
+        for c in it.get("controls") or []:
+            items_of_control.setdefault(c, []).append(it["id"])
+
+    items_out = []
+    for it in outline.items:
+        e = {k: it.get(k) for k in ("id", "depth", "parents", "title", "group", "category", "art32",
+                                    "controls", "text")}
+        if not it.get("group"):
+            ctls = it.get("controls") or []
+            if not ctls:
+                e["organisational"] = True
+                e["figures"] = None
+                e["weekly"] = None
+                e["outcomes"] = None
+            else:
+                e["organisational"] = False
+                e["figures"] = with_hosts(series_figures(item_seq[it["id"]], runs, period_end), ctls)
+                e["weekly"] = cal.weekly(item_seq[it["id"]])
+                e["outcomes"] = cal.letters(item_seq[it["id"]])
+        items_out.append(e)
+
+    controls_out = []
+    for cid in sorted(ctl_seq):
+        info = control_info.get(cid, {})
+        controls_out.append({
+            "id": cid, "title": info.get("title"), "severity": info.get("severity"),
+            "items": items_of_control.get(cid, []),
+            "figures": with_hosts(series_figures(ctl_seq[cid], runs, period_end), [cid]),
+            "weekly": cal.weekly(ctl_seq[cid]),
+            "outcomes": cal.letters(ctl_seq[cid]),
+        })
+
+    run_list = [{"run_id": r.run_id, "started_at": r.started_at, "ended_at": r.ended_at, "state": r.state,
+                 "inventory_key": r.inventory_key, "hosts_planned": r.n_planned, "hosts_checked": r.n_checked,
+                 "controls": len(r.controls), "successful": r.successful, "manifest_sha256": r.manifest_sha256,
+                 "tool_version": r.tool_version}
+                for r in runs]
+    judged_items = [x for x in items_out if x.get("figures") and x["figures"]["judged"]]
+    return {
+        "audit_version": AUDIT_VERSION,
+        "period": {"from": date_from.isoformat(), "to": date_to.isoformat(),
+                   "evaluated_to": iso_utc(period_end), "days": cal.n_days},
+        "inventory": inventory,
+        "catalog": {**outline.info, "source": outline.source},
+        "runs": {
+            "total": len(runs),
+            "complete": sum(r.state == "complete" for r in runs),
+            "interrupted": sum(r.state == "interrupted" for r in runs),
+            "running": sum(r.state == "running" for r in runs),
+            "successful": sum(r.successful for r in runs),
+            "with_unchecked_hosts": sum(r.n_checked < r.n_planned for r in runs),
+            "first": runs[0].started_at if runs else None, "last": runs[-1].started_at if runs else None,
+            "digest_sha256": runs_digest(runs),
+            "list": run_list,
+        },
+        "gaps": {"days_without_successful_scan": sum(g["days"] for g in gap_list),
+                 "longest_days": max((g["days"] for g in gap_list), default=0), "list": gap_list},
+        "overall": {
+            "items_judged": len(judged_items),
+            "items_held_every_run": sum(1 for x in judged_items if x["figures"]["held"] == x["figures"]["judged"]),
+            "items_with_failures": sum(1 for x in judged_items if x["figures"]["failed"]),
+            "items_open": sum(1 for x in judged_items if x["figures"]["open"]),
+            "controls_judged": sum(1 for c in controls_out if c["figures"]["judged"]),
+            "controls_open": sum(1 for c in controls_out if c["figures"]["open"]),
+            "episodes": sum(len(c["figures"]["episodes"]) for c in controls_out),
+        },
+        "items": items_out,
+        "controls": controls_out,
+        "hosts": hosts_seen(runs),
+        "series": {"days": daily, "weeks": [{"from": a.isoformat(), "to": b.isoformat()} for a, b in cal.weeks]},
+    }
+
+
+def audit(history: str | Path, date_from: date, date_to: date, *, inventory: str | None = None,
+          tom: str | Path | None = None, as_of: datetime | None = None) -> dict[str, Any]:
+    """The audit document: load the period from the history DB (read only), compute, add provenance."""
+    with HistoryReader(history) as h:
+        rows, info = h.period_runs(date_from, date_to, inventory)
+        runs = [Run.from_history(r) for r in rows]
+        outline = outline_from_file(tom) if tom else (outline_from_history(h, runs) or outline_from_file(None))
+        doc = compute(runs, outline, date_from, date_to, inventory=inventory,
+                      as_of=as_of if as_of is not None else datetime.now(timezone.utc), control_info=info)
+        # the failing hosts of open failures: one small query per run concerned
+        attach_failing_hosts(doc, h.failing_hosts(open_failures(doc)))
+        doc["history"] = {"path": str(Path(history).resolve()), "snapshot_sha256": sha256_file(history)}
+    doc["generated"] = generated()
+    return doc
+
+
+def _ids(section: str, x: dict) -> list[str]:
+    return [x["id"]] if section == "controls" else list(x.get("controls") or [])
+
+
+def open_failures(doc: dict) -> set[tuple[str, str]]:
+    """(run id, control) pairs whose failing hosts the open failures of ``doc`` name."""
+    return {(e["last_failed_run"], c) for section in ("controls", "items") for x in doc[section]
+            for e in (x.get("figures") or {}).get("open", []) for c in _ids(section, x)}
+
+
+def attach_failing_hosts(doc: dict, fh: dict[tuple[str, str], list[str]]) -> None:
+    for section in ("controls", "items"):
+        for x in doc[section]:
+            for e in (x.get("figures") or {}).get("open", []):
+                e["hosts"] = sorted({h for c in _ids(section, x) for h in fh.get((e["last_failed_run"], c), [])})
+
+
+def generated() -> dict[str, Any]:
+    """When and by whom the audit document was made (the run provenance's fields, flattened)."""
+    who = provenance.provenance()
+    return {"at": iso_utc(datetime.now(timezone.utc)), "tool": who["tool"], "python": who["python"],
+            "host": who["scanner"]["host"], "user": who["scanner"]["user"]}
