@@ -165,3 +165,41 @@ def test_runs_on_this_machine(name):
     else:
         import json
         json.dumps(fact)  # plain JSON-able data
+
+
+def test_complete_section_checks_in_order_and_keeps_the_messages():
+    from hardencheck.collect.probes._common import complete_section
+
+    def err(out, **kw):
+        with pytest.raises(ProbeError) as exc:
+            complete_section(out, "c", "cmd", **kw)
+        return exc.value.reason, exc.value.message
+
+    ok = Section(id="c", exit_code=0, stdout="x", complete=True)
+    assert complete_section({"c": ok}, "c", "cmd") is ok
+    assert err({}) == ("incomplete_output", "cmd: no output came back for this command")
+    assert err({"c": Section(id="c", exit_code=None)})[0] == "incomplete_output"
+    assert err({"c": Section(id="c", exit_code=124, complete=True)}) == ("timeout", "cmd: timed out on the host")
+    denied = Section(id="c", exit_code=13, stderr="x: Permission denied", complete=True)
+    assert err({"c": denied}, refused=lambda s: f"no: {s.stderr}") == ("permission_denied",
+                                                                      "no: x: Permission denied")
+    assert err({"c": denied}, ran="running cmd")[1] == "running cmd: x: Permission denied"
+    assert err({"c": Section(id="c", exit_code=1, stderr="boom", complete=True)}) == \
+        ("probe_failed", "cmd exited with 1: boom")
+    assert complete_section({"c": Section(id="c", exit_code=1, complete=True)}, "c", "cmd", ok_codes=(0, 1))
+    cut = Section(id="c", exit_code=0, complete=True, truncated=True)
+    assert err({"c": cut}) == ("incomplete_output", "cmd: output truncated")
+    assert err({"c": cut}, truncated="listing truncated") == ("incomplete_output", "listing truncated")
+
+
+def test_no_probe_checks_a_section_by_hand():
+    """'The section, successful, complete' is _common.complete_section / require_whole, not repeated."""
+    import re
+
+    root = Path(__file__).parents[2] / "hardencheck" / "collect" / "probes"
+    for path in root.glob("*.py"):
+        if path.name == "_common.py":
+            continue
+        src = path.read_text(encoding="utf-8")
+        assert not re.search(r"if \w+\.truncated( or \w+\.truncated)?:", src), path.name
+        assert not re.search(r"for \w+ in \(\w+, \w+\):\n\s+if \w+\.truncated", src), path.name

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from typing import Callable
 
 from hardencheck.errors import ProbeError
 from hardencheck.collect.probe_script import Section
 from hardencheck.collect.probes.base import require_success, section_failure
 
-__all__ = ["section", "iso_utc", "epoch", "clean", "require_success", "section_failure",
-           "ok_or_absent"]
+__all__ = ["section", "complete_section", "require_whole", "iso_utc", "epoch", "clean",
+           "require_success", "section_failure", "ok_or_absent"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -23,6 +24,36 @@ def section(out: dict[str, Section], name: str, what: str) -> Section:
     err = section_failure(sec, what)
     if err:
         raise err
+    return sec
+
+
+def complete_section(out: dict[str, Section], name: str, what: str, *, ran: str | None = None,
+                     truncated: str | None = None, ok_codes: tuple[int, ...] = (0,),
+                     refused: str | Callable[[Section], str] | None = None) -> Section:
+    """The section ``name``, successful and complete: what a parser needs of a command it relies on.
+
+    In order, the ProbeError for: no section (``incomplete_output``), cut off or timed out; exit
+    code 13 when ``refused`` is given (the snippets' "cannot read", ``permission_denied`` with
+    ``refused`` as the message, or ``refused(sec)``); an exit code outside ``ok_codes`` (see
+    ``require_success``); output cut at the section limit (``incomplete_output``).
+
+    ``what`` names the command in the errors, ``ran`` instead of it in the exit-code error;
+    ``truncated`` is the whole message for cut output (default ``"<what>: output truncated"``).
+    """
+    sec = section(out, name, what)
+    if refused is not None and sec.exit_code == 13:
+        raise ProbeError("permission_denied", refused(sec) if callable(refused) else refused)
+    return require_whole(sec, ran or what, truncated or f"{what}: output truncated", ok_codes)
+
+
+def require_whole(sec: Section, what: str, truncated: str | None = None,
+                  ok_codes: tuple[int, ...] = (0,)) -> Section:
+    """``sec`` exited with one of ``ok_codes`` (``require_success``) and none of its output was
+    dropped at the section limit (``incomplete_output`` with ``truncated``, default
+    ``"<what>: output truncated"``); returns ``sec``."""
+    require_success(sec, what, ok_codes)
+    if sec.truncated:
+        raise ProbeError("incomplete_output", truncated or f"{what}: output truncated")
     return sec
 
 
@@ -68,10 +99,7 @@ def load_json(text: str, what: str):
 
 def lsblk_devices(out, command: str = "lsblk") -> list:
     """The ``blockdevices`` tree of an ``lsblk -J`` section (named ``command``), or ProbeError."""
-    sec = section(out, command, "lsblk")
-    require_success(sec, "lsblk -J")
-    if sec.truncated:
-        raise ProbeError("incomplete_output", "lsblk: output truncated")
+    sec = complete_section(out, command, "lsblk", ran="lsblk -J")
     doc = load_json(sec.stdout, "lsblk -J")
     devices = doc.get("blockdevices") if isinstance(doc, dict) else None
     if not isinstance(devices, list):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Arg, Probe
 
 SCHEMES = {
@@ -60,14 +60,10 @@ class AccountsShadow(Probe):
 
     def parse(self, out, args):
         strong = set(args.get("strong_schemes") or [])
-        sec = section(out, "shadow", "/etc/shadow")
-        if sec.exit_code == 13:
-            raise ProbeError("permission_denied", "/etc/shadow: not readable (needs root)")
-        require_success(sec, "reading /etc/shadow")
-        psec = section(out, "passwd", "/etc/passwd")
-        require_success(psec, "reading /etc/passwd")
-        if sec.truncated or psec.truncated:
-            raise ProbeError("incomplete_output", "account list was truncated")
+        cut = "account list was truncated"
+        sec = complete_section(out, "shadow", "/etc/shadow", ran="reading /etc/shadow", truncated=cut,
+                               refused="/etc/shadow: not readable (needs root)")
+        psec = complete_section(out, "passwd", "/etc/passwd", ran="reading /etc/passwd", truncated=cut)
 
         scheme_of: dict[str, str] = {}
         for raw in sec.stdout.splitlines():

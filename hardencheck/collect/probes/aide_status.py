@@ -4,7 +4,7 @@ log was written (only names and timestamps travel, never the database or the rep
 from __future__ import annotations
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Probe
 
 ENABLED = ("enabled", "enabled-runtime", "alias", "static")
@@ -32,12 +32,8 @@ class AideStatus(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "status", "AIDE status")
-        if sec.exit_code == 13:
-            raise ProbeError("permission_denied", f"AIDE folders not readable: {clean(sec.stderr, 200)}")
-        require_success(sec, "AIDE status")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "AIDE status truncated")
+        sec = complete_section(out, "status", "AIDE status", truncated="AIDE status truncated",
+                               refused=lambda s: f"AIDE folders not readable: {clean(s.stderr, 200)}")
         installed, dbs, timers, cron, logs = None, [], {}, [], []
         for line in sec.stdout.splitlines():
             if not line.strip():

@@ -12,7 +12,7 @@ import re
 import shlex
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, require_success, require_whole, section
 from hardencheck.collect.probes.base import Arg, Probe
 
 NOT_INSTALLED = "HC_NO_AUDIT"
@@ -88,9 +88,7 @@ class AuditStatus(Probe):
         rs = section(out, "rules", "auditctl -l")
         rules_count, watched = 0, []
         if rs.stdout.strip() != NOT_INSTALLED:
-            require_success(rs, "auditctl -l")
-            if rs.truncated:
-                raise ProbeError("incomplete_output", "auditctl -l: output was truncated")
+            require_whole(rs, "auditctl -l", "auditctl -l: output was truncated")
             for raw in rs.stdout.splitlines():
                 line = raw.strip()
                 if not line or line == "No rules":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Arg, Probe
 
 ABSENT = "HC_ABSENT"
@@ -32,12 +32,8 @@ class BackupMarker(Probe):
 
     def parse(self, out, args):
         path = args.get("path") or "/var/lib/hardencheck/backup"
-        sec = section(out, "listing", "backup marker")
-        if sec.exit_code == 13:
-            raise ProbeError("permission_denied", f"{path}: not readable")
-        require_success(sec, "backup marker")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "backup marker listing truncated")
+        sec = complete_section(out, "listing", "backup marker", truncated="backup marker listing truncated",
+                               refused=f"{path}: not readable")
         lines = sec.stdout.split("\n")
         while lines and lines[-1] == "":
             lines.pop()

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Arg, Probe
 
 ABSENT = "HC_ABSENT"
@@ -47,12 +47,8 @@ class BackupRestoreTest(Probe):
 
     def parse(self, out, args):
         path = args.get("path") or "/var/lib/hardencheck/restore-test"
-        sec = section(out, "record", "restore test record")
-        if sec.exit_code == 13:
-            raise ProbeError("permission_denied", f"{path}: not readable")
-        require_success(sec, "restore test record")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "restore test record truncated")
+        sec = complete_section(out, "record", "restore test record",
+                               truncated="restore test record truncated", refused=f"{path}: not readable")
         lines = [ln for ln in sec.stdout.splitlines() if ln.strip()]
         if lines and lines[0].strip() == ABSENT:
             return {"exists": False, "path": path, "modified_at": None, "date": None, "result": None}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Probe
 
 
@@ -37,10 +37,7 @@ class ClamavStatus(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "status", "ClamAV status")
-        require_success(sec, "ClamAV status")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "ClamAV status truncated")
+        sec = complete_section(out, "status", "ClamAV status", truncated="ClamAV status truncated")
         installed, dbs, freshclam = None, [], None
         for line in sec.stdout.splitlines():
             if not line.strip():

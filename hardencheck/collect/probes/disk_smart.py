@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, load_json, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, load_json
 from hardencheck.collect.probes.base import Probe
 
 MAX_DEVICES = 64
@@ -29,10 +29,7 @@ class DiskSmart(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "smart", "smartctl")
-        require_success(sec, "smartctl")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "smartctl output truncated")
+        sec = complete_section(out, "smart", "smartctl", truncated="smartctl output truncated")
         lines = sec.stdout.split("\n")
         while lines and not lines[-1].strip():
             lines.pop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, require_whole, section
 from hardencheck.collect.probes.base import Arg, Probe
 
 _X = "-x tmpfs -x devtmpfs -x overlay -x squashfs -x iso9660 -x udf -x erofs -x efivarfs"
@@ -38,9 +38,7 @@ class DiskUsage(Probe):
 
     def _table(self, sec, what) -> dict[str, dict]:
         ok = (0, 1) if sec.stdout.strip() else (0,)
-        require_success(sec, what, ok_codes=ok)
-        if sec.truncated:
-            raise ProbeError("incomplete_output", f"{what}: output truncated")
+        require_whole(sec, what, ok_codes=ok)
         lines = [ln for ln in sec.stdout.splitlines() if ln.strip()]
         if not lines or not lines[0].startswith("Filesystem"):
             raise ProbeError("unparsable", f"{what}: no header line")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Probe
 
 FIXED = ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow", "/etc/ssh/sshd_config"]
@@ -36,10 +36,8 @@ class FilesModes(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "stat", "stat of identity and SSH files")
-        require_success(sec, "stat of identity and SSH files")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "stat output truncated")
+        sec = complete_section(out, "stat", "stat of identity and SSH files",
+                               truncated="stat output truncated")
         files: dict[str, dict] = {}
         for line in sec.stdout.splitlines():
             if not line.strip():

@@ -10,7 +10,7 @@ name cannot forge an entry); the totals are counted on the host.
 from __future__ import annotations
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Arg, Probe
 
 #: Filesystems with real Unix permissions that hold local data (vfat/ntfs/network mounts do not).
@@ -57,10 +57,7 @@ def walk_snippet(expr: str) -> str:
 def parse_walk(out, what: str, tags: set[str], *, bare_paths: bool = True
                ) -> tuple[list[str], dict[str, list[str]], dict[str, int]]:
     """(mountpoints walked, first paths per tag, totals per tag); errors as ProbeError."""
-    sec = section(out, "walk", what)
-    require_success(sec, what)
-    if sec.truncated:
-        raise ProbeError("incomplete_output", f"{what}: output truncated")
+    sec = complete_section(out, "walk", what)
     mounts: list[str] = []
     paths: dict[str, list[str]] = {t: [] for t in tags}
     counts: dict[str, int] = {t: 0 for t in tags}

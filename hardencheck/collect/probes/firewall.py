@@ -19,7 +19,7 @@ import re
 import shlex
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, load_json, require_success, section
+from hardencheck.collect.probes._common import clean, load_json, require_success, require_whole, section
 from hardencheck.collect.probes.base import Probe
 
 _NEED_ROOT = re.compile(r"need to be root|must be root|permission denied|operation not permitted|"
@@ -353,9 +353,7 @@ class FirewallStatus(Probe):
         if sec.exit_code != 127:
             if sec.exit_code != 0 and _NEED_ROOT.search(sec.stderr):
                 raise ProbeError("permission_denied", f"nft: {clean(sec.stderr, 200)}")
-            require_success(sec, "nft -j list ruleset")
-            if sec.truncated:
-                raise ProbeError("incomplete_output", "nft -j list ruleset: output truncated")
+            require_whole(sec, "nft -j list ruleset")
             frameworks["nftables"] = parse_nft(sec.stdout) if sec.stdout.strip() else \
                 {"tables": 0, "input_chains": [], "active": False, "deny_ipv4": False,
                  "deny_ipv6": False}

@@ -11,7 +11,7 @@ import ipaddress
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Probe
 
 _PROC = re.compile(r'\(\("((?:[^"\\]|\\.){0,200})",')
@@ -64,11 +64,8 @@ class NetListening(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "sockets", "ss -tulpn")
-        require_success(sec, "ss -tulpn")
-        if sec.truncated:
-            # a cut list could hide the one port that matters
-            raise ProbeError("incomplete_output", "ss -tulpn: output was truncated")
+        # a cut list could hide the one port that matters: truncated output is an error
+        sec = complete_section(out, "sockets", "ss -tulpn", truncated="ss -tulpn: output was truncated")
         sockets = []
         for raw in sec.stdout.splitlines():
             line = raw.strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, iso_utc, require_success, section, epoch
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Arg, Probe
 
 ABSENT = "HC_ABSENT"
@@ -32,10 +32,8 @@ class OpenvasReport(Probe):
 
     def parse(self, out, args):
         path = args.get("path") or "/var/lib/hardencheck/openvas"
-        sec = section(out, "listing", "listing OpenVAS reports")
-        require_success(sec, "listing OpenVAS reports")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "report listing truncated")
+        sec = complete_section(out, "listing", "listing OpenVAS reports",
+                               truncated="report listing truncated")
         lines = sec.stdout.split("\n")
         while lines and lines[-1] == "":
             lines.pop()

@@ -9,7 +9,7 @@ repository URLs are masked on the host.
 from __future__ import annotations
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Probe
 
 OFF = ("0", "false", "no", "off")
@@ -45,12 +45,9 @@ class PackagesSources(Probe):
     }
 
     def parse(self, out, args):
-        asec = section(out, "apt", "apt sources")
-        require_success(asec, "apt sources")
-        rsec = section(out, "rpm", "dnf/yum repositories")
-        require_success(rsec, "dnf/yum repositories")
-        if asec.truncated or rsec.truncated:
-            raise ProbeError("incomplete_output", "package source listing truncated")
+        cut = "package source listing truncated"
+        asec = complete_section(out, "apt", "apt sources", truncated=cut)
+        rsec = complete_section(out, "rpm", "dnf/yum repositories", truncated=cut)
         alines = [ln for ln in asec.stdout.splitlines() if ln.strip()]
         rlines = [ln for ln in rsec.stdout.splitlines() if ln.strip()]
         if alines != ["absent"]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, require_success, section
 from hardencheck.collect.probes.base import Arg, Probe
 
 ABSENT = "HC_ABSENT"
@@ -89,12 +89,9 @@ class PamAuth(Probe):
 
     # -- PAM stack lines ---------------------------------------------------------------------
     def _pam_lines(self, out):
-        sec = section(out, "pam", "PAM stacks")
-        if sec.exit_code == 13:
-            raise ProbeError("permission_denied", f"PAM stacks: {clean(sec.stderr, 120)}")
-        require_success(sec, "reading the PAM stacks")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "PAM stacks: output was truncated")
+        sec = complete_section(out, "pam", "PAM stacks", ran="reading the PAM stacks",
+                               truncated="PAM stacks: output was truncated",
+                               refused=lambda s: f"PAM stacks: {clean(s.stderr, 120)}")
         files, lines, current = [], [], None
         for raw in sec.stdout.splitlines()[:MAX_LINES]:
             if raw.startswith("== "):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, require_whole, section
 from hardencheck.collect.probes.base import Probe
 
 # Inst pkg [old] (new Origin:Release/suite, Origin2:.../suite2 [arch]) [trailing noise]
@@ -162,9 +162,7 @@ class PatchesStatus(Probe):
 
     @staticmethod
     def _apt(sec):
-        require_success(sec, "apt-get -s dist-upgrade")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "apt-get -s dist-upgrade: output truncated")
+        require_whole(sec, "apt-get -s dist-upgrade")
         summary = re.search(r"^([0-9]+) upgraded, ([0-9]+) newly installed", sec.stdout, re.M)
         if not summary:
             raise ProbeError("unparsable", "apt-get -s dist-upgrade: no 'N upgraded' summary line")
@@ -187,10 +185,9 @@ class PatchesStatus(Probe):
     @staticmethod
     def _dnf(ssec, usec, manager):
         what = f"{manager} updateinfo list --security"
-        require_success(ssec, what)
-        require_success(usec, f"{manager} check-update", ok_codes=(0, 100))
-        if ssec.truncated or usec.truncated:
-            raise ProbeError("incomplete_output", f"{manager}: output truncated")
+        cut = f"{manager}: output truncated"
+        require_whole(ssec, what, cut)
+        require_whole(usec, f"{manager} check-update", cut, ok_codes=(0, 100))
         security: dict[str, dict] = {}
         for line in ssec.stdout.splitlines():
             f = line.split()

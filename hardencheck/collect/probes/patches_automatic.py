@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Probe
 
 _PERIODIC = re.compile(r'^APT::Periodic::([A-Za-z-]+) "([^"]*)";$')
@@ -45,13 +45,9 @@ class PatchesAutomatic(Probe):
     }
 
     def parse(self, out, args):
-        asec = section(out, "apt", "apt automatic updates")
-        require_success(asec, "apt automatic updates")
-        dsec = section(out, "dnf", "dnf-automatic")
-        require_success(dsec, "dnf-automatic")
-        for s in (asec, dsec):
-            if s.truncated:
-                raise ProbeError("incomplete_output", "automatic update check truncated")
+        cut = "automatic update check truncated"
+        asec = complete_section(out, "apt", "apt automatic updates", truncated=cut)
+        dsec = complete_section(out, "dnf", "dnf-automatic", truncated=cut)
         alines = [ln for ln in asec.stdout.splitlines() if ln.strip()]
         dlines = [ln for ln in dsec.stdout.splitlines() if ln.strip()]
         if alines != ["absent"]:

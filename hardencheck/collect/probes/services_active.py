@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Arg, Probe
 
 _UNIT = re.compile(r"^[A-Za-z0-9_.@:+-]+$")
@@ -33,10 +33,7 @@ class ServicesActive(Probe):
         for n in names:
             if not _UNIT.match(n) or n.startswith("-"):
                 raise ProbeError("invalid_value", f"not a unit name: {n[:60]!r}")
-        sec = section(out, "states", "systemctl is-active")
-        require_success(sec, "systemctl is-active")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "systemctl is-active: output truncated")
+        sec = complete_section(out, "states", "systemctl is-active")
         units: dict[str, str] = {}
         for line in sec.stdout.splitlines():
             if not line.strip():

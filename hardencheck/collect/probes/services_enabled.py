@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, require_whole, section
 from hardencheck.collect.probes.base import Arg, Probe
 
 ABSENT = "HC_NO_SYSTEMCTL"
@@ -56,12 +56,9 @@ class ServicesEnabled(Probe):
             return {"systemd": False, "enabled": [], "names": [], "count": 0,
                     "forbidden_enabled": []}
         # exit 1 with no output: nothing matched the state filter (some systemd versions)
-        if sec.exit_code == 1 and not sec.stdout.strip() and not sec.stderr.strip():
-            pass
-        else:
-            require_success(sec, "systemctl list-unit-files")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "systemctl list-unit-files: output was truncated")
+        nothing_matched = sec.exit_code == 1 and not sec.stdout.strip() and not sec.stderr.strip()
+        require_whole(sec, "systemctl list-unit-files", "systemctl list-unit-files: output was truncated",
+                      ok_codes=(0, 1) if nothing_matched else (0,))
         enabled = []
         for raw in sec.stdout.splitlines():
             line = raw.strip()

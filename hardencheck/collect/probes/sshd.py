@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import require_success, section
+from hardencheck.collect.probes._common import complete_section
 from hardencheck.collect.probes.base import Probe
 
 #: Keywords ``sshd -T`` prints once per value. They are always lists in the fact (even with one
@@ -49,12 +49,9 @@ class SshdConfig(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "effective", "sshd -T")
         # sshd -T reports a config error or a missing /run/sshd with exit 255; without root it
         # stops with "no hostkeys available" (exit 1) -> permission_denied via require_success.
-        require_success(sec, "sshd -T")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "sshd -T: output was truncated")
+        sec = complete_section(out, "effective", "sshd -T", truncated="sshd -T: output was truncated")
         config: dict[str, object] = {}
         for raw in sec.stdout.splitlines():
             line = raw.strip()

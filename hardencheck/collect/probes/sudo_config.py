@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, require_success, section
 from hardencheck.collect.probes.base import Probe
 
 ABSENT = "HC_ABSENT"
@@ -66,12 +66,9 @@ class SudoConfig(Probe):
             raise ProbeError("unparsable", f"sudo -V: unexpected first line {clean(vtext, 60)!r}")
         version = m.group(1)
 
-        sec = section(out, "rules", "sudoers")
-        if sec.exit_code == 13:
-            raise ProbeError("permission_denied", f"sudoers: {clean(sec.stderr, 120) or 'not readable'}")
-        require_success(sec, "reading sudoers")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "sudoers: output was truncated")
+        sec = complete_section(out, "rules", "sudoers", ran="reading sudoers",
+                               truncated="sudoers: output was truncated",
+                               refused=lambda s: f"sudoers: {clean(s.stderr, 120) or 'not readable'}")
         lines = sec.stdout.splitlines()
         if lines and lines[0].strip() == ABSENT:
             fact = _absent()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, lsblk_devices, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, lsblk_devices
 from hardencheck.collect.probes.base import Probe
 
 _HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
@@ -42,10 +42,7 @@ class SwapStatus(Probe):
     }
 
     def parse(self, out, args):
-        sec = section(out, "swaps", "listing swap areas")
-        require_success(sec, "listing swap areas")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "swap listing truncated")
+        sec = complete_section(out, "swaps", "listing swap areas", truncated="swap listing truncated")
         swaps = []
         for line in sec.stdout.splitlines():
             if not line.strip():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, section
+from hardencheck.collect.probes._common import clean, complete_section, epoch, iso_utc
 from hardencheck.collect.probes.base import Arg, Probe
 
 STATUSES = ("absent", "unreadable")
@@ -48,10 +48,8 @@ class TlsCerts(Probe):
 
     def parse(self, out, args):
         configured = [p for p in (args.get("paths") or []) if p]
-        sec = section(out, "certs", "reading certificates")
-        require_success(sec, "openssl x509")
-        if sec.truncated:
-            raise ProbeError("incomplete_output", "certificate listing truncated")
+        sec = complete_section(out, "certs", "reading certificates", ran="openssl x509",
+                               truncated="certificate listing truncated")
         lines = sec.stdout.splitlines()
         if not lines or not lines[0].startswith("now\t"):
             raise ProbeError("unparsable", "certificate listing: no host time")
