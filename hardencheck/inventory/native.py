@@ -5,6 +5,7 @@
     defaults: {user: audit, become: true}
     groups:
       web: {tags: [dmz], children: [edge]}
+      edge: {user: edge-audit}
     hosts:
       web1: {address: 198.51.100.7, groups: [web]}
 
