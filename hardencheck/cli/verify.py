@@ -28,12 +28,12 @@ def add_parsers(sub) -> None:
 def run(args: argparse.Namespace, console) -> int:
     from hardencheck.config import load_settings
     from hardencheck.report.terminal import safe
-    from hardencheck.records.verify import Report, verify_bundle, verify_chain
+    from hardencheck.records.verify import BundleCheck, verify_bundle, verify_chain
 
     allowed = args.allowed_signers or load_settings(args.config).allowed_signers
     if allowed and not Path(allowed).is_file():
         raise ConfigError("allowed-signers file not found", file=allowed, field="--allowed-signers")
-    rep = Report()
+    rep = BundleCheck()
     for b in args.bundles:
         folder = Path(b)
         if folder.is_file() and folder.name == "manifest.json":

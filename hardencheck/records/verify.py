@@ -1,7 +1,7 @@
 """Checking bundles: every hash, nothing added or removed, the signature, the chain of runs.
 
-The result is a list of findings, each naming the file (or run) it is about, so that an auditor
-sees what is wrong file by file. ``Report.code``: 0 intact and complete, 1 something does not hold
+The result (``BundleCheck``) is a list of findings (``BundleFinding``), each naming the file (or run)
+it is about, so that an auditor sees what is wrong file by file. ``BundleCheck.code``: 0 intact and complete, 1 something does not hold
 (tampering, missing file, bad signature, broken chain), 2 intact but the run is incomplete
 (interrupted or killed: the finished hosts are intact, the rest was never collected).
 """
@@ -21,18 +21,20 @@ OK, BAD, INCOMPLETE = 0, 1, 2
 
 
 @dataclass
-class Finding:
+class BundleFinding:
+    """One finding of a bundle check."""
     level: str     # "ok" | "bad" | "incomplete" | "note"
     where: str     # a file of the bundle, or a run id
     message: str
 
 
 @dataclass
-class Report:
-    findings: list[Finding] = field(default_factory=list)
+class BundleCheck:
+    """The findings of checking one or more bundles, and the exit code they give."""
+    findings: list[BundleFinding] = field(default_factory=list)
 
     def add(self, level: str, where: str, message: str) -> None:
-        self.findings.append(Finding(level, where, message))
+        self.findings.append(BundleFinding(level, where, message))
 
     @property
     def code(self) -> int:
@@ -51,8 +53,9 @@ def _safe_relpath(p: Any) -> bool:
     return not pp.is_absolute() and ".." not in pp.parts and p not in (MANIFEST, SIGNATURE)
 
 
-def verify_bundle(folder: Path, allowed_signers: str | None = None, report: Report | None = None) -> Report:
-    rep = report or Report()
+def verify_bundle(folder: Path, allowed_signers: str | None = None, check: BundleCheck | None = None
+                  ) -> BundleCheck:
+    rep = check or BundleCheck()
     label = folder.name
     try:
         data = (folder / MANIFEST).read_bytes()
@@ -120,9 +123,9 @@ def verify_bundle(folder: Path, allowed_signers: str | None = None, report: Repo
     return rep
 
 
-def verify_chain(out: Path, allowed_signers: str | None = None) -> Report:
+def verify_chain(out: Path, allowed_signers: str | None = None) -> BundleCheck:
     """Every bundle in ``out`` and the links between runs of the same inventory."""
-    rep = Report()
+    rep = BundleCheck()
     bundles: dict[str, tuple[Path, dict[str, Any], str]] = {}
     for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.is_symlink()):
         if not is_bundle(folder):
