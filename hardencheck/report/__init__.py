@@ -1,9 +1,12 @@
 """Reports: every format is rendered from one saved results.json document (no rescanning).
 
-One module per format, each with ``render(doc: dict, lang: str) -> bytes``, registered in
-``FORMATS``. ``doc`` is the parsed results.json (schema 1.x, see results.py); renderers treat
-every string that came from a host (stdout, stderr, actual values, messages, host names) as
-hostile input.
+The document is counted once, into a ``ReportView`` (``report.view``); every format is one
+module with ``render(view: ReportView, lang: str) -> bytes``, registered in ``FORMATS`` with
+the file it writes into a run folder. Status, severity, reason and roll-up words come from
+``report.i18n``. Renderers treat every string that came from a host (stdout, stderr, actual
+values, messages, host names) as hostile input.
+
+Adding a format: a module with ``render(view, lang)`` and one line in ``FORMATS``.
 """
 
 from __future__ import annotations
@@ -11,9 +14,14 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
-#: format name -> (module, file name in the run folder)
+from hardencheck.records.files import write_bytes_atomic
+from hardencheck.report.view import ReportView, build_view
+
+#: format name -> (module, file name in the run folder). Modules are imported by name when a
+#: format is rendered, so that the CLI can validate ``--format`` against this table without
+#: loading jinja2 and every renderer.
 FORMATS: dict[str, tuple[str, str]] = {
     "json": ("hardencheck.report.json_format", "results.json"),
     "html": ("hardencheck.report.html", "report.html"),
@@ -23,10 +31,40 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 LANGS = ("en", "de")
 
+Renderer = Callable[[ReportView, str], bytes]
 
-def renderer(fmt: str) -> Callable[[dict, str], bytes]:
+
+def renderer(fmt: str) -> Renderer:
     module, _ = FORMATS[fmt]
     return importlib.import_module(module).render
+
+
+def render(fmt: str, doc: dict, lang: str = "en", *, results_sha256: str | None = None) -> bytes:
+    """One format of ``doc`` (builds the view; to render several formats, build it once and
+    call ``renderer(fmt)(view, lang)`` or ``write_reports``)."""
+    return renderer(fmt)(build_view(doc, results_sha256=results_sha256), lang)
+
+
+def write_reports(doc: dict, folder: Path, formats: list[str], lang: str, *,
+                  results_sha256: str) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Render ``formats`` from the results document into ``folder`` (atomically, one file each).
+    ``results_sha256`` is the hash of the results.json bytes the reports stand for.
+    Returns (paths written, [(format, error)]): one broken renderer never costs the others."""
+    written: list[Path] = []
+    failed: list[tuple[str, str]] = []
+    try:
+        view = build_view(doc, results_sha256=results_sha256)
+    except Exception as e:  # a document the view cannot count: every format says so
+        return [], [(fmt, f"{type(e).__name__}: {e}") for fmt in formats]
+    for fmt in formats:
+        path = folder / FORMATS[fmt][1]
+        try:
+            write_bytes_atomic(path, renderer(fmt)(view, lang))
+        except Exception as e:  # a renderer bug: report it, keep going
+            failed.append((fmt, f"{type(e).__name__}: {e}"))
+            continue
+        written.append(path)
+    return written, failed
 
 
 def load_results(path: str | Path) -> tuple[dict, Path]:

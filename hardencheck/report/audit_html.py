@@ -15,10 +15,13 @@ from datetime import date
 from typing import Any
 
 from hardencheck import __version__
-from hardencheck.report.html import Lang, jinja_environment
 from hardencheck.judge.tom import CATEGORIES
+from hardencheck.report.html import jinja_environment
+from hardencheck.report.i18n_html import Lang
 
-#: Fixed strings of this report (the run report's shared ones come from i18n_html.T via L.t).
+#: Fixed strings (prose) of this report; the run report's shared ones come from i18n_html.T via
+#: L.t, the outcome words (held, failed, not verified …) from report.i18n.OUTCOME via L.outcome:
+#: in German they are the TOM roll-up's words (erfüllt, nicht erfüllt, nicht nachgewiesen …).
 A: dict[str, dict[str, Any]] = {
     "title": {"en": "Effectiveness report: technical and organisational measures over time",
               "de": "Wirksamkeitsbericht: technische und organisatorische Maßnahmen im Zeitverlauf"},
@@ -40,7 +43,7 @@ A: dict[str, dict[str, Any]] = {
                       "de": "{at} von {user} auf {host} mit hardencheck {v}"},
     "source_catalog": {"en": "structure from", "de": "Struktur aus"},
     "headline_all": {"en": "{held} of {n} technical measures held in every run of the period",
-                     "de": "{held} von {n} technischen Maßnahmen in jedem Prüflauf des Zeitraums eingehalten"},
+                     "de": "{held} von {n} technischen Maßnahmen in jedem Prüflauf des Zeitraums erfüllt"},
     "headline_open": {"en": "{n} measure(s) still failing at the end of the period",
                       "de": "{n} Maßnahme(n) am Ende des Zeitraums weiterhin nicht erfüllt"},
     "headline_gaps": {"en": "{n} day(s) without a successful scan (longest gap {m} day(s))",
@@ -50,17 +53,17 @@ A: dict[str, dict[str, Any]] = {
     "trend": {"en": "Trend", "de": "Verlauf"},
     "chart_daily": {"en": "Measures per day: held, failed, not verified (share of the day's item outcomes); "
                           "marked below: days without a successful scan",
-                    "de": "Maßnahmen je Tag: eingehalten, nicht erfüllt, nicht nachgewiesen (Anteil der "
+                    "de": "Maßnahmen je Tag: erfüllt, nicht erfüllt, nicht nachgewiesen (Anteil der "
                           "Ergebnisse des Tages); darunter markiert: Tage ohne erfolgreiche Prüfung"},
-    "chart_failing": {"en": "Controls failing per day", "de": "Nicht erfüllte Kontrollen je Tag"},
+    "chart_failing": {"en": "Controls failing per day", "de": "Kontrollen „nicht erfüllt“ je Tag"},
     "gap_day": {"en": "no successful scan", "de": "keine erfolgreiche Prüfung"},
     "measures_table": {"en": "Per measure", "de": "Je Maßnahme"},
     "controls_table": {"en": "Per control", "de": "Je Kontrolle"},
-    "share_held": {"en": "Held", "de": "Eingehalten"},
+    "share_held": {"en": "Held", "de": "Erfüllt"},
     "judged": {"en": "Runs judged", "de": "Bewertete Läufe"},
     "failed_runs": {"en": "Failed", "de": "Nicht erfüllt"},
     "nv_runs": {"en": "Not verified", "de": "Nicht nachgewiesen"},
-    "streak": {"en": "Longest failing streak", "de": "Längste Fehlerserie"},
+    "streak": {"en": "Longest failing streak", "de": "Längste Serie „nicht erfüllt“"},
     "run_n": {"en": ("{n} run", "{n} runs"), "de": ("{n} Lauf", "{n} Läufe")},
     "day_n": {"en": ("{n} day", "{n} days"), "de": ("{n} Tag", "{n} Tage")},
     "ttf": {"en": "Time to fix (mean / worst)", "de": "Zeit bis zur Behebung (Mittel / schlechteste)"},
@@ -71,18 +74,19 @@ A: dict[str, dict[str, Any]] = {
                           "outcome of that week's runs: red failed, purple not verified, green held, grey no judged run.",
                     "de": "Der Streifen unter jedem Titel hat ein Feld je Woche des Zeitraums, gefärbt nach dem "
                           "schlechtesten Ergebnis der Läufe dieser Woche: rot nicht erfüllt, violett nicht "
-                          "nachgewiesen, grün eingehalten, grau kein bewerteter Lauf."},
+                          "nachgewiesen, grün erfüllt, grau kein bewerteter Lauf."},
     "organisational": {"en": "organisational (no technical control)", "de": "organisatorisch (keine technische Kontrolle)"},
     "not_judged": {"en": "never judged in the period", "de": "im Zeitraum nie bewertet"},
     "measures_detail": {"en": "Measures in detail", "de": "Maßnahmen im Einzelnen"},
     "episodes": {"en": "Failures in the period", "de": "Abweichungen im Zeitraum"},
     "no_episodes": {"en": "No failure in the period.", "de": "Keine Abweichung im Zeitraum."},
-    "ep_since": {"en": "First failing run", "de": "Erster fehlgeschlagener Lauf"},
+    "ep_since": {"en": "First failing run", "de": "Erster Lauf „nicht erfüllt“"},
     "ep_fixed": {"en": "Fixed in run", "de": "Behoben im Lauf"},
     "ep_duration": {"en": "Duration", "de": "Dauer"},
     "ep_runs": {"en": "Runs (failed)", "de": "Läufe (nicht erfüllt)"},
     "ep_days": {"en": "Days", "de": "Tage"},
-    "ep_hosts": {"en": "Hosts failing in the last failing run", "de": "Betroffene Server im letzten fehlgeschlagenen Lauf"},
+    "ep_hosts": {"en": "Hosts failing in the last failing run",
+                 "de": "Server mit „nicht bestanden“ im letzten Lauf „nicht erfüllt“"},
     "still_open": {"en": "still open", "de": "noch offen"},
     "from_start": {"en": "already failing in the first run of the period: may have begun earlier",
                    "de": "schon im ersten Lauf des Zeitraums nicht erfüllt: kann früher begonnen haben"},
@@ -138,21 +142,22 @@ A: dict[str, dict[str, Any]] = {
             "gezeigte Inventar. Es wurde nichts neu geprüft; die Zahlen werden aus den Ergebnissen berechnet, die "
             "jeder Lauf festgehalten hat. Dieselbe Historie, derselbe Zeitraum, dasselbe Inventar und derselbe "
             "Katalog ergeben dieselben Zahlen (audit.json enthält sie).",
-            "Eine Kontrolle war in einem Lauf eingehalten, wenn sie auf mindestens einem Server bestand und auf "
-            "jedem anderen geplanten Server bestand oder nicht anwendbar war. Sie war nicht erfüllt, wenn sie auf "
-            "irgendeinem Server scheiterte. Sie war nicht nachgewiesen, wenn ohne Scheitern ein geplanter Server "
+            "Eine Kontrolle war in einem Lauf erfüllt, wenn sie auf mindestens einem Server bestanden und auf "
+            "jedem anderen geplanten Server bestanden oder nicht anwendbar war. Sie war nicht erfüllt, wenn sie auf "
+            "irgendeinem Server nicht bestanden war. Sie war nicht nachgewiesen, wenn ohne „nicht bestanden“ ein "
+            "geplanter Server "
             "einen Fehler ergab (auch nicht erreichbare oder abweisende Server), kein Ergebnis lieferte (Lauf "
             "abgebrochen oder noch laufend) oder die Kontrolle abgewählt war. Eine Maßnahme zählt nie als "
-            "eingehalten, wo sie nicht nachgewiesen wurde. Läufe, in denen die Kontrolle überall abgewählt oder "
+            "erfüllt, wo sie nicht nachgewiesen wurde. Läufe, in denen die Kontrolle überall abgewählt oder "
             "überall nicht anwendbar war, zählen nicht mit.",
-            "Eine Maßnahme (TOM-Punkt) war in einem Lauf eingehalten, wenn keine ihrer Kontrollen scheiterte, jede "
-            "geprüft wurde und mindestens eine eingehalten war. Später hinzugekommene Kontrollen zählen ab ihrem "
+            "Eine Maßnahme (TOM-Punkt) war in einem Lauf erfüllt, wenn keine ihrer Kontrollen nicht erfüllt war, "
+            "jede geprüft wurde und mindestens eine erfüllt war. Später hinzugekommene Kontrollen zählen ab ihrem "
             "ersten Lauf.",
-            "Anteil eingehalten = eingehaltene Läufe ÷ (eingehalten + nicht erfüllt + nicht nachgewiesen).",
+            "Anteil erfüllt = erfüllte Läufe ÷ (erfüllt + nicht erfüllt + nicht nachgewiesen).",
             "Eine Abweichung dauert vom ersten Lauf, in dem sie auftrat, bis zum ersten späteren Lauf, in dem die "
-            "Kontrolle eingehalten war; Läufe dazwischen, die sie nicht nachweisen konnten, beenden sie nicht. "
+            "Kontrolle erfüllt war; Läufe dazwischen, die sie nicht nachweisen konnten, beenden sie nicht. "
             "Ihre Serie zählt diese Läufe und die UTC-Tage vom ersten bis zum letzten. Zeit bis zur Behebung = "
-            "Beginn des behebenden Laufs − Beginn des ersten fehlgeschlagenen Laufs; Mittel und schlechtester Wert "
+            "Beginn des behebenden Laufs − Beginn des ersten Laufs „nicht erfüllt“; Mittel und schlechtester Wert "
             "über die im Zeitraum behobenen Abweichungen. Eine bis zum Ende nicht behobene Abweichung steht als "
             "offen da, mit ihrem Alter bis zum Ende des ausgewerteten Zeitraums. Ein aus dem Inventar genommener "
             "Server beendet seine eigenen Abweichungen.",
@@ -160,7 +165,7 @@ A: dict[str, dict[str, Any]] = {
             "mindestens einen Server geprüft hat. Ein Tag, an dem keine erfolgreiche Prüfung begann, ist eine "
             "Lücke im Prüfprozess.",
             "Die Wochenfelder zeigen das schlechteste Ergebnis der Läufe der Woche: nicht erfüllt, dann nicht "
-            "nachgewiesen, dann eingehalten; Wochen sind 7-Tage-Blöcke ab dem ersten Tag des Zeitraums."]},
+            "nachgewiesen, dann erfüllt; Wochen sind 7-Tage-Blöcke ab dem ersten Tag des Zeitraums."]},
     "integrity_text": {
         "en": "The runs summarised are listed above with the SHA-256 of each run bundle's manifest.json. The "
               "digest of the runs is the SHA-256 over one line per run in order: run id, start, state and "
@@ -170,13 +175,6 @@ A: dict[str, dict[str, Any]] = {
               "Digest der Läufe ist der SHA-256 über eine Zeile je Lauf in Reihenfolge: Lauf-ID, Beginn, Zustand "
               "und SHA-256 des Manifests („-“ wenn keins), durch Tabulatoren getrennt, jede Zeile mit "
               "Zeilenumbruch. audit.json neben dieser Datei enthält jede Zahl dieses Berichts."},
-    "outcome": {
-        "held": {"en": "held", "de": "eingehalten"},
-        "failed": {"en": "failed", "de": "nicht erfüllt"},
-        "not_verified": {"en": "not verified", "de": "nicht nachgewiesen"},
-        "not_applicable": {"en": "not applicable", "de": "nicht anwendbar"},
-        "not_assessed": {"en": "not assessed", "de": "nicht geprüft"},
-    },
     "run_state": {
         "complete": {"en": "complete", "de": "vollständig"},
         "interrupted": {"en": "interrupted", "de": "abgebrochen"},
@@ -198,7 +196,7 @@ class _AL(Lang):
         return s.format(**kw) if kw else s
 
     def outcome(self, o: str | None) -> str:
-        return A["outcome"][o][self.lang] if o else A["legend_none"][self.lang]
+        return super().outcome(o) if o else A["legend_none"][self.lang]
 
     def state(self, s: str) -> str:
         return A["run_state"].get(s, {}).get(self.lang, s)

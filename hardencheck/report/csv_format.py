@@ -1,6 +1,7 @@
 """CSV for the auditor's spreadsheet: one row per (host, control).
 
-Columns (stable English names, whatever ``lang``, so scripts can rely on them): run id, host,
+Columns (stable English names, whatever ``lang``, so scripts can rely on them; the ``status``
+column holds the status codes of results.json, not words: the file is the same in every language): run id, host,
 address, host-key fingerprint, control, title, severity, status, reason, expected, actual (compact
 JSON), message, TOM item ids (``;``-separated), collected_at (UTC).
 
@@ -20,7 +21,7 @@ import csv
 import io
 import json
 
-from hardencheck.report.summary import no_surrogates
+from hardencheck.report.view import ReportView, no_surrogates
 
 COLUMNS = ("run_id", "host", "address", "host_key_fingerprint", "control", "title", "severity", "status",
            "reason", "expected", "actual", "message", "tom", "collected_at")
@@ -59,10 +60,12 @@ def rows(doc: dict):
         ]
 
 
-def render(doc: dict, lang: str = "en") -> bytes:
+def render(view: ReportView, lang: str = "en") -> bytes:
+    """The same bytes in every language: the status column holds the machine-readable status
+    codes of results.json (as do the column names), for scripts and spreadsheet filters."""
     buf = io.StringIO(newline="")
     w = csv.writer(buf, dialect="excel", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
     w.writerow(COLUMNS)
-    for row in rows(doc):
+    for row in rows(view.doc):
         w.writerow([cell(v) for v in row])
     return buf.getvalue().encode("utf-8-sig")

@@ -1,11 +1,17 @@
-"""Fixed strings of the HTML report in English and German.
+"""Fixed strings (prose) of the HTML reports in English and German, and ``Lang``, the language
+helper the templates call.
 
 ``T[key][lang]``; every key exists in both languages (tests/report/test_report_html.py checks it).
-TOM category names come from ``hardencheck.judge.tom.CATEGORIES``, the Art. 32 letters from
-``hardencheck.judge.tom.ART32``.
+Status, severity, reason, roll-up, outcome and category words come from ``report.i18n`` (one
+vocabulary for every format); the prose here names a status only with those words.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from hardencheck.report import i18n
+from hardencheck.report.i18n import word
 
 T: dict[str, dict[str, str]] = {
     # cover
@@ -18,7 +24,7 @@ T: dict[str, dict[str, str]] = {
     "catalog": {"en": "TOM catalog", "de": "TOM-Katalog"},
     "overall_result": {"en": "Overall result", "de": "Gesamtergebnis"},
     "overall_not_met": {"en": "Not met: {n} measure(s) fail on at least one host",
-                        "de": "Nicht erfüllt: {n} Maßnahme(n) scheitern auf mindestens einem Server"},
+                        "de": "Nicht erfüllt: {n} Maßnahme(n) auf mindestens einem Server nicht erfüllt"},
     "overall_not_verified": {"en": "Not verified: {n} measure(s) could not be checked everywhere",
                              "de": "Nicht nachgewiesen: {n} Maßnahme(n) konnten nicht überall geprüft werden"},
     "overall_met": {"en": "Every technically checked measure is met",
@@ -82,9 +88,9 @@ T: dict[str, dict[str, str]] = {
     "total": {"en": "Total", "de": "Gesamt"},
     "chart_title": {"en": "Measures per TOM category", "de": "Maßnahmen je TOM-Kategorie"},
     # the grey bar segments: measures not assessed (controls deselected) or not applicable
-    "chart_other": {"en": "not assessed / not applicable", "de": "nicht geprüft / nicht anwendbar"},
+    "chart_other": {"en": "not assessed / not applicable", "de": "nicht bewertet / nicht anwendbar"},
     "failures_by_severity": {"en": "Failures by severity", "de": "Abweichungen nach Schweregrad"},
-    "no_failures": {"en": "No control failed.", "de": "Keine Kontrolle ist gescheitert."},
+    "no_failures": {"en": "No control failed.", "de": "Keine Kontrolle wurde als „nicht bestanden“ bewertet."},
     "incomplete": {"en": "Not verified: what could not be checked", "de": "Nicht nachgewiesen: was nicht geprüft werden konnte"},
     "no_errors": {"en": "Every selected control could be checked on every host.",
                   "de": "Jede ausgewählte Kontrolle konnte auf jedem Server geprüft werden."},
@@ -105,12 +111,12 @@ T: dict[str, dict[str, str]] = {
     "findings": {"en": "Findings", "de": "Befunde"},
     "findings_intro": {"en": "Every failing control with its rationale, remediation and the hosts where it fails; "
                                 "each host links to the raw evidence in the host view.",
-                       "de": "Jede gescheiterte Kontrolle mit Begründung, Abhilfe und den betroffenen Servern; "
+                       "de": "Jede nicht bestandene Kontrolle mit Begründung, Abhilfe und den betroffenen Servern; "
                              "jeder Server verweist auf die Rohdaten in der Serveransicht."},
     "rationale": {"en": "Rationale", "de": "Begründung"},
     "remediation": {"en": "Remediation", "de": "Abhilfe"},
     "description": {"en": "What is checked", "de": "Was geprüft wird"},
-    "fails_on": {"en": "fails on {n} host(s)", "de": "scheitert auf {n} Server(n)"},
+    "fails_on": {"en": "fails on {n} host(s)", "de": "nicht bestanden auf {n} Server(n)"},
     # TOM view
     "tom_view": {"en": "Measures (TOM view)", "de": "Maßnahmen (TOM-Sicht)"},
     "organisational_note": {"en": "No technical control proves this measure: it needs a person's attestation.",
@@ -230,66 +236,41 @@ T: dict[str, dict[str, str]] = {
                      "de": "Erzeugt von hardencheck {v} aus results.json, Schema {s}."},
 }
 
-#: Status names: results (pass …) and TOM roll-up (met …), with a one-line definition.
-STATUS: dict[str, dict[str, tuple[str, str]]] = {
-    "pass": {"en": ("pass", "the control's expectation holds on the host"),
-             "de": ("bestanden", "die Erwartung der Kontrolle ist auf dem Server erfüllt")},
-    "fail": {"en": ("fail", "the host was checked and the expectation does not hold"),
-             "de": ("gescheitert", "der Server wurde geprüft und die Erwartung ist nicht erfüllt")},
-    "error": {"en": ("error", "could not be determined (see the reason code); never counted as pass"),
-              "de": ("Fehler", "konnte nicht festgestellt werden (siehe Grund-Code); zählt nie als bestanden")},
-    "not_applicable": {"en": ("not applicable", "the control does not apply to this host (its OS or tags, or a "
-                                                "precondition such as “no software RAID”)"),
-                       "de": ("nicht anwendbar", "die Kontrolle trifft auf diesen Server nicht zu (Betriebssystem, "
-                                                 "Tags oder eine Vorbedingung wie „kein Software-RAID“)")},
-    "skipped": {"en": ("skipped", "deselected for this run (--tags or --control)"),
-                "de": ("übersprungen", "für diesen Lauf abgewählt (--tags oder --control)")},
-    "met": {"en": ("met", "every control of the measure passes on every host where it applies"),
-            "de": ("erfüllt", "jede Kontrolle der Maßnahme besteht auf jedem Server, auf den sie zutrifft")},
-    "not_met": {"en": ("not met", "at least one control fails on at least one host"),
-                "de": ("nicht erfüllt", "mindestens eine Kontrolle scheitert auf mindestens einem Server")},
-    "not_verified": {"en": ("not verified", "no failure, but some control could not be checked (error)"),
-                     "de": ("nicht nachgewiesen", "keine Abweichung, aber eine Kontrolle konnte nicht geprüft "
-                                                  "werden (Fehler)")},
-    "organisational": {"en": ("organisational", "no technical control proves the measure; a person attests it"),
-                       "de": ("organisatorisch", "keine technische Kontrolle weist die Maßnahme nach; eine "
-                                                 "Person bestätigt sie")},
-    "not_assessed": {"en": ("not assessed", "its controls were deselected in this run"),
-                     "de": ("nicht geprüft", "ihre Kontrollen waren in diesem Lauf abgewählt")},
-    "not_applicable_m": {"en": ("not applicable", "none of its controls applies to the hosts"),
-                         "de": ("nicht anwendbar", "keine ihrer Kontrollen trifft auf die Server zu")},
-}
 
-SEVERITY: dict[str, dict[str, str]] = {
-    "critical": {"en": "critical", "de": "kritisch"},
-    "high": {"en": "high", "de": "hoch"},
-    "medium": {"en": "medium", "de": "mittel"},
-    "low": {"en": "low", "de": "niedrig"},
-    "info": {"en": "info", "de": "Info"},
-}
+class Lang:
+    """What the templates call for words: ``t`` for this format's prose, the rest from
+    ``report.i18n``."""
 
-#: German wording of hardencheck.errors.REASONS (English comes from there).
-REASONS_DE: dict[str, str] = {
-    "unreachable": "der Server war nicht erreichbar (DNS, abgewiesen, keine Route, Verbindungs-Timeout)",
-    "hostkey_unknown": "der SSH-Schlüssel des Servers steht nicht in known_hosts",
-    "hostkey_mismatch": "der Server zeigte einen anderen SSH-Schlüssel als in known_hosts verzeichnet",
-    "auth_failed": "die SSH-Anmeldung wurde abgelehnt",
-    "timeout": "der Server oder ein Befehl antwortete nicht rechtzeitig",
-    "sudo_failed": "sudo -n konnte die Prüfungen nicht als root ausführen",
-    "command_missing": "ein Befehl, den die Prüfung braucht, ist nicht installiert",
-    "permission_denied": "die Prüfung durfte nicht lesen, was sie braucht",
-    "unparsable": "die Ausgabe war nicht verständlich",
-    "incomplete_output": "die Ausgabe endete, bevor der Abschnitt der Prüfung vollständig war",
-    "probe_failed": "der Befehl der Prüfung ist gescheitert",
-    "stale_evidence": "die Daten, auf denen das Urteil beruht, sind zu alt (z. B. veralteter Paketindex)",
-    "invalid_value": "ein Fakt oder Parameter hatte nicht den Typ, den die Erwartung braucht",
-    "transport": "die Verbindung scheiterte auf andere Weise",
-    "internal": "hardencheck selbst scheiterte bei der Bewertung dieser Kontrolle (ein Fehler: bitte melden)",
-    "precondition": "eine Vorbedingung der Kontrolle ist nicht gegeben",
-    "applies_to": "die Kontrolle gilt nicht für Betriebssystem oder Tags dieses Servers",
-}
+    def __init__(self, lang: str):
+        self.lang = lang
 
-REASONS_EN_EXTRA: dict[str, str] = {
-    "precondition": "a precondition of the control does not hold",
-    "applies_to": "the control does not apply to this host's OS or tags",
-}
+    def t(self, key: str, **kw: Any) -> Any:
+        s = T[key][self.lang]
+        return s.format(**kw) if kw else s
+
+    def status(self, s: str, rollup: bool = False) -> str:
+        return word(i18n.ROLLUP if rollup else i18n.STATUS, s, self.lang)
+
+    def status_def(self, s: str, rollup: bool = False) -> str:
+        return word(i18n.ROLLUP_DEF if rollup else i18n.STATUS_DEF, s, self.lang)
+
+    def sev(self, s: str) -> str:
+        return word(i18n.SEVERITY, s, self.lang)
+
+    def reason(self, code: str | None) -> str:
+        return word(i18n.REASON, code, self.lang) if code else ""
+
+    def outcome(self, o: str) -> str:
+        return word(i18n.OUTCOME, o, self.lang)
+
+    def category(self, key: str | None) -> str:
+        return word(i18n.CATEGORY, key, self.lang) if key else "—"
+
+    def art32(self, letter: str | None) -> str:
+        return word(i18n.ARTICLE32, letter, self.lang) if letter else ""
+
+    def text(self, d: Any) -> str:
+        """A {de, en} text of the catalog in this language (or whatever exists)."""
+        if isinstance(d, dict):
+            return d.get(self.lang) or d.get("en") or d.get("de") or ""
+        return "" if d is None else str(d)

@@ -1,7 +1,10 @@
 """The canonical results.json itself (re-serialised, e.g. into another folder)."""
 
-import json
+from __future__ import annotations
+
+from hardencheck.report.view import ReportView
+from hardencheck.results import document_bytes
 
 
-def render(doc: dict, lang: str = "en") -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+def render(view: ReportView, lang: str = "en") -> bytes:
+    return document_bytes(view.doc)

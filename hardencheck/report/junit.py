@@ -23,8 +23,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
-from hardencheck.report.summary import no_surrogates
-from hardencheck.results import STATUSES
+from hardencheck.report.view import ReportView, no_surrogates
 
 MESSAGE_LIMIT = 1000          # characters in a message attribute
 BODY_LIMIT = 16 * 1024        # characters in a failure/error body
@@ -103,13 +102,10 @@ def _body(r: dict) -> str:
     return clean("\n".join(lines), BODY_LIMIT)
 
 
-def _suite(root: ET.Element, index: int, host: dict, results: list[dict], run: dict) -> None:
+def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], results: list[dict],
+           run: dict) -> None:
     name = str(host.get("name") or "")
     ident = host.get("identity") or {}
-    counts = {s: 0 for s in STATUSES}
-    for r in results:
-        if r.get("status") in counts:
-            counts[r["status"]] += 1
     suite = ET.SubElement(root, "testsuite", {
         "name": _token(name, "unnamed-host"),
         "package": "hardencheck",
@@ -166,18 +162,19 @@ def _suite(root: ET.Element, index: int, host: dict, results: list[dict], run: d
         errel.text = clean(f"{err.get('reason') or 'error'}: {err.get('message') or ''}", BODY_LIMIT)
 
 
-def render(doc: dict, lang: str = "en") -> bytes:
+def render(view: ReportView, lang: str = "en") -> bytes:
+    """The suite counts are the view's host counts; the test cases are the document's results."""
+    doc = view.doc
     run = doc.get("run") or {}
     titles = {c.get("id"): c.get("title") for c in doc.get("controls") or []}
     by_host: dict[str, list[dict]] = {}
     for r in doc.get("results") or []:
         by_host.setdefault(str(r.get("host") or ""), []).append(dict(r, _title=titles.get(r.get("control"))))
-    hosts = list(doc.get("hosts") or [])
-    known = {str(h.get("name") or "") for h in hosts}
-    hosts += [{"name": n, "identity": {}, "status": "ok", "error": None} for n in by_host if n not in known]
 
     root = ET.Element("testsuites")
-    for i, h in enumerate(hosts):
-        _suite(root, i, h, by_host.get(str(h.get("name") or ""), []), run)
+    for hr in view.hosts:
+        h = hr.record if hr.record is not None else {"name": hr.name, "identity": {}, "status": hr.status,
+                                                     "error": None}
+        _suite(root, hr.index, h, hr.counts, by_host.get(hr.name, []), run)
     ET.indent(root, space=" ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -3,8 +3,9 @@
 Short at any fleet size: totals per status, failures by severity with the top failing controls
 and their hosts, the hosts that could not be scanned and why, checks that could not be completed,
 and the TOM measures not met or not verified. Every list is cut at a fixed length and every host
-name list at a few names, so 500 hosts give a few KB. The figures are ``report.summary.compute``'s,
-the same as the terminal summary's.
+name list at a few names, so 500 hosts give a few KB. The figures are the report view's
+(``report.view``), the same as the terminal summary's and the HTML report's; status, severity
+and roll-up words are ``report.i18n``'s.
 
 Everything from the results document is treated as hostile: control and bidi characters are made
 visible, the text is bounded, Markdown and HTML syntax (pipes, backticks, brackets, emphasis,
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 import re
 
-from hardencheck.report.summary import SEVERITIES, Summary, compute, no_surrogates
+from hardencheck.report import i18n
+from hardencheck.report.i18n import word
+from hardencheck.report.view import SEVERITIES, ReportView, no_surrogates
 from hardencheck.results import STATUSES
-from hardencheck.judge.tom import CATEGORIES
 
 TOP_FAILING = 15        # (control, hosts) lines
 TOP_ERROR_HOSTS = 10
@@ -60,18 +62,18 @@ LABELS = {
     "de": {
         "title": "hardencheck", "clear": "alles in Ordnung", "failures": "{n} Abweichung(en)",
         "errors": "{n} Prüfung(en) nicht abgeschlossen", "incomplete": "Scan abgebrochen",
-        "run": "Lauf", "hosts": "Hosts", "exit": "Exit-Code", "tool": "hardencheck",
-        "not_scanned": "**Scan abgebrochen**: {n} geplante(r) Host(s) nicht geprüft: {hosts}",
+        "run": "Lauf", "hosts": "Server", "exit": "Exit-Code", "tool": "hardencheck",
+        "not_scanned": "**Scan abgebrochen**: {n} geplante(r) Server nicht geprüft: {hosts}",
         "totals": "Ergebnisse", "status": "Status", "count": "Anzahl",
         "by_severity": "Abweichungen nach Schweregrad", "severity": "Schweregrad", "controls": "Kontrollen",
         "top_failing": "Häufigste Abweichungen", "control": "Kontrolle", "title_col": "Titel",
-        "hosts_col": "Hosts", "more": "… und {n} weitere",
-        "host_errors": "Hosts, die nicht geprüft werden konnten", "host": "Host", "address": "Adresse",
+        "hosts_col": "Server", "more": "… und {n} weitere",
+        "host_errors": "Server, die nicht geprüft werden konnten", "host": "Server", "address": "Adresse",
         "reason": "Grund", "message": "Meldung",
-        "check_errors": "Nicht abgeschlossene Prüfungen (erreichbare Hosts)",
-        "tom": "TOM-Maßnahmen nicht erfüllt oder nicht verifiziert", "tom_counts": "TOM-Maßnahmen",
+        "check_errors": "Nicht abgeschlossene Prüfungen (erreichbare Server)",
+        "tom": "TOM-Maßnahmen nicht erfüllt oder nicht nachgewiesen", "tom_counts": "TOM-Maßnahmen",
         "item": "Nr.", "category": "Kategorie", "measure": "Maßnahme",
-        "none_failed": "Keine Kontrolle ist fehlgeschlagen.",
+        "none_failed": "Keine Kontrolle wurde als „nicht bestanden“ bewertet.",
         "footer": "Erstellt aus results.json von Lauf {run}; Nachweise und alle Ergebnisse enthält der "
                   "vollständige Bericht.",
         "changes": "Änderungen seit dem vorigen Lauf",
@@ -79,32 +81,13 @@ LABELS = {
         "other_inventory": "Der vorige Lauf prüfte ein anderes Inventar ({inv}).",
         "new_failures": "neue Abweichungen", "new_errors": "neue Fehler", "fixed": "behoben",
         "still_failing": "weiterhin abweichend", "failures_not_rechecked": "zuvor abweichend, nicht erneut geprüft",
-        "before": "vorher", "hosts_added": "Neue Hosts", "hosts_gone": "Entfallene Hosts",
-        "hosts_unreachable": "Jetzt nicht erreichbare Hosts", "controls_added": "Neue Kontrollen",
+        "before": "vorher", "hosts_added": "Neue Server", "hosts_gone": "Entfallene Server",
+        "hosts_unreachable": "Jetzt nicht erreichbare Server", "controls_added": "Neue Kontrollen",
         "controls_removed": "Entfernte Kontrollen", "controls_changed": "Geänderte Kontrollen (neue Definition)",
         "no_changes": "Kein Ergebnis hat sich geändert.", "state_complete": "vollständig",
         "state_interrupted": "abgebrochen", "state_running": "laufend",
     },
 }
-STATUS_LABELS = {
-    "en": {"pass": "pass", "fail": "fail", "error": "error", "not_applicable": "not applicable",
-           "skipped": "skipped"},
-    "de": {"pass": "bestanden", "fail": "nicht bestanden", "error": "Fehler (nicht prüfbar)",
-           "not_applicable": "nicht anwendbar", "skipped": "übersprungen"},
-}
-SEVERITY_LABELS = {
-    "en": {s: s for s in SEVERITIES},
-    "de": {"critical": "kritisch", "high": "hoch", "medium": "mittel", "low": "niedrig", "info": "Info"},
-}
-TOM_LABELS = {
-    "en": {"met": "met", "not_met": "not met", "not_verified": "not verified",
-           "organisational": "organisational", "not_assessed": "not assessed",
-           "not_applicable": "not applicable"},
-    "de": {"met": "erfüllt", "not_met": "nicht erfüllt", "not_verified": "nicht verifiziert",
-           "organisational": "organisatorisch", "not_assessed": "nicht bewertet",
-           "not_applicable": "nicht anwendbar"},
-}
-
 # C0/C1 controls (tab and newlines are folded to spaces first), DEL, bidi overrides/isolates,
 # line/paragraph separators, zero-width and BOM characters.
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -152,7 +135,7 @@ def _names(names: list[str], lang: str) -> str:
 def render_comparison(cmp: dict, lang: str = "en") -> list[str]:
     """"Changes since the previous run" from ``drift.compare``'s dict (``doc["comparison"]``)."""
     lang = lang if lang in LABELS else "en"
-    L, SL, VL = LABELS[lang], STATUS_LABELS[lang], SEVERITY_LABELS[lang]
+    L = LABELS[lang]
     old, new = cmp.get("old") or {}, cmp.get("new") or {}
     counts = cmp.get("counts") or {}
     state = L.get(f"state_{old.get('state')}", md(old.get("state"), 16))
@@ -172,10 +155,10 @@ def render_comparison(cmp: dict, lang: str = "en") -> list[str]:
         out += ["", f"#### {L[k]} ({len(entries)})", ""]
         out += _table([L["severity"], L["control"], L["host"], L["before"], L["status"], L["message"]], ["l"] * 6)
         for e in entries[:TOP_CHANGES]:
-            out.append(_row(VL.get(e.get("severity"), md(e.get("severity"), 16)), md(e.get("control"), 32),
+            out.append(_row(_sev(e.get("severity"), lang), md(e.get("control"), 32),
                             md(e.get("host"), NAME_LIMIT),
-                            SL.get(e.get("before"), "–") if e.get("before") else "–",
-                            SL.get(e.get("after"), "–") if e.get("after") else "–",
+                            word(i18n.STATUS, e.get("before"), lang, "–") if e.get("before") else "–",
+                            word(i18n.STATUS, e.get("after"), lang, "–") if e.get("after") else "–",
                             md(e.get("message") or e.get("reason") or "")))
         if len(entries) > TOP_CHANGES:
             out += ["", L["more"].format(n=len(entries) - TOP_CHANGES)]
@@ -193,9 +176,18 @@ def render_comparison(cmp: dict, lang: str = "en") -> list[str]:
     return out
 
 
-def render_summary(s: Summary, lang: str = "en", comparison: dict | None = None) -> str:
+def _sev(severity: object, lang: str) -> str:
+    return word(i18n.SEVERITY, severity, lang) if severity in i18n.SEVERITY else md(severity, 16)
+
+
+def _tom(status: str, lang: str) -> str:
+    return word(i18n.ROLLUP, status, lang) if status in i18n.ROLLUP else md(status, 24)
+
+
+def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = None) -> str:
     lang = lang if lang in LABELS else "en"
-    L, SL, VL, TL = LABELS[lang], STATUS_LABELS[lang], SEVERITY_LABELS[lang], TOM_LABELS[lang]
+    L = LABELS[lang]
+    SL = {st: word(i18n.STATUS, st, lang) for st in STATUSES}
     out: list[str] = []
 
     n_fail, n_err = s.totals["fail"], s.totals["error"]
@@ -234,12 +226,12 @@ def render_summary(s: Summary, lang: str = "en", comparison: dict | None = None)
             n = s.failures_by_severity.get(sev, 0)
             if n:
                 controls = sum(1 for g in s.failure_groups if g.severity == sev)
-                out.append(_row(VL.get(sev, md(sev, 16)), n, controls))
+                out.append(_row(_sev(sev, lang), n, controls))
         out += ["", f"#### {L['top_failing']}", ""]
         out += _table([L["severity"], L["control"], L["title_col"], L["hosts_col"], L["count"]],
                       ["l", "l", "l", "l", "r"])
         for g in s.failure_groups[:TOP_FAILING]:
-            out.append(_row(VL.get(g.severity, md(g.severity, 16)), md(g.control, 32), md(g.title, 80),
+            out.append(_row(_sev(g.severity, lang), md(g.control, 32), md(g.title, 80),
                             _hosts(g.hosts, lang), len(g.hosts)))
         if len(s.failure_groups) > TOP_FAILING:
             out += ["", L["more"].format(n=len(s.failure_groups) - TOP_FAILING)]
@@ -258,7 +250,7 @@ def render_summary(s: Summary, lang: str = "en", comparison: dict | None = None)
             out += ["", L["more"].format(n=len(bad) - TOP_ERROR_HOSTS)]
 
     if s.error_groups:
-        out += ["", f"### {L['check_errors']} ({len(s.errors)})", ""]
+        out += ["", f"### {L['check_errors']} ({len(s.check_errors)})", ""]
         out += _table([L["control"], L["reason"], L["hosts_col"], L["count"]], ["l", "l", "l", "r"])
         for g in s.error_groups[:TOP_ERROR_GROUPS]:
             out.append(_row(md(g.control, 32), md(g.reason, 40), _hosts(g.hosts, lang), len(g.hosts)))
@@ -267,15 +259,15 @@ def render_summary(s: Summary, lang: str = "en", comparison: dict | None = None)
 
     if s.tom_counts:
         out += ["", f"### {L['tom']}", ""]
-        out.append(f"{L['tom_counts']}: " + ", ".join(f"{n} {TL.get(st, md(st, 24))}"
+        out.append(f"{L['tom_counts']}: " + ", ".join(f"{n} {_tom(st, lang)}"
                                                        for st, n in s.tom_counts.items()))
         if s.tom_open:
             out.append("")
             out += _table([L["item"], L["category"], L["measure"], L["status"], L["hosts_col"]], ["l"] * 5)
             for m in s.tom_open[:TOP_TOM]:
-                cat = CATEGORIES.get(m.category or "", {}).get(lang, m.category or "")
+                cat = word(i18n.CATEGORY, m.category or "", lang)
                 title = m.title.get(lang) or m.title.get("en") or ""
-                out.append(_row(md(m.id, 32), md(cat, 60), md(title, 80), TL.get(m.status, md(m.status, 24)),
+                out.append(_row(md(m.id, 32), md(cat, 60), md(title, 80), _tom(m.status, lang),
                                 _hosts(m.hosts, lang)))
             if len(s.tom_open) > TOP_TOM:
                 out += ["", L["more"].format(n=len(s.tom_open) - TOP_TOM)]
@@ -284,5 +276,5 @@ def render_summary(s: Summary, lang: str = "en", comparison: dict | None = None)
     return "\n".join(out)
 
 
-def render(doc: dict, lang: str = "en") -> bytes:
-    return render_summary(compute(doc), lang, doc.get("comparison")).encode("utf-8")
+def render(view: ReportView, lang: str = "en") -> bytes:
+    return render_summary(view, lang, view.doc.get("comparison")).encode("utf-8")

@@ -16,6 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from hardencheck.report import i18n
+from hardencheck.report.i18n import word
+from hardencheck.report.view import build_view
 from hardencheck.results import HostOutcome, status_counts
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -110,53 +113,82 @@ def print_table(console: Console, table: Table) -> None:
         console.width = width
 
 
+#: The summary's own words in German (English: the keys, with status codes as they are).
+_DE = {
+    "hosts": "Server", "host": "Server", "address": "Adresse", "note": "Hinweis",
+    "failing controls": "Kontrollen „nicht bestanden“", "severity": "Schweregrad", "control": "Kontrolle",
+    "finding": "Befund", "controls that could not be checked (error)":
+        "Kontrollen, die nicht geprüft werden konnten („Fehler“)",
+    "reason": "Grund", "message": "Meldung",
+    "TOM measures not met or not verified": "TOM-Maßnahmen nicht erfüllt oder nicht nachgewiesen",
+    "item": "Nr.", "measure": "Maßnahme", "status": "Status", "TOM measures": "TOM-Maßnahmen",
+    "total": "gesamt", "results": "Ergebnisse", "exit code": "Exit-Code", "all clear": "keine Beanstandung",
+    "failures at or above '{x}'": "Abweichungen ab Schweregrad '{x}'",
+    "scan incomplete (errors)": "Prüfung unvollständig (Fehler)",
+}
+
+
 def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = None,
-                     exit_code: int | None = None, fail_on: str = "info") -> None:
+                     exit_code: int | None = None, fail_on: str = "info", lang: str = "en") -> None:
     """The summary of a results document (a saved results.json or the scan's own): hosts, failing
     controls, checks that could not be completed, open TOM measures, totals. The figures come from
-    ``report.summary.compute``, as in the Markdown summary."""
-    from hardencheck.report.summary import compute
+    the report view (``report.view``), as in the Markdown summary. ``lang="de"`` prints German
+    words (``report.i18n``'s for statuses); English prints the status codes."""
+    s = build_view(doc)
 
-    s = compute(doc)
-    table = Table(title="hosts", show_lines=False)
-    table.add_column("host")
-    table.add_column("address")
+    def w(text: str) -> str:
+        return _DE.get(text, text) if lang == "de" else text
+
+    def st_word(st: str) -> str:
+        return word(i18n.STATUS, st, lang) if lang != "en" else st
+
+    def tom_word(st: str) -> str:
+        return word(i18n.ROLLUP, st, lang) if lang != "en" else st
+
+    table = Table(title=w("hosts"), show_lines=False)
+    table.add_column(w("host"))
+    table.add_column(w("address"))
     for st in STATUS_STYLE:
-        table.add_column(st, justify="right", style=STATUS_STYLE[st])
-    table.add_column("note")
+        table.add_column(st_word(st), justify="right", style=STATUS_STYLE[st])
+    table.add_column(w("note"))
     for h in s.hosts:
         table.add_row(safe(h.name), safe(h.address), *[str(h.counts[st]) for st in STATUS_STYLE],
                       safe(h.note, 120))
     print_table(console, table)
 
     if s.failures:
-        t = Table(title="failing controls")
+        t = Table(title=w("failing controls"))
         for col in ("severity", "control", "host", "finding"):
-            t.add_column(col)
+            t.add_column(w(col))
         for f in s.failures:
-            t.add_row(safe(f.severity), safe(f.control), safe(f.host), safe(f.message, 200))
+            sev = word(i18n.SEVERITY, f.severity, lang) if lang != "en" else f.severity
+            t.add_row(safe(sev), safe(f.control), safe(f.host), safe(f.message, 200))
         print_table(console, t)
-    if s.errors:
-        t = Table(title="controls that could not be checked (error)")
+    if s.check_errors:
+        t = Table(title=w("controls that could not be checked (error)"))
         for col in ("control", "host", "reason", "message"):
-            t.add_column(col)
-        for e in s.errors:
+            t.add_column(w(col))
+        for e in s.check_errors:
             t.add_row(safe(e.control), safe(e.host), safe(e.reason), safe(e.message, 200))
         print_table(console, t)
     if s.tom_counts:
         if s.tom_open:
-            t = Table(title="TOM measures not met or not verified")
+            t = Table(title=w("TOM measures not met or not verified"))
             for col in ("item", "measure", "status", "hosts"):
-                t.add_column(col)
+                t.add_column(w(col))
             for m in s.tom_open:
-                t.add_row(safe(m.id), safe(m.title.get("en", ""), 80),
-                          f"[{TOM_STYLE.get(m.status, 'dim')}]{m.status}[/]", safe(", ".join(m.hosts), 80))
+                title = m.title.get(lang) or m.title.get("en", "") if lang != "en" else m.title.get("en", "")
+                t.add_row(safe(m.id), safe(title, 80),
+                          f"[{TOM_STYLE.get(m.status, 'dim')}]{safe(tom_word(m.status))}[/]",
+                          safe(", ".join(m.hosts), 80))
             print_table(console, t)
-        console.print("TOM measures: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {st}[/]"
-                                                   for st in TOM_STYLE if s.tom_counts.get(st)))
-    console.print("total: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st}[/]" for st, n in s.totals.items()))
+        console.print(f"{w('TOM measures')}: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {tom_word(st)}[/]"
+                                                          for st in TOM_STYLE if s.tom_counts.get(st)))
+    console.print(f"{w('total')}: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st_word(st)}[/]"
+                                               for st, n in s.totals.items()))
     if results_path:
-        console.print(f"results: {safe(results_path)}")
+        console.print(f"{w('results')}: {safe(results_path)}")
     if exit_code is not None:
-        meaning = {0: "all clear", 1: f"failures at or above '{safe(fail_on)}'", 2: "scan incomplete (errors)"}
-        console.print(f"exit code {exit_code}: {meaning.get(exit_code, '')}")
+        meaning = {0: w("all clear"), 1: w("failures at or above '{x}'").format(x=safe(fail_on)),
+                   2: w("scan incomplete (errors)")}
+        console.print(f"{w('exit code')} {exit_code}: {meaning.get(exit_code, '')}")

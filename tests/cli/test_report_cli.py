@@ -35,7 +35,7 @@ def test_report_refuses_unknown_formats_and_schemas(tmp_path, capsys):
 def test_a_broken_renderer_costs_neither_results_nor_other_reports(tmp_path, monkeypatch, capsys):
     import hardencheck.report.markdown as md
 
-    def boom(doc, lang):
+    def boom(view, lang):
         raise RuntimeError("renderer bug")
 
     monkeypatch.setattr(md, "render", boom)

@@ -59,11 +59,11 @@ def test_roll_up_on_the_lab(lab, tmp_path):
 
 
 def test_environments_are_recorded_and_on_the_report_cover(lab, tmp_path):
-    from hardencheck.report import html
+    from hardencheck.report import render
 
     doc = scan(lab, tmp_path, "default.yml")
     groups = {h["name"]: h["groups"] for h in doc["hosts"]}
     assert groups["hardened"] == ["lab"] and "hardened" in next(h for h in doc["hosts"]
                                                                 if h["name"] == "hardened")["tags"]
-    page = html.render(doc, "en").decode()
+    page = render("html", doc, "en").decode()
     assert "Environments (inventory groups, hosts)" in page and "lab (3)" in page

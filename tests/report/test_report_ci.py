@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hardencheck.report import csv_format, junit, markdown
-from hardencheck.report.summary import compute
+from hardencheck.report import csv_format, markdown, render
+from hardencheck.report.i18n import ROLLUP, word
+from hardencheck.report.view import build_view
 from hardencheck.report.terminal import summary_from_doc
 from hardencheck.results import STATUSES, validate_document
 
@@ -114,7 +115,7 @@ def test_junit_from_the_lab_validates_and_counts_match(scanned, schema):
     assert props["host_key_fingerprint"] == hardened["identity"]["host_key_fingerprint"]
     wrongkey = next(s for s in suites if s.get("name") == "wrongkey")
     assert wrongkey.find("system-err").text.startswith("hostkey_mismatch")
-    assert junit.render(doc, "en") == path.read_bytes()
+    assert render("junit", doc, "en") == path.read_bytes()
 
 
 @pytest.mark.lab
@@ -137,7 +138,7 @@ def test_csv_from_the_lab_round_trips(scanned):
 def test_markdown_and_terminal_show_the_same_figures(scanned):
     doc, run, terminal_out = scanned
     text = (run / "summary.md").read_text(encoding="utf-8")
-    s = compute(doc)
+    s = build_view(doc)
     assert s.totals == doc["summary"]["status_counts"]
     # the scan's own terminal summary (built from the outcomes) …
     total_line = next(line for line in terminal_out.splitlines() if line.startswith("total: "))
@@ -151,7 +152,7 @@ def test_markdown_and_terminal_show_the_same_figures(scanned):
     assert dict((st, int(n)) for n, st in re.findall(r"(\d+) (\w+)", tom_line)) == s.tom_counts
     assert "TOM measures: " in text
     for st, n in s.tom_counts.items():
-        assert f"{n} {markdown.TOM_LABELS['en'][st]}" in text
+        assert f"{n} {word(ROLLUP, st, 'en')}" in text
     # hosts that could not be scanned, with their reasons, in both
     for h in s.hosts_with_errors:
         assert h.reason in terminal_out and h.reason.replace("_", "\\_") in text
@@ -173,9 +174,9 @@ def test_markdown_german_uses_the_tom_category_names(scanned):
     from hardencheck.judge.tom import CATEGORIES
 
     doc, _, _ = scanned
-    text = markdown.render(doc, "de").decode()
+    text = render("md", doc, "de").decode()
     assert "### Ergebnisse" in text and "TOM-Maßnahmen" in text
-    s = compute(doc)
+    s = build_view(doc)
     assert s.tom_open
     for m in s.tom_open:
         assert CATEGORIES[m.category]["de"] in text and markdown.md(m.title["de"], 80) in text
@@ -259,7 +260,7 @@ def test_hostile_document_follows_the_results_schema(hostile):
 
 
 def test_junit_keeps_hostile_output_as_inert_valid_xml(hostile, schema):
-    data = junit.render(hostile, "en")
+    data = render("junit", hostile, "en")
     schema.validate(io.BytesIO(data))
     root = ET.fromstring(data)
     assert b"<script>" not in data and b"\x1b" not in data and b"\x00" not in data
@@ -280,7 +281,7 @@ def test_junit_keeps_hostile_output_as_inert_valid_xml(hostile, schema):
 
 
 def test_csv_round_trips_hostile_values_and_neutralises_formulas(hostile):
-    data = csv_format.render(hostile, "en")
+    data = render("csv", hostile, "en")
     assert data.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert len(table) == 1 + len(hostile["results"])
@@ -303,7 +304,7 @@ def test_csv_round_trips_hostile_values_and_neutralises_formulas(hostile):
 
 
 def test_markdown_escapes_hostile_output(hostile):
-    text = markdown.render(hostile, "en").decode("utf-8")
+    text = render("md", hostile, "en").decode("utf-8")
     assert "<script>" not in text and "<img" not in text and not re.search(r"(?<!\\)\]\(", text)
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\u202a-\u202e]", text)
     assert not any(line.startswith("::") for line in text.splitlines())
@@ -357,17 +358,17 @@ def fleet(n_hosts=500, n_controls=60):
 def test_500_hosts_markdown_stays_short_and_every_format_renders_fast():
     doc = fleet()
     t = time.perf_counter()
-    md = markdown.render(doc, "en")
+    md = render("md", doc, "en")
     md_s = time.perf_counter() - t
     assert len(md) < 12_000, len(md)
-    s = compute(doc)
+    s = build_view(doc)
     assert f"| {s.totals['pass']} | {s.totals['fail']} | {s.totals['error']} |" in md.decode()
     assert "… and " in md.decode()
     t = time.perf_counter()
-    xml = junit.render(doc, "en")
+    xml = render("junit", doc, "en")
     junit_s = time.perf_counter() - t
     t = time.perf_counter()
-    table = csv_format.render(doc, "en")
+    table = render("csv", doc, "en")
     csv_s = time.perf_counter() - t
     root = ET.fromstring(xml)
     assert len(root.findall("testsuite")) == 500 and len(root.findall("testsuite/testcase")) == 30_000
@@ -380,12 +381,12 @@ def test_markdown_of_an_interrupted_clean_run():
     doc["run"].update(complete=False, exit_code=2)
     doc["run"]["inventory"]["not_scanned"] = ["b", "c|d"]
     doc["tom"]["items"][0].update(status="met", hosts={"a": "met"})
-    text = markdown.render(doc, "en").decode()
+    text = render("md", doc, "en").decode()
     assert text.startswith("## hardencheck: ⚠ scan interrupted")
     assert "**Scan interrupted**: 2 planned host(s) not scanned: b, c\\|d" in text
     assert "No control failed." in text and "TOM measures: 1 met" in text
-    de = markdown.render(doc, "de").decode()
-    assert "Scan abgebrochen" in de and "Keine Kontrolle ist fehlgeschlagen." in de
+    de = render("md", doc, "de").decode()
+    assert "Scan abgebrochen" in de and "Keine Kontrolle wurde als „nicht bestanden“ bewertet." in de
 
 
 def test_markdown_host_text_cannot_mention_people_or_link_issues():

@@ -28,9 +28,9 @@ import markupsafe
 import pytest
 
 from hardencheck.cli import main
-from hardencheck.report import html as report_html
-from hardencheck.report.i18n_html import STATUS, T
-from hardencheck.report import load_results
+from hardencheck.report import html_context, i18n, load_results, render
+from hardencheck.report.i18n_html import T
+from hardencheck.report.view import canonical_bytes
 from hardencheck.judge.tom import CATEGORIES
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -64,7 +64,7 @@ def _text(page: str) -> str:
 @pytest.mark.lab
 def test_structure_en(scanned):
     doc, path = scanned
-    page = report_html.render(doc, "en").decode("utf-8")
+    page = render("html", doc, "en").decode("utf-8")
     assert page.startswith("<!DOCTYPE html>")
     # self-contained: no external reference at all, strict CSP first in <head>
     assert re.search(r"(src|href)=\"(https?:|//)", page) is None
@@ -73,7 +73,7 @@ def test_structure_en(scanned):
     assert "Content-Security-Policy" in head and "default-src 'none'" in head
     # results.json tied to the report: the sha256 of the file's real bytes
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert report_html.canonical_bytes(doc) == path.read_bytes()
+    assert canonical_bytes(doc) == path.read_bytes()
     assert f'id="results-sha256">{sha}<' in page and page.count(sha) >= 2
     text = _text(page)
     # every TOM item and every host
@@ -110,12 +110,12 @@ def test_structure_en(scanned):
 @pytest.mark.lab
 def test_german(scanned):
     doc, _ = scanned
-    page = report_html.render(doc, "de").decode("utf-8")
+    page = render("html", doc, "de").decode("utf-8")
     text = _text(page)
     assert '<html lang="de">' in page
     for key in ("summary", "findings", "tom_view", "host_view", "appendix", "method", "compliance"):
         assert T[key]["de"] in text, key
-    assert STATUS["not_met"]["de"][0] in text and STATUS["pass"]["de"][0] in text
+    assert i18n.ROLLUP["not_met"]["de"] in text and i18n.STATUS["pass"]["de"] in text
     cats = {it["category"] for it in doc["tom"]["items"] if not it["group"]}
     for c in cats:
         assert CATEGORIES[c]["de"] in text
@@ -127,8 +127,10 @@ def test_german(scanned):
 def test_every_string_in_both_languages():
     for key, v in T.items():
         assert set(v) == {"en", "de"}, key
-    for key, v in STATUS.items():
-        assert set(v) == {"en", "de"}, key
+    for table in (i18n.STATUS, i18n.STATUS_DEF, i18n.ROLLUP, i18n.ROLLUP_DEF, i18n.OUTCOME, i18n.SEVERITY,
+                  i18n.REASON):
+        for key, v in table.items():
+            assert set(v) == {"en", "de"}, key
 
 
 # -- hostile host output ----------------------------------------------------------------------
@@ -153,7 +155,7 @@ def plant(doc: dict) -> dict:
 @pytest.mark.lab
 def test_hostile_output_is_inert(scanned):
     doc = plant(scanned[0])
-    page = report_html.render(doc, "en").decode("utf-8")
+    page = render("html", doc, "en").decode("utf-8")
     assert "<script" not in page.lower() and "<img" not in page.lower()
     assert "&lt;script&gt;document.title=&#39;PWNED&#39;" in page
     assert "&amp;amp; &amp;lt;b&amp;gt;" in page               # entities stay literal text
@@ -178,7 +180,7 @@ def test_lone_surrogates_and_missing_tom_do_not_crash():
                                             "controls": {"path": "c", "sha256": "0", "ids": []}, "exit_code": 2},
            "summary": {"hosts": 0, "status_counts": {}}, "controls": [], "hosts": [], "results": [],
            "evidence": {}}
-    page = report_html.render(doc, "de").decode("utf-8")
+    page = render("html", doc, "de").decode("utf-8")
     assert "\\udcff" in page and "abgebrochen" in page
 
 
@@ -312,7 +314,7 @@ def chromium(tmp_path_factory):
 def test_chromium_loads_inert_screenshot_pdf(scanned, chromium, tmp_path):
     doc = plant(scanned[0])
     page = tmp_path / "report.html"
-    page.write_bytes(report_html.render(doc, "en"))
+    page.write_bytes(render("html", doc, "en"))
     url = page.as_uri()
     session, seconds = chromium.open(url)
     title = chromium.evaluate("document.title", session)
@@ -367,10 +369,10 @@ def test_fleet_layout_snippets_once(scanned, monkeypatch):
     """Above INLINE_SNIPPET_HOSTS each distinct probe snippet is printed once in the appendix and the
     evidence records refer to it; above TABLE_HOSTS the TOM view lists hosts per status."""
     doc, path = scanned
-    monkeypatch.setattr(report_html, "INLINE_SNIPPET_HOSTS", 0)
-    monkeypatch.setattr(report_html, "TABLE_HOSTS", 0)
+    monkeypatch.setattr(html_context, "INLINE_SNIPPET_HOSTS", 0)
+    monkeypatch.setattr(html_context, "TABLE_HOSTS", 0)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    page = report_html.render(doc, "en", results_sha256=sha).decode("utf-8")
+    page = render("html", doc, "en", results_sha256=sha).decode("utf-8")
     assert sha in page
     codes = {e["code"] for e in doc["evidence"].values()}
     assert page.count('<pre class="code">') == len(codes)

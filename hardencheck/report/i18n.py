@@ -1,0 +1,135 @@
+"""The vocabulary of every report: status, severity, reason, TOM roll-up, annual outcome and
+category words in English and German, in one table shape.
+
+Every table is ``{key: {"en": word, "de": word}}`` and read through ``word(TABLE, key, lang)``.
+HTML, Markdown, the terminal summary and the annual report take these words from here, so one
+verdict has one word in every format (tests/report/test_vocabulary.py renders them all from one
+lab scan and compares). Per-format prose (headings, sentences) stays with its format
+(``i18n_html.T``, ``markdown.LABELS``, ``audit_html.A``) and quotes these words where it names
+a status.
+
+German follows the audit language of a German data protection officer: a result is
+*bestanden* / *nicht bestanden* / *Fehler* / *nicht anwendbar* / *übersprungen*; a TOM measure
+is *erfüllt* / *nicht erfüllt* / *nicht nachgewiesen* / *organisatorisch* / *nicht bewertet* /
+*nicht anwendbar*; the annual report's outcomes of a measure or control in a run are the
+roll-up words (held = *erfüllt*). A scanned machine is a *Server* (never "Host") in German.
+
+English reason texts have one home, ``hardencheck.errors.REASONS`` (the codes are part of the
+results.json schema); their German wording is here.
+"""
+
+from __future__ import annotations
+
+from hardencheck.errors import REASONS as _REASONS_EN
+from hardencheck.judge.tom import ART32, CATEGORIES
+
+LANGS = ("en", "de")
+
+Table = dict[str, dict[str, str]]
+
+#: The result of one control on one host.
+STATUS: Table = {
+    "pass": {"en": "pass", "de": "bestanden"},
+    "fail": {"en": "fail", "de": "nicht bestanden"},
+    "error": {"en": "error", "de": "Fehler"},
+    "not_applicable": {"en": "not applicable", "de": "nicht anwendbar"},
+    "skipped": {"en": "skipped", "de": "übersprungen"},
+}
+STATUS_DEF: Table = {
+    "pass": {"en": "the control's expectation holds on the host",
+             "de": "die Erwartung der Kontrolle ist auf dem Server erfüllt"},
+    "fail": {"en": "the host was checked and the expectation does not hold",
+             "de": "der Server wurde geprüft und die Erwartung ist nicht erfüllt"},
+    "error": {"en": "could not be determined (see the reason code); never counted as pass",
+              "de": "konnte nicht festgestellt werden (siehe Grund-Code); zählt nie als bestanden"},
+    "not_applicable": {"en": "the control does not apply to this host (its OS or tags, or a precondition such as "
+                             "“no software RAID”)",
+                       "de": "die Kontrolle trifft auf diesen Server nicht zu (Betriebssystem, Tags oder eine "
+                             "Vorbedingung wie „kein Software-RAID“)"},
+    "skipped": {"en": "deselected for this run (--tags or --control)",
+                "de": "für diesen Lauf abgewählt (--tags oder --control)"},
+}
+
+#: The status of a TOM measure (hardencheck.judge.tom.ROLLUP).
+ROLLUP: Table = {
+    "met": {"en": "met", "de": "erfüllt"},
+    "not_met": {"en": "not met", "de": "nicht erfüllt"},
+    "not_verified": {"en": "not verified", "de": "nicht nachgewiesen"},
+    "organisational": {"en": "organisational", "de": "organisatorisch"},
+    "not_assessed": {"en": "not assessed", "de": "nicht bewertet"},
+    "not_applicable": {"en": "not applicable", "de": "nicht anwendbar"},
+}
+ROLLUP_DEF: Table = {
+    "met": {"en": "every control of the measure passes on every host where it applies",
+            "de": "jede Kontrolle der Maßnahme ist auf jedem Server bestanden, auf den sie zutrifft"},
+    "not_met": {"en": "at least one control fails on at least one host",
+                "de": "mindestens eine Kontrolle ist auf mindestens einem Server nicht bestanden"},
+    "not_verified": {"en": "no failure, but some control could not be checked (error)",
+                     "de": "keine Abweichung, aber eine Kontrolle konnte nicht geprüft werden (Fehler)"},
+    "organisational": {"en": "no technical control proves the measure; a person attests it",
+                       "de": "keine technische Kontrolle weist die Maßnahme nach; eine Person bestätigt sie"},
+    "not_assessed": {"en": "its controls were deselected in this run",
+                     "de": "ihre Kontrollen waren in diesem Lauf abgewählt"},
+    "not_applicable": {"en": "none of its controls applies to the hosts",
+                       "de": "keine ihrer Kontrollen trifft auf die Server zu"},
+}
+
+#: The outcome of a measure or control in one run of the annual report (records.effectiveness):
+#: the roll-up's words in German, its own English words.
+OUTCOME: Table = {
+    "held": {"en": "held", "de": ROLLUP["met"]["de"]},
+    "failed": {"en": "failed", "de": ROLLUP["not_met"]["de"]},
+    "not_verified": {"en": "not verified", "de": ROLLUP["not_verified"]["de"]},
+    "not_applicable": {"en": "not applicable", "de": ROLLUP["not_applicable"]["de"]},
+    "not_assessed": {"en": "not assessed", "de": ROLLUP["not_assessed"]["de"]},
+}
+
+SEVERITY: Table = {
+    "critical": {"en": "critical", "de": "kritisch"},
+    "high": {"en": "high", "de": "hoch"},
+    "medium": {"en": "medium", "de": "mittel"},
+    "low": {"en": "low", "de": "niedrig"},
+    "info": {"en": "info", "de": "Info"},
+}
+
+#: German wording of the reason codes; English comes from hardencheck.errors.REASONS, plus the
+#: two reasons of a not_applicable result.
+_REASONS_DE: dict[str, str] = {
+    "unreachable": "der Server war nicht erreichbar (DNS, abgewiesen, keine Route, Verbindungs-Timeout)",
+    "hostkey_unknown": "der SSH-Schlüssel des Servers steht nicht in known_hosts",
+    "hostkey_mismatch": "der Server zeigte einen anderen SSH-Schlüssel als in known_hosts verzeichnet",
+    "auth_failed": "die SSH-Anmeldung wurde abgelehnt",
+    "timeout": "der Server oder ein Befehl antwortete nicht rechtzeitig",
+    "sudo_failed": "sudo -n konnte die Prüfungen nicht als root ausführen",
+    "command_missing": "ein Befehl, den die Prüfung braucht, ist nicht installiert",
+    "permission_denied": "die Prüfung durfte nicht lesen, was sie braucht",
+    "unparsable": "die Ausgabe war nicht verständlich",
+    "incomplete_output": "die Ausgabe endete, bevor der Abschnitt der Prüfung vollständig war",
+    "probe_failed": "der Befehl der Prüfung endete mit einem Fehler",
+    "stale_evidence": "die Daten, auf denen das Urteil beruht, sind zu alt (z. B. veralteter Paketindex)",
+    "invalid_value": "ein Fakt oder Parameter hatte nicht den Typ, den die Erwartung braucht",
+    "transport": "die Verbindung brach auf andere Weise ab",
+    "internal": "hardencheck selbst stieß bei der Bewertung dieser Kontrolle auf einen Fehler "
+                "(ein Programmfehler: bitte melden)",
+    "precondition": "eine Vorbedingung der Kontrolle ist nicht gegeben",
+    "applies_to": "die Kontrolle gilt nicht für Betriebssystem oder Tags dieses Servers",
+}
+_REASONS_EN_EXTRA: dict[str, str] = {
+    "precondition": "a precondition of the control does not hold",
+    "applies_to": "the control does not apply to this host's OS or tags",
+}
+#: Every reason code: the error reasons (hardencheck.errors.REASONS), then not_applicable's.
+REASON: Table = {code: {"en": en, "de": _REASONS_DE[code]}
+                 for code, en in {**_REASONS_EN, **_REASONS_EN_EXTRA}.items()}
+
+#: TOM categories and the letters of GDPR Art. 32(1), as the catalog module defines them.
+CATEGORY: Table = CATEGORIES
+ARTICLE32: Table = ART32
+
+
+def word(table: Table, key: str | None, lang: str, default: str | None = None) -> str:
+    """``table[key][lang]``; an unknown key gives ``default`` (else the key itself)."""
+    entry = table.get(key or "")
+    if entry is None:
+        return (key or "") if default is None else default
+    return entry.get(lang) or entry["en"]
