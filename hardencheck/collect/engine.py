@@ -1,5 +1,9 @@
 """The scan pipeline for one host: plan -> collect (one exec) -> parse -> judge.
 
+The engine collects: it plans the probe invocations, runs them as one script through a transport,
+splits and parses the output and keeps the evidence. The verdicts themselves (selection,
+applicability, expectations against facts) are pure functions in ``hardencheck.judge.verdict``.
+
 Nothing that goes wrong on a host escapes ``scan_host``: connection, host-key, sudo and timeout
 problems and broken output all end as ``error`` results with a reason code and evidence, so one
 bad host never stops the others and "could not check" never reads as "passed".
@@ -8,7 +12,6 @@ bad host never stops the others and "could not check" never reads as "passed".
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import traceback
@@ -19,7 +22,8 @@ from typing import Any, Callable
 
 from hardencheck.judge.controls import Control, ControlSet, LoadedControl
 from hardencheck.errors import HostError, ProbeError
-from hardencheck.judge.expectations import MISSING, evaluate, lookup
+from hardencheck.judge.verdict import (expected_sentence, judge_facts, jsonable, os_applicability, selected,
+                                       static_applicability)
 from hardencheck.collect.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
 from hardencheck.collect.probes.base import Probe, get_probe
 from hardencheck.records.redaction import Redactor, redact_outcome
@@ -48,27 +52,6 @@ class _Need:
     probe: type[Probe]
     remote_args: tuple[str, ...]
     section_ids: dict[str, str]               # command name -> section id
-
-
-def selected(lc: LoadedControl, opts: ScanOptions) -> str | None:
-    """None when the control runs, else why it is skipped."""
-    c = lc.control
-    if opts.control_ids is not None and c.id not in opts.control_ids:
-        return "not among the selected controls"
-    if opts.tags is not None and not (set(c.tags) & opts.tags):
-        return f"not selected by --tags {','.join(sorted(opts.tags))}"
-    return None
-
-
-def static_applicability(c: Control, host) -> str | None:
-    """None when the control applies to the host by its tags, else the reason it does not."""
-    at = c.applies_to
-    tags = set(host.tags)
-    if at.host_tags is not None and not (tags & set(at.host_tags)):
-        return f"host has none of the tags {', '.join(at.host_tags)}"
-    if at.not_host_tags is not None and (tags & set(at.not_host_tags)):
-        return f"host is tagged {', '.join(sorted(tags & set(at.not_host_tags)))}"
-    return None
 
 
 class HostScan:
@@ -148,7 +131,7 @@ class HostScan:
                                 "sections that completed were kept"}
         except HostError as e:
             record.status = "error"
-            record.error = {"reason": e.reason, "message": e.message, **_jsonable(e.details)}
+            record.error = {"reason": e.reason, "message": e.message, **jsonable(e.details)}
         finally:
             if transport is not None:
                 # who answered (host key, user, jump hosts), also when the connection was refused
@@ -200,7 +183,7 @@ class HostScan:
         need = self._need(probe_name, args)
         return {
             "probe": probe_name,
-            "args": _jsonable(args),
+            "args": jsonable(args),
             "sections": [self._eid(sid) for sid in need.section_ids.values() if self._eid(sid) in self.evidence],
             "collected_at": utc(self.collected_at),
             "host": {k: self.identity.get(k) for k in
@@ -214,7 +197,7 @@ class HostScan:
         runnable: list[LoadedControl] = []
         for lc in self.controls.controls:
             c = lc.control
-            why_skip = selected(lc, self.opts)
+            why_skip = selected(c, tags=self.opts.tags, control_ids=self.opts.control_ids)
             if why_skip:
                 results.append(self._result(c, "skipped", message=why_skip))
                 continue
@@ -254,29 +237,10 @@ class HostScan:
         probe = get_probe(c.probe)
         args = probe.resolve_args(c.resolved_args(params))
         ref = self._evidence_ref(c.probe, args)
-        at = c.applies_to
-        if at.os_family is not None or at.virtualization is not None:
-            if os_fact is None:
-                return self._result(c, "error", reason=os_error.reason if os_error else "unparsable",
-                                    message=f"the host's OS could not be determined: "
-                                            f"{os_error.message if os_error else 'no host.os facts'}",
-                                    evidence=self._evidence_ref(HOST_PROBE, {}))
-            if at.os_family is not None and os_fact.get("family") not in at.os_family:
-                return self._result(c, "not_applicable", reason="applies_to",
-                                    message=f"OS family {os_fact.get('family')!r} is not one of "
-                                            f"{', '.join(at.os_family)}", evidence=ref)
-            if at.virtualization is not None:
-                virt = os_fact.get("virtualization")
-                if virt is None:
-                    return self._result(c, "error", reason="command_missing",
-                                        message="cannot tell whether the host is virtualised "
-                                                "(systemd-detect-virt is missing)",
-                                        evidence=self._evidence_ref(HOST_PROBE, {}))
-                kind = "physical" if virt == "none" else "virtual"
-                if kind != at.virtualization:
-                    return self._result(c, "not_applicable", reason="applies_to",
-                                        message=f"applies to {at.virtualization} hosts; this one is "
-                                                f"{kind} ({virt})", evidence=ref)
+        na = os_applicability(c, os_fact, os_error)
+        if na:
+            return self._result(c, na.status, reason=na.reason, message=na.message,
+                                evidence=self._evidence_ref(HOST_PROBE, {}) if na.os_evidence else ref)
         try:
             facts = self.facts(probe, args)
         except ProbeError as e:
@@ -290,56 +254,7 @@ class HostScan:
         return Result(host=self.host.name, control=c.id, status=status, severity=c.severity,
                       expected=expected_sentence(c, self.params.get(c.id, c.params)), actual=None,
                       message=message, reason=reason, tom=list(self.opts.tom_items.get(c.id, [])),
-                      params=_jsonable(self.params.get(c.id, c.params)), evidence=evidence or {})
-
-
-def expected_sentence(c: Control, params: dict[str, Any]) -> str:
-    from hardencheck.judge.expectations import sentence
-    return "; ".join(sentence(e.fact, e.op, c.expectation_value(e, params)) for e in c.expect)
-
-
-def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *,
-                host: str = "", evidence: dict | None = None) -> Result:
-    """The pure verdict: a control's expectations against a probe's facts. No I/O."""
-    def result(status, message, actual, reason=None):
-        return Result(host=host, control=c.id, status=status, severity=c.severity,
-                      expected=expected_sentence(c, params), actual=actual, message=message,
-                      reason=reason, params=_jsonable(params), evidence=evidence or {})
-
-    for e in c.applies_if:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
-        if o.ok is None:
-            return result("error", o.message, {e.fact: o.actual}, reason=o.error)
-        if not o.ok:
-            return result("not_applicable", f"does not apply: {o.expected} does not hold ({o.message})",
-                          {e.fact: o.actual}, reason="precondition")
-    for e in c.valid_if:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
-        if not o.ok:
-            why = o.message or "not satisfied"
-            return result("error", f"the evidence cannot be trusted: {o.expected} does not hold ({why})",
-                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error)
-    actual: dict[str, Any] = {}
-    failed, errors = [], []
-    for e in c.expect:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
-        actual[e.fact] = o.actual
-        if o.ok is False:
-            failed.append(f"{o.message} (expected: {o.expected.split(' ', 1)[1]})")
-        elif o.ok is None:
-            errors.append((o.message, o.actual))
-    for path in c.show:
-        value = lookup(facts, path)
-        actual.setdefault(path, None if value is MISSING else value)
-    if failed:
-        # A fact that is null because of an absence already reported (no log file -> no
-        # timestamp) adds nothing; other undecidable expectations are named.
-        extra = [m for m, a in errors if a is not None]
-        msg = "; ".join(failed) + ("; could not check: " + "; ".join(extra) if extra else "")
-        return result("fail", msg, actual)
-    if errors:
-        return result("error", "; ".join(m for m, _ in errors), actual, reason="invalid_value")
-    return result("pass", "all expectations hold", actual)
+                      params=jsonable(self.params.get(c.id, c.params)), evidence=evidence or {})
 
 
 class _MissingSections(dict):
@@ -365,10 +280,6 @@ def _no_sections_error(noise: str, result) -> HostError:
         return HostError("timeout", "the host accepted the command but sent no output in time")
     return HostError("incomplete_output", f"the probe script produced no sections (exit code "
                                           f"{result.exit_code}): {text[:300] or 'no output'}")
-
-
-def _jsonable(v: Any) -> Any:
-    return json.loads(json.dumps(v, default=str))
 
 
 def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,

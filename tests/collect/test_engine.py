@@ -23,7 +23,6 @@ from hardencheck.collect.probes import get_probe
 from hardencheck.results import Result, exit_code
 from hardencheck.collect.transports import make_transport
 from hardencheck.collect.transports.base import ExecResult
-from hardencheck.collect.transports.local import LocalTransport
 from hardencheck.collect.transports.replay import ReplayTransport, recording_from_evidence
 
 # Containment is about the engine, not the library: the seven design controls are enough (the

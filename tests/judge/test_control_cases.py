@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hardencheck.judge.controls import load_controls
-from hardencheck.collect.engine import judge_facts
+from hardencheck.judge.verdict import judge_facts
 from hardencheck.collect.probe_script import Section
 from hardencheck.collect.probes import get_probe
 from hardencheck.yaml_source import load_file

@@ -1,0 +1,126 @@
+"""The verdict: a control against what a host is and what its probe reported. Pure, no I/O.
+
+The engine (``collect/engine.py``) collects the facts and asks here, in order: is the control
+selected for this scan (``selected``), does it apply to the host by its inventory tags
+(``static_applicability``), by its operating system (``os_applicability``), and finally what do
+the facts say (``judge_facts``). ``expected_sentence`` is the "expected" text of every result.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from hardencheck.errors import ProbeError
+from hardencheck.judge.controls import Control
+from hardencheck.judge.expectations import MISSING, evaluate, lookup, sentence
+from hardencheck.results import Result
+
+
+def selected(c: Control, *, tags: set[str] | None, control_ids: set[str] | None) -> str | None:
+    """None when the control runs in this scan, else why it is skipped."""
+    if control_ids is not None and c.id not in control_ids:
+        return "not among the selected controls"
+    if tags is not None and not (set(c.tags) & tags):
+        return f"not selected by --tags {','.join(sorted(tags))}"
+    return None
+
+
+def static_applicability(c: Control, host) -> str | None:
+    """None when the control applies to the host by its tags, else the reason it does not."""
+    at = c.applies_to
+    tags = set(host.tags)
+    if at.host_tags is not None and not (tags & set(at.host_tags)):
+        return f"host has none of the tags {', '.join(at.host_tags)}"
+    if at.not_host_tags is not None and (tags & set(at.not_host_tags)):
+        return f"host is tagged {', '.join(sorted(tags & set(at.not_host_tags)))}"
+    return None
+
+
+class NotJudged(NamedTuple):
+    """Why a control gets no verdict from its facts: its status, reason and message, and whether
+    the host's OS facts (``host.os``) are the evidence rather than the control's own probe."""
+
+    status: str
+    reason: str
+    message: str
+    os_evidence: bool
+
+
+def os_applicability(c: Control, os_fact: dict | None, os_error: ProbeError | None) -> NotJudged | None:
+    """None when the control applies to the host's OS family and virtualisation (or does not
+    ask), else the ``not_applicable`` or ``error`` it ends in."""
+    at = c.applies_to
+    if at.os_family is None and at.virtualization is None:
+        return None
+    if os_fact is None:
+        return NotJudged("error", os_error.reason if os_error else "unparsable",
+                         f"the host's OS could not be determined: "
+                         f"{os_error.message if os_error else 'no host.os facts'}", True)
+    if at.os_family is not None and os_fact.get("family") not in at.os_family:
+        return NotJudged("not_applicable", "applies_to", f"OS family {os_fact.get('family')!r} is not one of "
+                                                         f"{', '.join(at.os_family)}", False)
+    if at.virtualization is not None:
+        virt = os_fact.get("virtualization")
+        if virt is None:
+            return NotJudged("error", "command_missing", "cannot tell whether the host is virtualised "
+                                                         "(systemd-detect-virt is missing)", True)
+        kind = "physical" if virt == "none" else "virtual"
+        if kind != at.virtualization:
+            return NotJudged("not_applicable", "applies_to", f"applies to {at.virtualization} hosts; "
+                                                             f"this one is {kind} ({virt})", False)
+    return None
+
+
+def expected_sentence(c: Control, params: dict[str, Any]) -> str:
+    return "; ".join(sentence(e.fact, e.op, c.expectation_value(e, params)) for e in c.expect)
+
+
+def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *,
+                host: str = "", evidence: dict | None = None) -> Result:
+    """The pure verdict: a control's expectations against a probe's facts. No I/O."""
+    def result(status, message, actual, reason=None):
+        return Result(host=host, control=c.id, status=status, severity=c.severity,
+                      expected=expected_sentence(c, params), actual=actual, message=message,
+                      reason=reason, params=jsonable(params), evidence=evidence or {})
+
+    for e in c.applies_if:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        if o.ok is None:
+            return result("error", o.message, {e.fact: o.actual}, reason=o.error)
+        if not o.ok:
+            return result("not_applicable", f"does not apply: {o.expected} does not hold ({o.message})",
+                          {e.fact: o.actual}, reason="precondition")
+    for e in c.valid_if:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        if not o.ok:
+            why = o.message or "not satisfied"
+            return result("error", f"the evidence cannot be trusted: {o.expected} does not hold ({why})",
+                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error)
+    actual: dict[str, Any] = {}
+    failed, errors = [], []
+    for e in c.expect:
+        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        actual[e.fact] = o.actual
+        if o.ok is False:
+            failed.append(f"{o.message} (expected: {o.expected.split(' ', 1)[1]})")
+        elif o.ok is None:
+            errors.append((o.message, o.actual))
+    for path in c.show:
+        value = lookup(facts, path)
+        actual.setdefault(path, None if value is MISSING else value)
+    if failed:
+        # A fact that is null because of an absence already reported (no log file -> no
+        # timestamp) adds nothing; other undecidable expectations are named.
+        extra = [m for m, a in errors if a is not None]
+        msg = "; ".join(failed) + ("; could not check: " + "; ".join(extra) if extra else "")
+        return result("fail", msg, actual)
+    if errors:
+        return result("error", "; ".join(m for m, _ in errors), actual, reason="invalid_value")
+    return result("pass", "all expectations hold", actual)
+
+
+def jsonable(v: Any) -> Any:
+    """``v`` as plain JSON data (what results.json will hold): non-JSON values become strings."""
+    return json.loads(json.dumps(v, default=str))
