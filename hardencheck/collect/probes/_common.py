@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from typing import Callable
@@ -89,8 +90,6 @@ def ok_or_absent(sec: Section, what: str, ok_codes: tuple[int, ...] = (0,)) -> b
 
 def load_json(text: str, what: str):
     """json.loads that turns every failure (syntax, absurd nesting) into ``unparsable``."""
-    import json
-
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:

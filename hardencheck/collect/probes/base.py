@@ -135,7 +135,9 @@ class Probe:
 
 def registry() -> dict[str, type[Probe]]:
     """All probes by name (importing the probe modules on first use)."""
-    import hardencheck.collect.probes  # noqa: F401  (imports every probe module)
+    # Imported here, not at the top: the package imports every probe module, and each of them
+    # imports this one first (a top-level import would be a cycle).
+    import hardencheck.collect.probes  # noqa: F401
 
     return dict(_REGISTRY)
 
