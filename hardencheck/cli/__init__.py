@@ -347,9 +347,9 @@ def cmd_scan(args, console: Console) -> int:
     summary_from_doc(console, doc, results_path=str(results_path), exit_code=code,
                      fail_on=fail_on)
     if "comparison" in doc:
-        from hardencheck.records import drift
+        from hardencheck.report.changes import print_comparison
 
-        drift.print_comparison(console, doc["comparison"])
+        print_comparison(console, doc["comparison"])
     for path in written:
         console.print(f"report: {path}", markup=False, highlight=False)
     console.print(f"bundle: {run_dir} (check it with: hardencheck verify {run_dir})", markup=False,

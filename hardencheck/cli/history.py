@@ -121,6 +121,7 @@ def _resolve(h, ref: str) -> str:
 def cmd_diff(args, console) -> int:
     from hardencheck.records import drift
     from hardencheck.records.history import History
+    from hardencheck.report.changes import print_comparison
 
     if args.new is None and args.old is not None:
         # one argument: compare it with its predecessor
@@ -155,7 +156,7 @@ def cmd_diff(args, console) -> int:
     if args.json:
         print(json.dumps(cmp, indent=1, ensure_ascii=False))
     else:
-        drift.print_comparison(console, cmp, show_still_failing=args.show_still_failing)
+        print_comparison(console, cmp, show_still_failing=args.show_still_failing)
     return 0
 
 
