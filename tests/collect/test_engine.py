@@ -266,3 +266,26 @@ def test_cli_scans_this_machine_without_an_inventory(tmp_path):
     assert by["RAID-001"] in ("pass", "fail", "not_applicable") and by["SSH-001"] == "skipped"
     assert code == doc["run"]["exit_code"]
     assert not (p.parent / "hosts.partial.jsonl").exists()
+
+
+def test_cli_scans_a_replayed_host_from_an_inventory(tmp_path, monkeypatch):
+    """`transport: replay` and `vars.replay` in an inventory: no shell, the identity says replay."""
+    import json
+
+    from hardencheck.cli import main
+
+    (tmp_path / "rec").mkdir()
+    for probe, case in (("host.os", DEBIAN["host.os"]), ("sshd.config", DEBIAN["sshd.config"])):
+        (tmp_path / "rec" / f"{probe}.yml").write_text(
+            (FIXTURES / probe / f"{case}.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "inv.yml").write_text("hosts:\n  recorded:\n    address: 192.0.2.5\n"
+                                      "    transport: replay\n    vars: {replay: rec}\n")
+    monkeypatch.chdir(tmp_path)
+    code = main(["scan", "-i", "inv.yml", "--control", "SSH-001", "--out", "out", "--quiet"])
+    (p,) = (tmp_path / "out").glob("*/results.json")
+    doc = json.loads(p.read_text())
+    (host,) = doc["hosts"]
+    assert host["identity"]["transport"] == "replay" and host["exec"]["command"] == "replay rec"
+    by = {r["control"]: r for r in doc["results"]}
+    assert by["SSH-001"]["status"] == "fail" and by["SSH-001"]["evidence"]["host"]["transport"] == "replay"
+    assert code == doc["run"]["exit_code"] == 1
