@@ -11,7 +11,7 @@ from typing import Any
 
 from hardencheck.judge import tom as tom_catalog
 from hardencheck.records import provenance
-from hardencheck.records.effectiveness import (JUDGED, Calendar, Run, control_sequences, gaps, hosts_seen, iso_utc,
+from hardencheck.records.effectiveness import (Calendar, Run, control_sequences, gaps, hosts_seen, iso_utc,
                                                item_sequence, period_bounds, runs_digest, runs_in_period,
                                                series_figures)
 from hardencheck.records.files import sha256_file

@@ -1,9 +1,10 @@
 """Checking bundles: every hash, nothing added or removed, the signature, the chain of runs.
 
 The result (``BundleCheck``) is a list of findings (``BundleFinding``), each naming the file (or run)
-it is about, so that an auditor sees what is wrong file by file. ``BundleCheck.code``: 0 intact and complete, 1 something does not hold
-(tampering, missing file, bad signature, broken chain), 2 intact but the run is incomplete
-(interrupted or killed: the finished hosts are intact, the rest was never collected).
+it is about, so that an auditor sees what is wrong file by file. ``BundleCheck.code``: 0 intact and
+complete, 1 something does not hold (tampering, missing file, bad signature, broken chain), 2 intact
+but the run is incomplete (interrupted or killed: the finished hosts are intact, the rest was never
+collected).
 """
 
 from __future__ import annotations

@@ -303,7 +303,8 @@ def test_unreachable_everywhere_is_no_successful_scan():
                     {"SSH-001": Counts(error=2)}),
             eff.Run("u2", "2026-05-02T02:00:00Z", "complete", {"a": "ok", "b": "error"},
                     {"SSH-001": Counts(passed=1, error=1)})]
-    cat = audit_document.TomOutline({"id": "x"}, [{"id": "1", "group": False, "controls": ["SSH-001"], "title": {"en": "x"}}])
+    cat = audit_document.TomOutline({"id": "x"}, [{"id": "1", "group": False, "controls": ["SSH-001"],
+                                                    "title": {"en": "x"}}])
     doc = audit_document.compute(runs, cat, date(2026, 5, 1), date(2026, 5, 2))
     assert [r["successful"] for r in doc["runs"]["list"]] == [False, True]
     assert doc["gaps"]["list"] == [{"from": "2026-05-01", "to": "2026-05-01", "days": 1}]

@@ -18,7 +18,7 @@ from hardencheck.records.files import sha256_bytes, sha256_file
 from hardencheck.records.history.store import _catalog_entry, _pid_alive
 from hardencheck.results import utc
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # for annotations only: queries imports this module (History delegates here)
     from hardencheck.records.history.queries import History
 
 
@@ -53,7 +53,8 @@ def import_run(history: "History", folder: str | os.PathLike) -> dict:
     else:   # a bundle whose scanner was killed: its plan and the hosts that finished
         scanner = (manifest.get("run") or {}).get("scanner") or {}
         if ((manifest.get("run") or {}).get("state") == "running"
-                and scanner.get("host") == provenance.scanner()["host"] and scanner.get("pid") and _pid_alive(int(scanner["pid"]), None)):
+                and scanner.get("host") == provenance.scanner()["host"]
+                and scanner.get("pid") and _pid_alive(int(scanner["pid"]), None)):
             raise ConfigError(f"run {manifest['run'].get('id')} is still running (pid {scanner['pid']})",
                               file=str(folder))
         try:
