@@ -1,6 +1,6 @@
 """The annual effectiveness report: one self-contained HTML file from the audit document.
 
-``render(doc, lang)`` takes the document of ``hardencheck.records.effectiveness.audit`` (the same figures as
+``render(doc, lang)`` takes the document of ``hardencheck.records.audit_document.audit`` (the same figures as
 audit.json) and renders ``templates/audit.html.j2`` with the run report's stylesheet, macros, jinja2
 environment (autoescaping, strict undefined, the ``seg`` filter that shows control/bidi characters
 as visible escapes) and Content-Security-Policy (no script, no fetch). Trend charts are inline SVG
