@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import importlib
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from hardencheck.records.files import write_bytes_atomic
 from hardencheck.report.view import ReportView, build_view
