@@ -17,7 +17,14 @@ from typing import Any
 from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES
 from hardencheck.report.html import jinja_environment
+from hardencheck.report.i18n import OUTCOME
 from hardencheck.report.i18n_html import Lang
+
+
+def _cap(word: str) -> str:
+    """A vocabulary word as a column heading."""
+    return word[:1].upper() + word[1:]
+
 
 #: Fixed strings (prose) of this report; the run report's shared ones come from i18n_html.T via
 #: L.t, the outcome words (held, failed, not verified …) from report.i18n.OUTCOME via L.outcome:
@@ -59,10 +66,10 @@ A: dict[str, dict[str, Any]] = {
     "gap_day": {"en": "no successful scan", "de": "keine erfolgreiche Prüfung"},
     "measures_table": {"en": "Per measure", "de": "Je Maßnahme"},
     "controls_table": {"en": "Per control", "de": "Je Kontrolle"},
-    "share_held": {"en": "Held", "de": "Erfüllt"},
+    "share_held": {"en": "Held", "de": _cap(OUTCOME["held"]["de"])},
     "judged": {"en": "Runs judged", "de": "Bewertete Läufe"},
-    "failed_runs": {"en": "Failed", "de": "Nicht erfüllt"},
-    "nv_runs": {"en": "Not verified", "de": "Nicht nachgewiesen"},
+    "failed_runs": {"en": "Failed", "de": _cap(OUTCOME["failed"]["de"])},
+    "nv_runs": {"en": "Not verified", "de": _cap(OUTCOME["not_verified"]["de"])},
     "streak": {"en": "Longest failing streak", "de": "Längste Serie „nicht erfüllt“"},
     "run_n": {"en": ("{n} run", "{n} runs"), "de": ("{n} Lauf", "{n} Läufe")},
     "day_n": {"en": ("{n} day", "{n} days"), "de": ("{n} Tag", "{n} Tage")},

@@ -116,11 +116,12 @@ def print_table(console: Console, table: Table) -> None:
 #: The summary's own words in German (English: the keys, with status codes as they are).
 _DE = {
     "hosts": "Server", "host": "Server", "address": "Adresse", "note": "Hinweis",
-    "failing controls": "Kontrollen „nicht bestanden“", "severity": "Schweregrad", "control": "Kontrolle",
+    "failing controls": f"Kontrollen „{i18n.STATUS['fail']['de']}“", "severity": "Schweregrad", "control": "Kontrolle",
     "finding": "Befund", "controls that could not be checked (error)":
-        "Kontrollen, die nicht geprüft werden konnten („Fehler“)",
+        f"Kontrollen, die nicht geprüft werden konnten („{i18n.STATUS['error']['de']}“)",
     "reason": "Grund", "message": "Meldung",
-    "TOM measures not met or not verified": "TOM-Maßnahmen nicht erfüllt oder nicht nachgewiesen",
+    "TOM measures not met or not verified":
+        f"TOM-Maßnahmen {i18n.ROLLUP['not_met']['de']} oder {i18n.ROLLUP['not_verified']['de']}",
     "item": "Nr.", "measure": "Maßnahme", "status": "Status", "TOM measures": "TOM-Maßnahmen",
     "total": "gesamt", "results": "Ergebnisse", "exit code": "Exit-Code", "all clear": "keine Beanstandung",
     "failures at or above '{x}'": "Abweichungen ab Schweregrad '{x}'",
