@@ -90,7 +90,8 @@ T: dict[str, dict[str, str]] = {
     # the grey bar segments: measures not assessed (controls deselected) or not applicable
     "chart_other": {"en": "not assessed / not applicable", "de": "nicht bewertet / nicht anwendbar"},
     "failures_by_severity": {"en": "Failures by severity", "de": "Abweichungen nach Schweregrad"},
-    "no_failures": {"en": "No control failed.", "de": "Keine Kontrolle wurde als „nicht bestanden“ bewertet."},
+    "no_failures": {"en": "No control failed.",
+                    "de": "Keine Kontrolle wurde als „nicht bestanden“ bewertet."},
     "incomplete": {"en": "Not verified: what could not be checked", "de": "Nicht nachgewiesen: was nicht geprüft werden konnte"},
     "no_errors": {"en": "Every selected control could be checked on every host.",
                   "de": "Jede ausgewählte Kontrolle konnte auf jedem Server geprüft werden."},

@@ -71,7 +71,8 @@ LABELS = {
         "host_errors": "Server, die nicht geprüft werden konnten", "host": "Server", "address": "Adresse",
         "reason": "Grund", "message": "Meldung",
         "check_errors": "Nicht abgeschlossene Prüfungen (erreichbare Server)",
-        "tom": f"TOM-Maßnahmen {i18n.ROLLUP['not_met']['de']} oder {i18n.ROLLUP['not_verified']['de']}", "tom_counts": "TOM-Maßnahmen",
+        "tom": f"TOM-Maßnahmen {i18n.ROLLUP['not_met']['de']} oder {i18n.ROLLUP['not_verified']['de']}",
+        "tom_counts": "TOM-Maßnahmen",
         "item": "Nr.", "category": "Kategorie", "measure": "Maßnahme",
         "none_failed": "Keine Kontrolle wurde als „nicht bestanden“ bewertet.",
         "footer": "Erstellt aus results.json von Lauf {run}; Nachweise und alle Ergebnisse enthält der "

@@ -116,7 +116,8 @@ def print_table(console: Console, table: Table) -> None:
 #: The summary's own words in German (English: the keys, with status codes as they are).
 _DE = {
     "hosts": "Server", "host": "Server", "address": "Adresse", "note": "Hinweis",
-    "failing controls": f"Kontrollen „{i18n.STATUS['fail']['de']}“", "severity": "Schweregrad", "control": "Kontrolle",
+    "failing controls": f"Kontrollen „{i18n.STATUS['fail']['de']}“", "severity": "Schweregrad",
+    "control": "Kontrolle",
     "finding": "Befund", "controls that could not be checked (error)":
         f"Kontrollen, die nicht geprüft werden konnten („{i18n.STATUS['error']['de']}“)",
     "reason": "Grund", "message": "Meldung",
