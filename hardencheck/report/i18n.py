@@ -118,7 +118,8 @@ _REASONS_EN_EXTRA: dict[str, str] = {
     "precondition": "a precondition of the control does not hold",
     "applies_to": "the control does not apply to this host's OS or tags",
 }
-#: Every reason code: the error reasons (hardencheck.errors.REASONS), then not_applicable's.
+#: Every reason code: the error reasons (hardencheck.errors.REASONS), then not_applicable's. A code
+#: added to errors.REASONS without its German wording here fails at import (KeyError).
 REASON: Table = {code: {"en": en, "de": _REASONS_DE[code]}
                  for code, en in {**_REASONS_EN, **_REASONS_EN_EXTRA}.items()}
 
