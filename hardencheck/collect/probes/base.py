@@ -9,8 +9,7 @@ one module in this package with a ``Probe`` subclass and add its fixtures under
         commands = {"effective": "sshd -T"}
 
         def parse(self, out, args):
-            sec = out["effective"]
-            require_success(sec, "sshd -T")
+            sec = complete_section(out, "effective", "sshd -T")   # from probes._common
             return {...}
 
 Every command runs as its own framed section (its own exit code and stderr), under ``LC_ALL=C``
