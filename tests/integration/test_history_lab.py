@@ -29,7 +29,7 @@ def hlab(tmp_path_factory):
     from tests.lab import Lab
 
     lab_unavailable_or_skip()
-    with Lab(tmp_path_factory.mktemp("hhlab"), prefix="hh") as running:
+    with Lab(tmp_path_factory.mktemp("hhlab"), prefix=os.environ.get("HC_HIST_LAB_PREFIX", "hh")) as running:
         running.start(names=["hardened", "weak", "sudo", "hanging"])
         yield running
 

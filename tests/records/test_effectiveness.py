@@ -400,7 +400,7 @@ def test_effectiveness_of_a_changing_lab(tmp_path):
 
     lab_unavailable_or_skip()
     db = tmp_path / "history.db"
-    with Lab(tmp_path / "lab", prefix="ha") as lab:
+    with Lab(tmp_path / "lab", prefix=os.environ.get("HC_EFF_LAB_PREFIX", "ha")) as lab:
         lab.start(names=["hardened", "weak", "sudo"])
         cfg = Path(lab.hosts_dir) / "hardened" / "upper" / "etc" / "ssh" / "sshd_config"
         assert cfg.stat().st_mode & 0o777 == 0o600
