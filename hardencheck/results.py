@@ -94,14 +94,12 @@ def outcome_to_json(o: HostOutcome) -> dict[str, Any]:
     return {"host": asdict(o.host), "results": [asdict(r) for r in o.results], "evidence": o.evidence}
 
 
-def build_document(run: dict[str, Any], controls: list[dict[str, Any]],
-                   outcomes: list[HostOutcome]) -> dict[str, Any]:
-    return document_from_host_files(run, controls, [outcome_to_json(o) for o in outcomes])
-
-
 def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]],
-                             hosts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The results document from per-host records as the bundle stores them (outcome_to_json)."""
+                             hosts: list[dict[str, Any]], *, tom: dict[str, Any] | None = None,
+                             comparison: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The results document from per-host records as the bundle stores them (outcome_to_json),
+    with the TOM roll-up and the comparison with the last run when there are any. The one place
+    the document is assembled: a scan's and a killed run's alike."""
     results = [r for h in hosts for r in h["results"]]
     evidence: dict[str, Any] = {}
     for h in hosts:
@@ -109,7 +107,7 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
     counts = {s: 0 for s in STATUSES}
     for r in results:
         counts[r["status"]] += 1
-    return {
+    doc = {
         "schema_version": SCHEMA_VERSION,
         "run": run,
         "summary": {
@@ -122,6 +120,11 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
         "results": results,
         "evidence": evidence,
     }
+    if tom is not None:
+        doc["tom"] = tom
+    if comparison is not None:
+        doc["comparison"] = comparison
+    return doc
 
 
 def document_bytes(data: Any) -> bytes:

@@ -1,0 +1,104 @@
+"""``hardencheck scan``: parse the options, show progress and the outcome; the scan itself is
+``hardencheck.scan`` (plan, run, record)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from rich.console import Console
+
+from hardencheck import __version__
+from hardencheck.cli.common import csv_list
+from hardencheck.report.changes import print_comparison
+from hardencheck.report.terminal import Progress, summary_from_doc
+from hardencheck.scan.plan import ScanRequest, prepare
+from hardencheck.scan.run import ScanRun
+
+COMMANDS = {"scan": "scan the hosts of an inventory (default: this machine)"}
+
+#: set when an interrupted scan left host threads running; ``cli.entry`` then exits at once
+abandoned_hosts = False
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("scan", help=COMMANDS["scan"])
+    s.add_argument("-i", "--inventory", help="inventory file (native YAML, Ansible YAML or INI); "
+                                             "without it, this machine is scanned locally")
+    s.add_argument("--limit", type=csv_list, help="only these hosts or groups (comma-separated, globs allowed)")
+    s.add_argument("--tags", type=csv_list, help="only controls with one of these tags; the others are 'skipped'")
+    s.add_argument("--control", dest="control_ids", type=csv_list, help="only these control ids")
+    s.add_argument("--controls", help="control library folder (default: the shipped controls/)")
+    s.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
+                   help="TOM catalog that structures the results (default: $HARDENCHECK_TOM, else the "
+                        "shipped controls/tom/default.yml)")
+    s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
+    s.add_argument("--fail-on", choices=["info", "low", "medium", "high", "critical", "none"],
+                   help="lowest severity whose failure makes the exit code 1 (default: info = any; "
+                        "none with --fail-on-new)")
+    s.add_argument("--forks", type=int, default=20, help="hosts scanned in parallel (default: 20)")
+    s.add_argument("--ssh-config", help="OpenSSH client config to honour (default: ~/.ssh/config if present)")
+    s.add_argument("--known-hosts", action="append", help="known_hosts file (repeatable); overrides the "
+                                                          "inventory and ssh_config")
+    s.add_argument("--trust-on-first-use", action="store_true",
+                   help="record unknown host keys instead of refusing them (changed keys are still refused)")
+    s.add_argument("--connect-timeout", type=float, help="seconds for TCP, banner and authentication")
+    s.add_argument("--command-timeout", type=float, help="seconds for the whole probe script on one host")
+    s.add_argument("--sudo-password-env", metavar="VAR",
+                   help="name of an environment variable holding the sudo password (never the password)")
+    s.add_argument("--format", dest="formats", type=csv_list, default=["html", "junit", "json"],
+                   help="reports written into the run folder (default: html,junit,json; also md, csv)")
+    s.add_argument("--lang", choices=["en", "de"], default="en", help="language of the reports")
+    s.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    s.add_argument("--config", help="hardencheck.yml (default: $HARDENCHECK_CONFIG, else ./hardencheck.yml)")
+    s.add_argument("--sign-key", help="sign the bundle's manifest with this SSH key (ssh-keygen -Y sign; a "
+                                      ".pub file uses the key in ssh-agent; default: sign_key from hardencheck.yml)")
+    s.add_argument("--history", help="run history database (default: $HARDENCHECK_HISTORY, history in "
+                                     "hardencheck.yml, else <out>/history.db)")
+    s.add_argument("--no-history", action="store_true", help="do not record this run in the history")
+    s.add_argument("--compare", choices=["last"], help="after the scan, show what changed since the last "
+                                                       "run of the same inventory (needs the history)")
+    s.add_argument("--fail-on-new", choices=["info", "low", "medium", "high", "critical"],
+                   help="exit 1 only for failures at or above this severity that the last run did not have "
+                        "(implies --compare last; known failures no longer fail the job)")
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run(args, console: Console) -> int:
+    global abandoned_hosts
+    plan = prepare(ScanRequest.from_namespace(args))
+    scan = ScanRun(plan)
+    scan.open()
+    progress = Progress(console if not args.quiet else Console(quiet=True), scan.host_count)
+    if not args.quiet:
+        console.print(f"hardencheck {__version__}: {scan.host_count} host(s), {len(plan.controls.controls)} "
+                      f"control(s), run {scan.run_id}")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with progress:
+            outcomes, complete = scan.collect((lambda *a: None) if args.quiet else progress.event)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if not complete:
+        # hosts still in flight are not waited for: entry() exits without joining their threads
+        abandoned_hosts = True
+        console.print(f"[red]interrupted[/]: {len(outcomes)} of {scan.host_count} host(s) finished; "
+                      "their results are kept")
+    result = scan.finish(outcomes, complete)
+    run_dir = result.run_dir
+    summary_from_doc(console, result.doc, results_path=str(run_dir / "results.json"), exit_code=result.code,
+                     fail_on=result.fail_on, lang=args.lang)
+    if "comparison" in result.doc:
+        print_comparison(console, result.doc["comparison"])
+    for path in result.written:
+        console.print(f"report: {path}", markup=False, highlight=False)
+    console.print(f"bundle: {run_dir} (check it with: hardencheck verify {run_dir})", markup=False,
+                  highlight=False, soft_wrap=True)
+    for fmt, err in result.failed:
+        print(f"error: the {fmt} report could not be rendered ({err}); results.json is complete, "
+              f"re-render with: hardencheck report {run_dir} --format {fmt} --out DIR", file=sys.stderr)
+    return result.code

@@ -1,0 +1,140 @@
+"""What a scan will do, validated before anything connects: the request (the options as the
+user gave them), and the plan prepared from it (controls, TOM catalog, inventory, hosts,
+settings). Every problem here is a ConfigError naming file, line or option; nothing is
+written and no host is contacted before ``prepare`` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hardencheck.config import Settings, load_settings
+from hardencheck.errors import ConfigError, ConfigErrors
+from hardencheck.inventory import limit_hosts, load_inventory, local_inventory
+from hardencheck.inventory.ssh_config import apply_ssh_config
+from hardencheck.judge import tom
+from hardencheck.judge.controls import ControlSet, check_param_overrides, load_controls
+from hardencheck.records.signature import check_key
+from hardencheck.report import FORMATS
+
+
+@dataclass
+class ScanRequest:
+    """The scan's options; field names are those of ``hardencheck scan``'s arguments."""
+
+    inventory: str | None = None
+    limit: list[str] | None = None
+    tags: list[str] | None = None
+    control_ids: list[str] | None = None
+    controls: str | None = None
+    tom: str | None = None
+    out: str = "reports"
+    fail_on: str | None = None
+    forks: int = 20
+    ssh_config: str | None = None
+    known_hosts: list[str] | None = None
+    trust_on_first_use: bool = False
+    connect_timeout: float | None = None
+    command_timeout: float | None = None
+    sudo_password_env: str | None = None
+    formats: list[str] = field(default_factory=lambda: ["html", "junit", "json"])
+    lang: str = "en"
+    config: str | None = None
+    sign_key: str | None = None
+    history: str | None = None
+    no_history: bool = False
+    compare: str | None = None
+    fail_on_new: str | None = None
+
+    @classmethod
+    def from_namespace(cls, ns: Any) -> "ScanRequest":
+        return cls(**{f.name: getattr(ns, f.name) for f in fields(cls) if hasattr(ns, f.name)})
+
+    @property
+    def effective_fail_on(self) -> str:
+        """--fail-on, else ``none`` with --fail-on-new (only new failures fail), else any severity."""
+        return self.fail_on or ("none" if self.fail_on_new else "info")
+
+    @property
+    def effective_compare(self) -> str | None:
+        return self.compare or ("last" if self.fail_on_new else None)
+
+    def options(self) -> dict[str, Any]:
+        """The options results.json records (``run.options``)."""
+        return {"limit": self.limit, "tags": self.tags, "control_ids": self.control_ids,
+                "fail_on": self.fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
+                "trust_on_first_use": self.trust_on_first_use}
+
+
+@dataclass
+class ScanPlan:
+    request: ScanRequest
+    controls: ControlSet
+    catalog: tom.Catalog
+    inventory: Any                   # hardencheck.inventory.Inventory
+    hosts: list                      # the selected hosts, ssh_config and CLI overrides applied
+    settings: Settings
+    sign_key: str | None
+
+
+def prepare(req: ScanRequest) -> ScanPlan:
+    """Load and cross-check everything the scan needs, in the order a user fixes problems."""
+    if req.forks < 1:
+        raise ConfigError("--forks must be at least 1")
+    unknown = [f for f in req.formats if f not in FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}",
+                          field="--format")
+    controls = load_controls(req.controls)
+    catalog = tom.load_catalog(req.tom, set(controls.by_id()))
+    inv, hosts = select_hosts(req)
+    errors = []
+    for h in hosts:
+        errors += check_param_overrides(controls, h.params, f"{inv.path or 'inventory'} (host {h.name})")
+    known = set(controls.by_id())
+    if req.control_ids:
+        unknown = [c for c in req.control_ids if c not in known]
+        if unknown:
+            errors.append(ConfigError(f"unknown control id(s): {', '.join(unknown)}", field="--control"))
+    if errors:
+        raise ConfigErrors(errors)
+    if req.tags:
+        all_tags = {t for lc in controls.controls for t in lc.control.tags}
+        unknown = [t for t in req.tags if t not in all_tags]
+        if unknown:
+            raise ConfigError(f"no control has the tag(s) {', '.join(unknown)}; known: "
+                              f"{', '.join(sorted(all_tags))}", field="--tags")
+    settings = load_settings(req.config)
+    sign_key = req.sign_key or settings.sign_key
+    if sign_key:
+        check_key(sign_key)
+    if req.effective_compare and req.no_history:
+        raise ConfigError("--compare/--fail-on-new need the run history; drop --no-history", field="--no-history")
+    return ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key)
+
+
+def select_hosts(req: ScanRequest):
+    """(inventory, hosts): the inventory (default: this machine), --limit, the OpenSSH client
+    config, and the per-scan timeouts and sudo password variable."""
+    inv = load_inventory(req.inventory) if req.inventory else local_inventory()
+    hosts = limit_hosts(inv, req.limit) if req.limit else list(inv.hosts)
+    ssh_config = req.ssh_config
+    if ssh_config and not Path(ssh_config).exists():
+        raise ConfigError("file not found", file=ssh_config)
+    if ssh_config is None and Path("~/.ssh/config").expanduser().is_file():
+        ssh_config = str(Path("~/.ssh/config").expanduser())
+    out = []
+    for h in hosts:
+        if h.transport == "ssh" and ssh_config:
+            h = apply_ssh_config(h, ssh_config, getattr(h, "explicit", set()))
+        if req.connect_timeout:
+            h.connect_timeout = req.connect_timeout
+        if req.command_timeout:
+            h.command_timeout = req.command_timeout
+        if req.sudo_password_env:
+            h.sudo_password_env = req.sudo_password_env
+        out.append(h)
+    if not out:
+        raise ConfigError("no hosts selected", file=req.inventory)
+    return inv, out

@@ -1,0 +1,158 @@
+"""One scan run, from the plan to the sealed bundle.
+
+``ScanRun`` builds the run's metadata once (``scan.metadata``), owns the bundle writer and the
+history sink, receives each host as it finishes (persisted before anything else happens: a kill
+after that loses nothing of the host), and assembles the results document in one step at the
+end: results, TOM roll-up, comparison with the last run and exit code together, nothing added
+afterwards. It prints nothing; the CLI shows progress and the outcome.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hardencheck.collect import engine
+from hardencheck.collect.transports import make_transport
+from hardencheck.config import history_path
+from hardencheck.judge import tom
+from hardencheck.records import drift
+from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
+from hardencheck.records.files import sha256_bytes
+from hardencheck.report import write_reports
+from hardencheck.results import HostOutcome, document_bytes, document_from_host_files, exit_code, \
+    outcome_to_json, utc
+from hardencheck.scan.history_sink import HistorySink
+from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
+from hardencheck.scan.plan import ScanPlan
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class ScanOutcome:
+    """What the run produced, for the CLI to show."""
+
+    doc: dict                         # results.json as written
+    code: int                         # the process exit code
+    fail_on: str
+    run_dir: Path
+    written: list[Path]               # reports rendered into the bundle
+    failed: list[tuple[str, str]]     # (format, error) of reports that could not be rendered
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+class ScanRun:
+    def __init__(self, plan: ScanPlan, *, warn: Callable[[str], None] = _stderr):
+        self.plan = plan
+        req = plan.request
+        self.started = time.time()
+        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started)) + "-" + secrets.token_hex(3)
+        self.out = Path(req.out)
+        self.key = inventory_key(plan.inventory.path)
+        # opened before anything is written: a history this version cannot use is a config error
+        self.history = None if req.no_history else HistorySink(
+            history_path(req.history, plan.settings, self.out), warn)
+        self.run_dir = self.out / self.run_id
+        self.run = run_metadata(run_id=self.run_id, started_at=utc(self.started), inventory=plan.inventory,
+                                hosts=plan.hosts, controls=plan.controls, options=req.options(),
+                                inventory_key=self.key)
+        self.controls_json = [control_json(lc) for lc in plan.controls.controls]
+        self.tom_items = plan.catalog.items_of_control()
+        self.tom_catalog = tom.document(plan.catalog)
+        self.bundle: BundleWriter | None = None
+        self.finished: list[HostOutcome] = []
+
+    @property
+    def host_count(self) -> int:
+        return len(self.plan.hosts)
+
+    def open(self) -> None:
+        """Create the bundle (run.json, first manifest) and the history's run row."""
+        self.run_dir.mkdir(parents=True, exist_ok=False)
+        self.bundle = BundleWriter(
+            self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256),
+            find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
+            plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog}})
+        if self.history is not None:
+            self.history.guard(lambda r: r.begin(self.run, self.controls_json, self.tom_items, self.tom_catalog,
+                                                 str(self.run_dir)))
+
+    def host_done(self, outcome: HostOutcome) -> None:
+        host_json = outcome_to_json(outcome)
+        rel, digest = self.bundle.add_host(host_json)
+        if self.history is not None:
+            self.history.guard(lambda r: r.host_done(host_json, rel, digest))
+        self.finished.append(outcome)
+
+    def collect(self, on_event=lambda *a: None) -> tuple[list[HostOutcome], bool]:
+        """Scan every host. Returns (outcomes in inventory order, complete). A KeyboardInterrupt
+        (Ctrl-C, or SIGTERM turned into one by the CLI) ends the collection: the hosts that had
+        finished are kept, and the run is marked incomplete."""
+        req = self.plan.request
+        opts = engine.ScanOptions(
+            tags=set(req.tags) if req.tags else None,
+            control_ids=set(req.control_ids) if req.control_ids else None,
+            forks=req.forks,
+            tom_items=self.tom_items,
+            transport_options={"known_hosts": req.known_hosts, "trust_on_first_use": req.trust_on_first_use},
+            redactor=self.plan.settings.redactor(),
+        )
+        try:
+            return engine.scan(self.plan.hosts, self.plan.controls, opts, make_transport,
+                               on_event=on_event, on_host_done=self.host_done), True
+        except KeyboardInterrupt:
+            order = {h.name: i for i, h in enumerate(self.plan.hosts)}
+            return sorted(self.finished, key=lambda o: order[o.host.name]), False
+
+    def finish(self, outcomes: list[HostOutcome], complete: bool) -> ScanOutcome:
+        """results.json, the reports, the sealed manifest and the history's end of the run."""
+        req = self.plan.request
+        ended = time.time()
+        fail_on = req.effective_fail_on
+        results = [r for o in outcomes for r in o.results]
+        code = exit_code(results, fail_on) if complete else EXIT_ERROR
+        comparison = None
+        if req.effective_compare and self.history is not None:
+            comparison = self.history.guard(lambda r: drift.compare_with_previous(r.history, self.run_id))
+            if (comparison is not None and req.fail_on_new and complete
+                    and drift.new_failures_at_or_above(comparison, req.fail_on_new)):
+                code = EXIT_FAIL
+        doc = self.document(outcomes, complete=complete, ended=ended, code=code, comparison=comparison)
+        data = document_bytes(doc)
+        self.bundle.put("results.json", data)
+        written, failed = write_reports(doc, self.run_dir, [f for f in req.formats if f != "json"], req.lang,
+                                        results_sha256=sha256_bytes(data))
+        for path in written:
+            self.bundle.adopt(path.relative_to(self.run_dir).as_posix())
+        if failed and code == EXIT_OK:
+            code = EXIT_ERROR   # the results are complete, but a deliverable is missing
+        manifest_sha = self.bundle.seal("complete" if complete else "interrupted", doc["run"]["ended_at"],
+                                        exit_code=code)
+        if self.history is not None:
+            self.history.guard(lambda r: r.end(doc, manifest_sha))
+            self.history.guard(lambda r: r.close())
+            if self.history.error and code == EXIT_OK:
+                code = EXIT_ERROR   # the run is in its bundle, but the history has a gap
+        return ScanOutcome(doc, code, fail_on, self.run_dir, written, failed)
+
+    def document(self, outcomes: list[HostOutcome], *, complete: bool, ended: float, code: int,
+                 comparison: dict | None) -> dict:
+        """The results document, whole: run, results, evidence, TOM roll-up, comparison."""
+        scanned = {o.host.name for o in outcomes}
+        run = finished_run(self.run, ended_at=utc(ended), complete=complete,
+                           not_scanned=[h.name for h in self.plan.hosts if h.name not in scanned],
+                           exit_code=code)
+        hosts = [outcome_to_json(o) for o in outcomes]
+        rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
+                            [o.host.name for o in outcomes])
+        return document_from_host_files(run, self.controls_json, hosts,
+                                        tom={"catalog": self.tom_catalog, "items": rollup},
+                                        comparison=comparison)
