@@ -1,8 +1,8 @@
 """Reading the history: the queries of ``history``, ``diff``, ``import``, ``scan --compare`` and the
 annual report (``Queries``), over the read-write ``History`` or the read-only ``HistoryReader``.
 
-Every SQL query the rest of hardencheck runs against the history is here (the recorder's writes are in
-``store``, import and prune in ``maintenance``). The annual report's queries aggregate in SQLite: the
+The read queries of the history are here, including every one the annual report needs (the writes and
+the lookups they need are in ``store``, import and prune in ``maintenance``). The annual report's queries aggregate in SQLite: the
 results table (365 runs x 50 hosts x 60 controls = 1.1M rows a year) is never loaded row by row into
 Python -- one aggregate per run over the primary key (~22k rows a year in all), run hosts and run
 controls streamed, and the only per-result query fetches the failing hosts of open failures.
@@ -50,7 +50,6 @@ class Queries:
     conn: sqlite3.Connection
     path: str
 
-    # -- runs ------------------------------------------------------------------------------------
     # -- runs ------------------------------------------------------------------------------------
     def runs(self, inventory: str | None = None, *, since: str | None = None, until: str | None = None,
              states: Iterable[str] | None = None) -> list[dict]:

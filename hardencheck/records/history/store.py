@@ -86,7 +86,8 @@ def _catalog_entry(catalog: dict | None, items: list[dict] | None) -> tuple[str,
         return None
     tree = None
     if items:
-        tree = [{k: v for k, v in it.items() if k not in ("hosts", "status", "result_counts", "children")} for it in items]
+        tree = [{k: v for k, v in it.items() if k not in ("hosts", "status", "result_counts", "children")}
+                for it in items]
     ident = {k: v for k, v in catalog.items() if k != "items"}
     if tree is None and isinstance(catalog.get("items"), list):
         tree = catalog["items"]
