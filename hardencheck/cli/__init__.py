@@ -11,6 +11,7 @@ Exit codes (documented in the README, defined in ``cli.common``):
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
@@ -18,20 +19,41 @@ from rich.console import Console
 
 from hardencheck import __version__
 from hardencheck.cli import audit, controls, history, probes, report, scan, tom, verify
-from hardencheck.cli.common import EXIT_USAGE, Parser
+from hardencheck.cli.common import EXIT_USAGE, HelpFormatter, Parser
 from hardencheck.errors import ConfigError
 
 #: in the order ``hardencheck --help`` lists them
 SUBCOMMANDS = (scan, report, controls, tom, probes, verify, history, audit)
 
 
+EXAMPLES = """examples:
+  sudo hardencheck scan                              this machine, reports in reports/<run>/
+  hardencheck scan -i inventories/prod.yml --fail-on high
+  hardencheck report reports/<run> --format md --lang de
+  hardencheck verify --chain reports/
+  hardencheck audit --from 2026-01-01 --to 2026-12-31
+
+'hardencheck COMMAND --help' shows the options of a command."""
+
+
 def build_parser() -> Parser:
-    p = Parser(prog="hardencheck", description="Agentless hardening and TOM compliance checks over SSH.")
+    p = Parser(prog="hardencheck", description="Agentless hardening and TOM compliance checks over SSH.",
+               epilog=EXAMPLES, formatter_class=HelpFormatter)
     p.add_argument("--version", action="version", version=f"hardencheck {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for module in SUBCOMMANDS:
         module.add_parsers(sub)
     return p
+
+
+def parse(argv: list[str] | None):
+    """(parser, args); an unknown option is refused by the subcommand it was given to."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        (subparsers.choices.get(args.command) or parser).unknown_arguments(extra)
+    return parser, args
 
 
 def entry() -> int:
@@ -46,7 +68,10 @@ def entry() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser, args = parse(argv)
+    if args.command is None:          # a bare `hardencheck`: what it can do, not an error
+        parser.print_help()
+        return 0
     console = Console(stderr=False, highlight=False, soft_wrap=False)
     try:
         for module in SUBCOMMANDS:

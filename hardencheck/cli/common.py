@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 
 from hardencheck.errors import ConfigError
@@ -19,6 +20,22 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse exits 2 by default; 2 means "scan incomplete" here
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def unknown_arguments(self, extra: list[str]) -> None:
+        """Refuse arguments this (sub)command does not know, with its own usage and, for a
+        mistyped option, the option that was probably meant."""
+        hints = []
+        known = [o for a in self._actions for o in a.option_strings]
+        for arg in extra:
+            if arg.startswith("-"):
+                close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"{arg}: did you mean {close[0]}?")
+        self.error(f"unrecognized arguments: {' '.join(extra)}" + ("; " + "; ".join(hints) if hints else ""))
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples in an epilog as written."""
 
 
 def csv_list(value: str) -> list[str]:

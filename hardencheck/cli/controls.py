@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -41,8 +43,13 @@ def run(args, console: Console) -> int:
         console.print(t)
         return EXIT_OK
     cs = load_controls(args.controls)
-    lc = cs.by_id().get(args.id)
+    by_id = {i.upper(): lc for i, lc in cs.by_id().items()}   # ids are upper case; ssh-001 means SSH-001
+    lc = by_id.get(args.id.upper())
     if lc is None:
-        raise ConfigError(f"no control {args.id!r}", field="id")
-    console.print(Path(lc.file).read_text(encoding="utf-8"), markup=False, highlight=False)
+        close = difflib.get_close_matches(args.id.upper(), list(by_id), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `hardencheck controls list` lists them"
+        raise ConfigError(f"no control {args.id!r}{hint}", field="id")
+    # the file as it is, byte for byte (no console wrapping): `controls show X > x.yml` is valid YAML
+    sys.stdout.write(Path(lc.file).read_text(encoding="utf-8"))
+    sys.stdout.flush()
     return EXIT_OK

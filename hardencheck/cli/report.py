@@ -32,13 +32,24 @@ def run(args, console: Console) -> int:
         print(f"note: {saved.path.parent} has no results.json (the scan was killed); reporting the "
               f"{len(saved.doc['hosts'])} host(s) that finished", file=sys.stderr)
     src = Path(args.run)
-    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent)
-    if is_bundle(out):
-        raise ConfigError("this is a sealed run bundle: files written into it would fail "
-                          "`hardencheck verify`; choose another folder with --out", file=str(out), field="--out")
+    folder = src if src.is_dir() else src.parent
+    if args.out:
+        out = Path(args.out)
+        if is_bundle(out):
+            raise ConfigError("this is a sealed run bundle: files written into it would fail "
+                              "`hardencheck verify`; choose another folder with --out", file=str(out),
+                              field="--out")
+    elif is_bundle(folder):
+        # a sealed bundle is never written into (verify would report the files as added): the
+        # reports go into a folder beside it
+        out = folder.parent / f"{folder.name}-reports"
+        console.print(f"{folder} is a sealed run bundle: writing the reports to {out}", markup=False,
+                      highlight=False, soft_wrap=True)
+    else:
+        out = folder
     written, failed = write_reports(saved.doc, out, args.formats, args.lang, results_sha256=saved.results_sha256)
     for p in written:
-        console.print(f"report: {p}", markup=False, highlight=False)
+        console.print(f"report: {p}", markup=False, highlight=False, soft_wrap=True)
     for fmt, err in failed:
         print(f"error: the {fmt} report could not be rendered ({err})", file=sys.stderr)
     return EXIT_ERROR if failed else EXIT_OK

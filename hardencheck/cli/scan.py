@@ -10,7 +10,8 @@ import sys
 from rich.console import Console
 
 from hardencheck import __version__
-from hardencheck.cli.common import csv_list
+from hardencheck.cli.common import HelpFormatter, csv_list
+from hardencheck.inventory import Host
 from hardencheck.report.changes import print_comparison
 from hardencheck.report.terminal import Progress, summary_from_doc
 from hardencheck.scan.plan import ScanRequest, prepare
@@ -22,8 +23,20 @@ COMMANDS = {"scan": "scan the hosts of an inventory (default: this machine)"}
 abandoned_hosts = False
 
 
+EXAMPLES = """examples:
+  sudo hardencheck scan                                  this machine (local transport, no SSH)
+  hardencheck scan -i inventories/prod.yml               every host of the inventory over SSH
+  hardencheck scan -i inv.yml --limit web,db1 --tags ssh --fail-on high
+  hardencheck scan -i inv.yml --fail-on-new high         CI: fail only on new failures
+  hardencheck scan -i inv.yml --format html,md --lang de --sign-key ~/.ssh/hc_sign
+
+exit codes: 0 all clear, 1 failures at or above --fail-on, 2 incomplete (errors), 3 usage or
+configuration error (nothing scanned)"""
+
+
 def add_parsers(sub) -> None:
-    s = sub.add_parser("scan", help=COMMANDS["scan"])
+    s = sub.add_parser("scan", help=COMMANDS["scan"], description=COMMANDS["scan"], epilog=EXAMPLES,
+                       formatter_class=HelpFormatter)
     s.add_argument("-i", "--inventory", help="inventory file (native YAML, Ansible YAML or INI); "
                                              "without it, this machine is scanned locally")
     s.add_argument("--limit", type=csv_list, help="only these hosts or groups (comma-separated, globs allowed)")
@@ -43,8 +56,12 @@ def add_parsers(sub) -> None:
                                                           "inventory and ssh_config")
     s.add_argument("--trust-on-first-use", action="store_true",
                    help="record unknown host keys instead of refusing them (changed keys are still refused)")
-    s.add_argument("--connect-timeout", type=float, help="seconds for TCP, banner and authentication")
-    s.add_argument("--command-timeout", type=float, help="seconds for the whole probe script on one host")
+    s.add_argument("--connect-timeout", type=float,
+                   help=f"seconds for TCP, banner and authentication (default: the inventory's connect_timeout, "
+                        f"else {Host.connect_timeout:g})")
+    s.add_argument("--command-timeout", type=float,
+                   help=f"seconds for the whole probe script on one host (default: the inventory's "
+                        f"command_timeout, else {Host.command_timeout:g})")
     s.add_argument("--sudo-password-env", metavar="VAR",
                    help="name of an environment variable holding the sudo password (never the password)")
     s.add_argument("--format", dest="formats", type=csv_list, default=["html", "junit", "json"],
@@ -95,7 +112,7 @@ def run(args, console: Console) -> int:
     if "comparison" in result.doc:
         print_comparison(console, result.doc["comparison"])
     for path in result.written:
-        console.print(f"report: {path}", markup=False, highlight=False)
+        console.print(f"report: {path}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"bundle: {run_dir} (check it with: hardencheck verify {run_dir})", markup=False,
                   highlight=False, soft_wrap=True)
     for fmt, err in result.failed:

@@ -48,9 +48,13 @@ def _coverage(console: Console, catalog, controls) -> int:
                   "(need a person's attestation):")
     for i in cov["organisational_items"]:
         console.print(f"  {i}  {by_id[i].title.en}", markup=False)
+    if not cov["organisational_items"]:
+        console.print("  none: every item is proven by at least one control")
     console.print(f"\n{len(cov['unmapped_controls'])} control(s) that prove no item of this catalog:")
     for c in cov["unmapped_controls"]:
         console.print(f"  {c}  {controls.by_id()[c].control.title}", markup=False)
+    if not cov["unmapped_controls"]:
+        console.print("  none: every control proves at least one item")
     return EXIT_OK
 
 

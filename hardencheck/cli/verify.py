@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hardencheck.config import load_settings
 from hardencheck.errors import ConfigError
+from hardencheck.records.verify import BundleCheck, verify_bundle, verify_chain
+from hardencheck.report.terminal import safe
 
 COMMANDS = {"verify": "check run bundles: every hash, no file added or removed, the signature, the chain"}
 
@@ -26,10 +29,6 @@ def add_parsers(sub) -> None:
 
 
 def run(args: argparse.Namespace, console) -> int:
-    from hardencheck.config import load_settings
-    from hardencheck.report.terminal import safe
-    from hardencheck.records.verify import BundleCheck, verify_bundle, verify_chain
-
     allowed = args.allowed_signers or load_settings(args.config).allowed_signers
     if allowed and not Path(allowed).is_file():
         raise ConfigError("allowed-signers file not found", file=allowed, field="--allowed-signers")
@@ -46,6 +45,12 @@ def run(args: argparse.Namespace, console) -> int:
             verify_bundle(folder, allowed, rep)
     for f in rep.findings:
         console.print(f"{_STYLE[f.level]} {safe(f.where)}: {safe(f.message)}", highlight=False, soft_wrap=True)
+    states = list(rep.bundles.values())
+    counts = (f"{len(states)} bundle(s) checked: {states.count('ok')} intact and complete, "
+              f"{states.count('incomplete')} incomplete, {states.count('bad')} with problems")
+    if args.chain:
+        counts += "; " + ", ".join(f"inventory {safe(k)}: {n} run(s) in the chain" for k, n in rep.chains.items())
+    console.print(counts, highlight=False, soft_wrap=True)
     bad = sum(f.level == "bad" for f in rep.findings)
     verdict = {0: "[green]verified[/]: every file is as the manifest lists it",
                1: f"[red]NOT verified[/]: {bad} problem(s)",

@@ -33,6 +33,8 @@ class BundleFinding:
 class BundleCheck:
     """The findings of checking one or more bundles, and the exit code they give."""
     findings: list[BundleFinding] = field(default_factory=list)
+    bundles: dict[str, str] = field(default_factory=dict)   # bundle folder -> "ok" | "bad" | "incomplete"
+    chains: dict[str, int] = field(default_factory=dict)    # inventory key -> runs in its chain
 
     def add(self, level: str, where: str, message: str) -> None:
         self.findings.append(BundleFinding(level, where, message))
@@ -57,12 +59,20 @@ def _safe_relpath(p: Any) -> bool:
 def verify_bundle(folder: Path, allowed_signers: str | None = None, check: BundleCheck | None = None
                   ) -> BundleCheck:
     rep = check or BundleCheck()
+    start = len(rep.findings)
+    _verify_bundle(folder, allowed_signers, rep)
+    levels = {f.level for f in rep.findings[start:]}
+    rep.bundles[folder.name] = "bad" if "bad" in levels else "incomplete" if "incomplete" in levels else "ok"
+    return rep
+
+
+def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) -> None:
     label = folder.name
     try:
         data = (folder / MANIFEST).read_bytes()
     except FileNotFoundError:
         rep.add("bad", f"{label}/{MANIFEST}", "missing: this is not a bundle, or its manifest was deleted")
-        return rep
+        return
     try:
         m = json.loads(data)
         files = m["files"]
@@ -70,7 +80,7 @@ def verify_bundle(folder: Path, allowed_signers: str | None = None, check: Bundl
         assert isinstance(files, list) and isinstance(run, dict)
     except (ValueError, KeyError, AssertionError, TypeError) as e:
         rep.add("bad", f"{label}/{MANIFEST}", f"not a readable manifest ({type(e).__name__})")
-        return rep
+        return
 
     listed: set[str] = set()
     for entry in files:
@@ -121,7 +131,7 @@ def verify_bundle(folder: Path, allowed_signers: str | None = None, check: Bundl
         how = "was interrupted" if state == "interrupted" else "did not finish (the scanner was killed)"
         rep.add("incomplete", label, f"incomplete run: the scan {how}; {len(done)} of {len(planned)} "
                                      "host(s) finished and their files are listed in the manifest")
-    return rep
+
 
 
 def verify_chain(out: Path, allowed_signers: str | None = None) -> BundleCheck:
@@ -146,6 +156,7 @@ def verify_chain(out: Path, allowed_signers: str | None = None) -> BundleCheck:
     for run_id, (_, m, _) in bundles.items():
         by_key.setdefault(m["run"]["inventory"]["key"], []).append(run_id)
     for key, ids in by_key.items():
+        rep.chains[key] = len(ids)
         ids.sort(key=lambda i: bundles[i][1]["run"]["started_at"])
         for i, run_id in enumerate(ids):
             folder, m, _ = bundles[run_id]

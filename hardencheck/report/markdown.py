@@ -35,7 +35,7 @@ LABELS = {
     "en": {
         "title": "hardencheck", "clear": "all clear", "failures": "{n} failure(s)",
         "errors": "{n} check(s) not completed", "incomplete": "scan interrupted",
-        "run": "Run", "hosts": "hosts", "exit": "exit code", "tool": "hardencheck",
+        "run": "Run", "hosts": "hosts", "host_one": "host", "exit": "exit code", "tool": "hardencheck",
         "not_scanned": "**Scan interrupted**: {n} planned host(s) not scanned: {hosts}",
         "totals": "Results", "status": "status", "count": "count",
         "by_severity": "Failures by severity", "severity": "severity", "controls": "controls",
@@ -62,7 +62,7 @@ LABELS = {
     "de": {
         "title": "hardencheck", "clear": "alles in Ordnung", "failures": "{n} Abweichung(en)",
         "errors": "{n} Prüfung(en) nicht abgeschlossen", "incomplete": "Scan abgebrochen",
-        "run": "Lauf", "hosts": "Server", "exit": "Exit-Code", "tool": "hardencheck",
+        "run": "Lauf", "hosts": "Server", "host_one": "Server", "exit": "Exit-Code", "tool": "hardencheck",
         "not_scanned": "**Scan abgebrochen**: {n} geplante(r) Server nicht geprüft: {hosts}",
         "totals": "Ergebnisse", "status": "Status", "count": "Anzahl",
         "by_severity": "Abweichungen nach Schweregrad", "severity": "Schweregrad", "controls": "Kontrollen",
@@ -205,7 +205,7 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
     meta = [f"{L['run']} {md(s.run_id or '-', 64)}"]
     if s.started_at:
         meta.append(f"{md(s.started_at, 32)} – {md(s.ended_at or '?', 32)} UTC")
-    meta.append(f"{len(s.hosts)} {L['hosts']}")
+    meta.append(f"{len(s.hosts)} {L['host_one'] if len(s.hosts) == 1 else L['hosts']}")
     if s.tool_version:
         meta.append(f"{L['tool']} {md(s.tool_version, 32)}")
     if s.exit_code is not None:

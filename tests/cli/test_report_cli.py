@@ -53,7 +53,14 @@ def test_a_broken_renderer_costs_neither_results_nor_other_reports(tmp_path, mon
 def test_report_never_writes_into_a_sealed_bundle(tmp_path, capsys):
     run = saved_run(tmp_path)
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
-    assert main(["report", str(run), "--format", "md"]) == 3
+    # without --out: into a folder beside the bundle, and it says where
+    assert main(["report", str(run), "--format", "md"]) == 0
+    beside = run.parent / f"{run.name}-reports"
+    assert (beside / "summary.md").is_file()
+    out = capsys.readouterr().out
+    assert f"writing the reports to {beside}" in out and f"report: {beside / 'summary.md'}" in out
+    # --out naming the bundle itself is refused
+    assert main(["report", str(run), "--format", "md", "--out", str(run)]) == 3
     assert "sealed run bundle" in capsys.readouterr().err
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
     assert main(["verify", str(run)]) == 0
