@@ -135,11 +135,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="1,10,30")
     ap.add_argument("--repeat", type=int, default=1, help="runs per size and side; the best is kept")
+    ap.add_argument("--prefix", default="hcb", help="lab prefix (namespaces <prefix>-<host>; default hcb)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if os.geteuid() != 0:
         raise SystemExit("needs root (network namespaces)")
-    with tempfile.TemporaryDirectory(prefix="hc-bench-") as tmp, Lab(Path(tmp) / "lab", prefix="hcb") as lab:
+    with tempfile.TemporaryDirectory(prefix="hc-bench-") as tmp, Lab(Path(tmp) / "lab", prefix=args.prefix) as lab:
         t0 = time.perf_counter()
         lab.start_clones(max(sizes), kind="hardened")
         print(f"lab: {max(sizes)} hosts started in {time.perf_counter() - t0:.1f}s")

@@ -14,9 +14,11 @@ Every lab host is an ``sshd`` running in
 Disk, RAID and kernel state are the real machine's and are not faked.
 
 Processes live in their namespaces only, so when they die every mount is gone with them; stop()
-kills everything that runs in the lab's network namespaces, deletes namespaces and veths, and
-removes the per-host directories. Leftovers of a crashed run with the same prefix are removed by
-start() (and by ``python -m tests.lab down``).
+kills everything that runs in the lab's network namespaces, waits until each of those processes
+is gone (the last one of a host unmounts the host's mounts on its way out; the overlays are
+``volatile``, so that exit does not sync the machine's disk) and reaps its own children, deletes
+namespaces and veths, and removes the per-host directories. Leftovers of a crashed run with the
+same prefix are removed by start() (and by ``python -m tests.lab down``).
 """
 
 from __future__ import annotations
@@ -197,31 +199,112 @@ def _pids_in_netns(names) -> dict[int, str]:
     return found
 
 
-def _alive(pid: int) -> bool:
+PF_EXITING = 0x4        # task flag (field 9 of /proc/<pid>/stat): the process is in do_exit()
+
+
+def _proc_stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, kernel flags, start time in clock ticks) of a process; None when there is none."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[6]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
-def _kill_netns_processes(names, popens=(), deadline_s: float = 10.0):
-    names = list(names)
-    end = time.monotonic() + deadline_s
-    while True:
-        pids = set(_pids_in_netns(names)) | {p.pid for p in popens if p.poll() is None}
-        pids = {p for p in pids if _alive(p)}
-        for p in popens:                     # reap our own children so no zombie stays
-            p.poll()
-        if not pids:
-            return
-        for pid in pids:
+def _alive(pid: int) -> bool:
+    st = _proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def _describe(pid: int) -> str:
+    st = _proc_stat(pid)
+    try:
+        with open(f"/proc/{pid}/wchan") as f:
+            wchan = f.read().strip() or "-"
+    except OSError:
+        wchan = "?"
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()[:60]
+    except OSError:
+        cmd = "?"
+    if st is None:
+        return f"{pid} (gone)"
+    exiting = " exiting" if st[1] & PF_EXITING else ""
+    return f"{pid} (state {st[0]}{exiting}, wchan {wchan}: {cmd})"
+
+
+def _send_kill(pid: int, start: int) -> None:
+    """SIGKILL exactly the process (pid, start time): a pidfd pins it, so a pid reused by
+    another process after ours is gone is never signalled."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    except (AttributeError, OSError):       # no pidfd (old kernel or Python): plain kill
+        st = _proc_stat(pid)
+        if st and st[2] == start:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        if time.monotonic() > end:
-            raise LabError(f"processes survive SIGKILL: {sorted(pids)}")
+        return
+    try:
+        st = _proc_stat(pid)
+        if st and st[2] == start:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _kill_netns_processes(names, popens=(), deadline_s: float = 10.0, exit_deadline_s: float = 180.0):
+    """SIGKILL every process in the named network namespaces (and the given children of
+    ours), wait until each is gone, and reap our children.
+
+    A killed process is not gone at once. Its exit releases its namespaces: the last process of
+    a host's mount namespace unmounts the host's mounts on the way out (no longer listed in any
+    network namespace by then, in state D), and an overlay without ``volatile`` syncs the whole
+    upper file system (the machine's disk) in that unmount, which takes as long as the disk's
+    writeback takes. So every process seen is tracked by (pid, start time) until it is a zombie
+    or gone, whatever namespace /proc shows for it; one that has not begun to exit
+    ``deadline_s`` after the first SIGKILL "survives SIGKILL"; one that is exiting is waited for
+    up to ``exit_deadline_s``."""
+    names = list(names)
+    popens = list(popens)
+    t0 = time.monotonic()
+    tracked: dict[int, int] = {}            # pid -> start time, of every process seen
+    while True:
+        seen = set(_pids_in_netns(names)) | {p.pid for p in popens if p.returncode is None}
+        for pid in seen:
+            if pid not in tracked:
+                st = _proc_stat(pid)
+                if st is not None:
+                    tracked[pid] = st[2]
+        for p in popens:                    # reap our own children so no zombie stays
+            p.poll()
+        running = []                        # not (yet) exiting: SIGKILL (again)
+        for pid, start in list(tracked.items()):
+            st = _proc_stat(pid)
+            if st is None or st[2] != start or st[0] in ("Z", "X"):
+                if st is not None and st[2] == start and any(p.pid == pid and p.returncode is None
+                                                            for p in popens):
+                    continue                # our zombie: reaped by the next poll()
+                del tracked[pid]            # gone (or a zombie another parent reaps)
+            elif not st[1] & PF_EXITING:
+                running.append(pid)
+        if not tracked:
+            return
+        for pid in running:
+            _send_kill(pid, tracked[pid])
+        waited = time.monotonic() - t0
+        if running and waited > deadline_s:
+            raise LabError("processes survive SIGKILL: " + ", ".join(_describe(p) for p in sorted(running)))
+        if waited > exit_deadline_s:
+            raise LabError(f"processes still exiting {exit_deadline_s:.0f} s after SIGKILL: "
+                           + ", ".join(_describe(p) for p in sorted(tracked)))
         time.sleep(0.02)
 
 
@@ -1306,8 +1389,13 @@ class Lab:
         if h.kind == "weak":
             reboot = ("printf '*** System restart required ***\\n' > /run/reboot-required\n"
                       "printf 'openssh-server\\nlibssl3\\n' > /run/reboot-required.pkgs\n")
+        # volatile (Linux >= 5.10): the upper layers are thrown away with the host, so no sync of
+        # them; without it the unmount at the host's exit syncs the whole upper file system (this
+        # machine's disk), which under load kept killed hosts in state D for many seconds
+        ovl = {d: f"lowerdir=/{d},upperdir={up[d]},workdir={hd / 'work' / d}" for d in OVERLAID}
         mounts = "".join(
-            f"mount -t overlay overlay -o lowerdir=/{d},upperdir={up[d]},workdir={hd / 'work' / d} /{d}\n"
+            f"mount -t overlay overlay -o {ovl[d]},volatile /{d} 2>/dev/null"
+            f" || mount -t overlay overlay -o {ovl[d]} /{d}\n"
             for d in OVERLAID)
         script = (
             "#!/bin/sh\n# hardencheck lab host %(name)s: runs in netns %(ns)s, becomes sshd\nset -e\n"
