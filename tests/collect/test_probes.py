@@ -203,3 +203,32 @@ def test_no_probe_checks_a_section_by_hand():
         src = path.read_text(encoding="utf-8")
         assert not re.search(r"if \w+\.truncated( or \w+\.truncated)?:", src), path.name
         assert not re.search(r"for \w+ in \(\w+, \w+\):\n\s+if \w+\.truncated", src), path.name
+
+
+def test_every_grep_reads_files_as_text():
+    """A NUL byte in a file the host's software writes (a log padded with zeros after a crash) makes
+    GNU grep print "binary file matches" instead of the lines: every grep of a probe runs with -a
+    (BusyBox grep accepts and ignores it)."""
+    import re
+
+    for name, cls in PROBES.items():
+        for cname, code in cls.commands.items():
+            for m in re.finditer(r"\bgrep\b(?:[ \t]+(-[A-Za-z]+))?", code):
+                assert m.group(1) and "a" in m.group(1), f"{name}/{cname}: {code[m.start():m.start() + 40]!r}"
+
+
+def test_rkhunter_log_with_nul_bytes_on_this_machine(tmp_path):
+    """The real snippet on a real file holding NUL bytes: the summary lines arrive as text."""
+    log = tmp_path / "rkhunter.log"
+    log.write_bytes(b"\0" * 512 + b"[04:52:10] Info: Start date is Mon Nov 23 04:52:10 UTC 2026\n"
+                    b"[04:54:37] Warning: Hidden directory found: /etc/.j\0ava\n"
+                    b"[04:54:43] Suspect files: 0\n[04:54:44] Possible rootkits: 0\n"
+                    b"[04:54:44] Info: End date is Mon Nov 23 04:54:44 UTC 2026\n")
+    plain = subprocess.run(["grep", "-E", "Warning:", str(log)], capture_output=True)
+    assert b"Warning:" not in plain.stdout   # what a grep without -a makes of it (GNU grep)
+    cls = PROBES["rkhunter.log"]
+    args = cls.resolve_args({"path": str(log)})
+    fact = cls().parse(_run_here(cls, args), args)
+    assert fact["completed"] is True and fact["started"] == "Mon Nov 23 04:52:10 UTC 2026"
+    assert fact["warning_lines"] == ["Hidden directory found: /etc/.java"]
+    assert fact["possible_rootkits"] == 0 and fact["suspect_files"] == 0

@@ -35,7 +35,7 @@ class LoginDefs(Probe):
         "login_defs": (
             f"f=/etc/login.defs; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-            "grep -E '^[[:space:]]*(" + "|".join(KEYS) + ")[[:space:]]' \"$f\" | cut -c 1-200; "
+            "grep -aE '^[[:space:]]*(" + "|".join(KEYS) + ")[[:space:]]' \"$f\" | cut -c 1-200; "
             "exit 0"
         ),
         "useradd": "command -v useradd >/dev/null 2>&1 || exit 127; useradd -D",

@@ -26,7 +26,7 @@ class AideStatus(Probe):
             "s=$(systemctl is-enabled $t 2>/dev/null | head -n 1); [ -n \"$s\" ] && printf 'timer\\t%s\\t%s\\n' $t \"$s\"; done; fi; "
             "for f in /etc/cron.daily/aide /etc/cron.daily/dailyaidecheck /etc/cron.weekly/aide /etc/crontab "
             "/etc/cron.d/* /var/spool/cron/root /var/spool/cron/crontabs/root; do "
-            "[ -f \"$f\" ] && grep -qs aide \"$f\" && printf 'cron\\t%s\\n' \"$f\"; done; "
+            "[ -f \"$f\" ] && grep -aqs aide \"$f\" && printf 'cron\\t%s\\n' \"$f\"; done; "
             "for f in /var/log/aide/*; do [ -f \"$f\" ] && printf 'log\\t%s\\t%s\\n' \"$(stat -c %Y \"$f\")\" \"$f\"; done; exit 0"
         ),
     }

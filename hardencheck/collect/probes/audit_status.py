@@ -53,7 +53,7 @@ class AuditStatus(Probe):
         "conf": (
             "f=/etc/audit/auditd.conf; [ -e \"$f\" ] || { echo HC_NO_CONF; exit 0; }; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-            "grep -iE '^[[:space:]]*(" + "|".join(CONF_KEYS) + ")[[:space:]]*=' \"$f\" | head -n 40"
+            "grep -aiE '^[[:space:]]*(" + "|".join(CONF_KEYS) + ")[[:space:]]*=' \"$f\" | head -n 40"
             "; exit 0"
         ),
     }

@@ -40,7 +40,7 @@ class BackupRestoreTest(Probe):
             f"f=$1; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
             "if [ ! -r \"$f\" ] || [ -d \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
             "printf 'mtime %s\\n' \"$(stat -c %Y \"$f\")\"; "
-            "head -c 65536 \"$f\" | { grep -oE '\"(date|result)\"[[:space:]]*:[[:space:]]*\"[^\"]{0,80}\"|"
+            "head -c 65536 \"$f\" | { grep -aoE '\"(date|result)\"[[:space:]]*:[[:space:]]*\"[^\"]{0,80}\"|"
             "^[[:space:]]*(date|result)[[:space:]]*=.{0,80}$' || true; } | tail -n 20"
         ),
     }

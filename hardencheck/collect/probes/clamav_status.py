@@ -30,7 +30,7 @@ class ClamavStatus(Probe):
             "for f in /var/lib/clamav/daily.cld /var/lib/clamav/daily.cvd; do [ -f $f ] || continue; "
             "printf 'db\\t%s\\t%s\\n' $f \"$(stat -c %Y $f)\"; "
             "if command -v sigtool >/dev/null 2>&1; then sigtool --info $f 2>/dev/null | "
-            "grep -E '^(Build time|Version):' | head -n 2 | cut -c 1-100 | sed 's/^/info\\t/'; fi; done; "
+            "grep -aE '^(Build time|Version):' | head -n 2 | cut -c 1-100 | sed 's/^/info\\t/'; fi; done; "
             "if command -v systemctl >/dev/null 2>&1; then "
             "printf 'freshclam\\t%s\\n' \"$(systemctl is-active clamav-freshclam 2>/dev/null | head -n 1)\"; fi; exit 0"
         ),

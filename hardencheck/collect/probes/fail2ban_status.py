@@ -39,7 +39,7 @@ class Fail2banStatus(Probe):
             "for k in maxretry bantime findtime; do v=$(fail2ban-client get \"$1\" \"$k\" 2>&1) || "
             "{ echo " + NO_JAIL + "; printf '%s\\n' \"$v\" | head -n 3 >&2; exit 0; }; "
             "printf '%s %s\\n' \"$k\" \"$v\"; done; "
-            "fail2ban-client status \"$1\" | grep -E 'Currently failed|Total failed|"
+            "fail2ban-client status \"$1\" | grep -aE 'Currently failed|Total failed|"
             "Currently banned|Total banned'; exit 0"
         ),
     }

@@ -84,28 +84,28 @@ class FirewallStatus(Probe):
         "iptables": (
             "command -v iptables >/dev/null 2>&1 || exit 127; v=$(iptables -V 2>&1); "
             "printf '%s\\n' \"$v\"; case \"$v\" in *nf_tables*) ;; "
-            "*) grep -qx filter /proc/net/ip_tables_names 2>/dev/null || "
+            "*) grep -aqx filter /proc/net/ip_tables_names 2>/dev/null || "
             "{ echo '# legacy filter table not loaded'; exit 0; } ;; esac; iptables -S"
         ),
         "ip6tables": (
             "command -v ip6tables >/dev/null 2>&1 || exit 127; v=$(ip6tables -V 2>&1); "
             "printf '%s\\n' \"$v\"; case \"$v\" in *nf_tables*) ;; "
-            "*) grep -qx filter /proc/net/ip6_tables_names 2>/dev/null || "
+            "*) grep -aqx filter /proc/net/ip6_tables_names 2>/dev/null || "
             "{ echo '# legacy filter table not loaded'; exit 0; } ;; esac; ip6tables -S"
         ),
         # legacy tables next to iptables-nft (both are enforced)
         "iptables_legacy": (
             "command -v iptables-legacy >/dev/null 2>&1 || exit 127; "
-            "grep -qx filter /proc/net/ip_tables_names 2>/dev/null || "
+            "grep -aqx filter /proc/net/ip_tables_names 2>/dev/null || "
             "{ echo '# legacy filter table not loaded'; exit 0; }; iptables-legacy -S"
         ),
         "ip6tables_legacy": (
             "command -v ip6tables-legacy >/dev/null 2>&1 || exit 127; "
-            "grep -qx filter /proc/net/ip6_tables_names 2>/dev/null || "
+            "grep -aqx filter /proc/net/ip6_tables_names 2>/dev/null || "
             "{ echo '# legacy filter table not loaded'; exit 0; }; ip6tables-legacy -S"
         ),
         "ufw": "command -v ufw >/dev/null 2>&1 || exit 127; ufw status verbose",
-        "ufw_conf": "[ -r /etc/default/ufw ] || exit 0; grep -E '^[[:space:]]*IPV6=' /etc/default/ufw || true",
+        "ufw_conf": "[ -r /etc/default/ufw ] || exit 0; grep -aE '^[[:space:]]*IPV6=' /etc/default/ufw || true",
         # "running" (exit 0) or "not running" (exit 252)
         "firewalld": "command -v firewall-cmd >/dev/null 2>&1 || exit 127; firewall-cmd --state",
         "firewalld_zone": (

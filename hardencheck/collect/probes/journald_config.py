@@ -28,7 +28,7 @@ def systemd_conf_snippet(name: str, keys: tuple[str, ...]) -> str:
         f"for f in {files}; do [ -f \"$f\" ] || continue; "
         "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
         "printf '%s\\t\\n' \"$f\"; "
-        f"grep -E '^[[:space:]]*({pattern})[[:space:]]*=' \"$f\" | head -n 50 | "
+        f"grep -aE '^[[:space:]]*({pattern})[[:space:]]*=' \"$f\" | head -n 50 | "
         "while IFS= read -r l; do printf '%s\\t%s\\n' \"$f\" \"$l\"; done; done; exit 0"
     )
 

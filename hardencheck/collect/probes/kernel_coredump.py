@@ -31,7 +31,7 @@ class KernelCoredump(Probe):
             "for f in /etc/security/limits.conf /etc/security/limits.d/*.conf; do "
             "[ -f \"$f\" ] || continue; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-            "grep -E '^[[:space:]]*[^#[:space:]]+[[:space:]]+(hard|-)[[:space:]]+core[[:space:]]' \"$f\" "
+            "grep -aE '^[[:space:]]*[^#[:space:]]+[[:space:]]+(hard|-)[[:space:]]+core[[:space:]]' \"$f\" "
             "| head -n 50 | while IFS= read -r l; do printf '%s\\t%s\\n' \"$f\" \"$l\"; done; done; exit 0"
         ),
         "coredump_conf": systemd_conf_snippet("coredump", ("Storage", "ProcessSizeMax")),

@@ -40,7 +40,7 @@ class KernelMac(Probe):
             "if [ \"$(cat /sys/fs/selinux/enforce)\" = 1 ]; then echo mode=Enforcing; "
             "else echo mode=Permissive; fi; "
             f"else echo {NO_SELINUX}; exit 0; fi; "
-            "if [ -r /etc/selinux/config ]; then grep -E '^SELINUXTYPE=' /etc/selinux/config | head -n 1; fi; exit 0"
+            "if [ -r /etc/selinux/config ]; then grep -aE '^SELINUXTYPE=' /etc/selinux/config | head -n 1; fi; exit 0"
         ),
     }
 

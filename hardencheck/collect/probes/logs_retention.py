@@ -29,7 +29,7 @@ class LogsRetention(Probe):
             "for f in /etc/logrotate.conf /etc/logrotate.d/rsyslog /etc/logrotate.d/syslog; do "
             "[ -f \"$f\" ] || continue; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-            "grep -E '^[[:space:]]*(rotate|daily|weekly|monthly|yearly|maxage|/|\\{|\\})' \"$f\" | head -n 300 | "
+            "grep -aE '^[[:space:]]*(rotate|daily|weekly|monthly|yearly|maxage|/|\\{|\\})' \"$f\" | head -n 300 | "
             "while IFS= read -r l; do printf '%s\\t%s\\n' \"$f\" \"$l\"; done; done; exit 0"
         ),
         "files": (

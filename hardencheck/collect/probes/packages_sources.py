@@ -23,12 +23,12 @@ class PackagesSources(Probe):
     commands = {
         "apt": (
             "command -v apt-config >/dev/null 2>&1 || { echo absent; exit 0; }; "
-            "apt-config dump | grep -E '^(Acquire::AllowInsecureRepositories|"
+            "apt-config dump | grep -aE '^(Acquire::AllowInsecureRepositories|"
             "Acquire::AllowDowngradeToInsecureRepositories|Acquire::AllowWeakRepositories|"
             "APT::Get::AllowUnauthenticated) ' | sed 's/^/option\\t/'; "
             "for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do "
             "[ -e \"$f\" ] || continue; printf 'file\\t%s\\n' \"$f\"; "
-            "grep -niE '^[[:space:]]*deb(-src)?[[:space:]]+\\[[^]]*(trusted|allow-insecure|allow-weak)[[:space:]]*=[[:space:]]*yes|"
+            "grep -aniE '^[[:space:]]*deb(-src)?[[:space:]]+\\[[^]]*(trusted|allow-insecure|allow-weak)[[:space:]]*=[[:space:]]*yes|"
             "^[[:space:]]*(Trusted|Allow-Insecure|Allow-Weak):[[:space:]]*yes' \"$f\" | "
             "sed -E 's#://[^/@[:space:]]*@#://***@#g' | cut -c 1-300 | head -n 50 | sed 's/^/hit\\t/'; done; exit 0"
         ),

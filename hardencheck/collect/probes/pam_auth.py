@@ -40,19 +40,19 @@ _KEYS_RE = lambda keys: "|".join(keys)  # noqa: E731
 _PAM_CMD = (
     "for f in " + " ".join(PAM_FILES) + "; do [ -e \"$f\" ] || continue; "
     "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; echo \"== $f\"; "
-    "grep -E '^[[:space:]]*-?(auth|account|password)[[:space:]].*"
+    "grep -aE '^[[:space:]]*-?(auth|account|password)[[:space:]].*"
     "(pam_faillock|pam_pwquality|pam_cracklib|pam_unix)[.]so' \"$f\" | cut -c 1-400; done; exit 0"
 )
 _FAILLOCK_CMD = (
     f"f=/etc/security/faillock.conf; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
     "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-    "grep -E '^[[:space:]]*(" + _KEYS_RE(FAILLOCK_KEYS) + ")([[:space:]=]|$)' \"$f\" | cut -c 1-200; exit 0"
+    "grep -aE '^[[:space:]]*(" + _KEYS_RE(FAILLOCK_KEYS) + ")([[:space:]=]|$)' \"$f\" | cut -c 1-200; exit 0"
 )
 _PWQ_CMD = (
     "for f in /etc/security/pwquality.conf /etc/security/pwquality.conf.d/*.conf; do "
     "[ -f \"$f\" ] || continue; "
     "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; echo \"== $f\"; "
-    "grep -E '^[[:space:]]*(" + _KEYS_RE(PWQ_KEYS) + ")([[:space:]=]|$)' \"$f\" | cut -c 1-200; "
+    "grep -aE '^[[:space:]]*(" + _KEYS_RE(PWQ_KEYS) + ")([[:space:]=]|$)' \"$f\" | cut -c 1-200; "
     "done; exit 0"
 )
 _INT = re.compile(r"^-?[0-9]{1,9}$")

@@ -46,8 +46,8 @@ class PatchesStatus(Probe):
             "command -v apt-get >/dev/null 2>&1 || exit 127; "
             "out=$(apt-get -s -o Debug::NoLocking=1 dist-upgrade) || "
             "{ rc=$?; printf '%s\\n' \"$out\" | tail -n 5; exit $rc; }; "
-            "printf '%s\\n' \"$out\" | grep -E '^[0-9]+ upgraded,'; "
-            "printf '%s\\n' \"$out\" | grep '^Inst '; exit 0"
+            "printf '%s\\n' \"$out\" | grep -aE '^[0-9]+ upgraded,'; "
+            "printf '%s\\n' \"$out\" | grep -a '^Inst '; exit 0"
         ),
         "dnf_security": (
             "if command -v dnf >/dev/null 2>&1; then dnf -q --cacheonly updateinfo list --security; "
@@ -76,7 +76,7 @@ class PatchesStatus(Probe):
             "for f in /boot/vmlinuz-*; do [ -e \"$f\" ] || continue; v=${f#/boot/vmlinuz-}; "
             "case $v in *rescue*) continue;; esac; printf 'installed %s\\n' \"$v\"; done; "
             "n=$(for f in /boot/vmlinuz-*; do [ -e \"$f\" ] && echo \"${f#/boot/vmlinuz-}\"; done "
-            "| grep -v rescue | sort -V 2>/dev/null | tail -n 1); "
+            "| grep -av rescue | sort -V 2>/dev/null | tail -n 1); "
             "[ -n \"$n\" ] && printf 'newest %s\\n' \"$n\"; exit 0"
         ),
     }

@@ -25,7 +25,7 @@ class PatchesAutomatic(Probe):
         "apt": (
             "command -v apt-config >/dev/null 2>&1 || { echo absent; exit 0; }; "
             "apt-config dump APT::Periodic | "
-            "grep -E '^APT::Periodic::(Unattended-Upgrade|Update-Package-Lists|Enable) ' | head -n 10; "
+            "grep -aE '^APT::Periodic::(Unattended-Upgrade|Update-Package-Lists|Enable) ' | head -n 10; "
             "printf 'uu_status\\t%s\\n' \"$(dpkg-query -W -f='${Status}' unattended-upgrades 2>/dev/null)\"; "
             "if command -v systemctl >/dev/null 2>&1; then "
             "for t in apt-daily.timer apt-daily-upgrade.timer; do "
@@ -39,7 +39,7 @@ class PatchesAutomatic(Probe):
             "for t in dnf-automatic.timer dnf-automatic-install.timer dnf5-automatic.timer; do "
             "printf 'timer\\t%s\\t%s\\n' $t \"$(systemctl is-enabled $t 2>/dev/null | head -n 1)\"; done; "
             "for f in /etc/dnf/automatic.conf /etc/dnf/dnf5-plugins/automatic.conf; do [ -r $f ] || continue; "
-            "grep -E '^[[:space:]]*(apply_updates|upgrade_type)[[:space:]]*=' $f | tr -d ' \\t' | "
+            "grep -aE '^[[:space:]]*(apply_updates|upgrade_type)[[:space:]]*=' $f | tr -d ' \\t' | "
             "sed 's/^/conf\\t/'; done; exit 0"
         ),
     }

@@ -21,13 +21,15 @@ class RkhunterLog(Probe):
         "path": Arg("path", default="/var/log/rkhunter.log", remote=True, doc="rkhunter log file"),
     }
     commands = {
-        # exit 13 = exists but unreadable; the log itself never leaves the host, only these lines
+        # exit 13 = exists but unreadable; the log itself never leaves the host, only these lines.
+        # grep -a: a log with NUL bytes (zero padding after a crash) is still read as text; the
+        # NULs are deleted before a line is cut to its length
         "log": (
             f"f=$1; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
             "printf 'mtime %s\\n' \"$(stat -c %Y \"$f\")\" || exit 1; "
-            "grep -E 'Start date is|End date is|Warning:|Possible rootkits|Suspect files|"
-            "Rootkits checked|One or more warnings' \"$f\" | tail -n 300 | cut -c 1-400; exit 0"
+            "grep -aE 'Start date is|End date is|Warning:|Possible rootkits|Suspect files|"
+            "Rootkits checked|One or more warnings' \"$f\" | tr -d '\\000' | tail -n 300 | cut -c 1-400; exit 0"
         ),
     }
 
@@ -48,7 +50,9 @@ class RkhunterLog(Probe):
         started, completed, warnings, warning_lines = None, False, 0, []
         rootkits = suspects = None
         for raw in lines[1:]:
-            line = _PREFIX.sub("", raw.strip())
+            # grep -a hands over lines with NUL bytes (a log padded with zeros after a crash or
+            # a full disk): they carry no text, so they are dropped before the line is read
+            line = _PREFIX.sub("", raw.replace("\x00", "").strip())
             if "Start date is" in line:
                 # a new run (the log may be appended to): only the last run counts
                 started = clean(line.split("Start date is", 1)[1], 100)

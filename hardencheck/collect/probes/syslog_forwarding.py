@@ -32,7 +32,7 @@ class SyslogForwarding(Probe):
             f"command -v rsyslogd >/dev/null 2>&1 || {{ echo {NO_RSYSLOG}; exit 0; }}; "
             "for f in /etc/rsyslog.conf /etc/rsyslog.d/*.conf; do [ -f \"$f\" ] || continue; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-            "grep -iE '^[^#]*([[:space:]]@|omfwd|target[[:space:]]*=|port[[:space:]]*=|protocol[[:space:]]*=|"
+            "grep -aiE '^[^#]*([[:space:]]@|omfwd|target[[:space:]]*=|port[[:space:]]*=|protocol[[:space:]]*=|"
             "StreamDriverMode)' \"$f\" | head -n 100 | "
             "while IFS= read -r l; do printf '%s\\t%s\\n' \"$f\" \"$l\"; done; done; exit 0"
         ),
@@ -43,7 +43,7 @@ class SyslogForwarding(Probe):
             "else if pidof rsyslogd >/dev/null 2>&1; then echo rsyslog=active; else echo rsyslog=inactive; fi; "
             "echo journal_upload=inactive; fi; "
             "for f in /etc/systemd/journal-upload.conf /etc/systemd/journal-upload.conf.d/*.conf; do "
-            "[ -r \"$f\" ] && grep -E '^[[:space:]]*URL[[:space:]]*=' \"$f\" | tail -n 1 | sed 's/^[[:space:]]*/upload_/'; "
+            "[ -r \"$f\" ] && grep -aE '^[[:space:]]*URL[[:space:]]*=' \"$f\" | tail -n 1 | sed 's/^[[:space:]]*/upload_/'; "
             "done; exit 0"
         ),
     }

@@ -31,7 +31,7 @@ class TimeSync(Probe):
             "if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then "
             "printf 'timedatectl=%s\\n' \"$(timedatectl show -p NTPSynchronized --value 2>/dev/null)\"; fi; "
             "if command -v chronyc >/dev/null 2>&1; then "
-            "chronyc -n tracking 2>/dev/null | grep -E '^(Reference ID|Leap status|System time)' "
+            "chronyc -n tracking 2>/dev/null | grep -aE '^(Reference ID|Leap status|System time)' "
             "| head -n 3 | sed 's/^/chrony: /'; fi; exit 0"
         ),
         "daemons": (

@@ -41,7 +41,7 @@ class TlsCerts(Probe):
             "if [ ! -r \"$p\" ]; then printf 'unreadable\\t%s\\n' \"$p\"; continue; fi; "
             "printf 'cert\\t%s\\n' \"$p\"; "
             "o=$(openssl x509 -noout -enddate -subject -nameopt RFC2253 -in \"$p\" 2>/dev/null); rc=$?; "
-            "printf '%s\\n' \"$o\" | grep -E '^(notAfter|subject)=' | cut -c 1-300; "
+            "printf '%s\\n' \"$o\" | grep -aE '^(notAfter|subject)=' | cut -c 1-300; "
             "printf 'rc\\t%s\\n' \"$rc\"; done"
         ),
     }

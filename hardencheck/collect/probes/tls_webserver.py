@@ -55,7 +55,7 @@ class TlsWebserver(Probe):
             "command -v nginx >/dev/null 2>&1 || { echo absent; exit 0; }; "
             "printf 'version\\t%s\\n' \"$(nginx -v 2>&1 | head -n 1 | cut -c 1-100)\"; "
             "o=$(nginx -T 2>&1); rc=$?; "
-            "printf '%s\\n' \"$o\" | grep -E '^[[:space:]]*(ssl_protocols[[:space:]]|"
+            "printf '%s\\n' \"$o\" | grep -aE '^[[:space:]]*(ssl_protocols[[:space:]]|"
             "listen[[:space:]].*[[:space:]]ssl([[:space:];]|$)|ssl[[:space:]]+on)|\\[emerg\\]|test failed' | "
             "sed 's/^[[:space:]]*//' | cut -c 1-300 | head -n @MAX@; "
             "printf 'rc\\t%s\\n' \"$rc\"".replace("@MAX@", str(MAX_LINES))
@@ -64,16 +64,16 @@ class TlsWebserver(Probe):
             "a=; for b in apache2 httpd; do command -v $b >/dev/null 2>&1 && a=$b; done; "
             "[ -n \"$a\" ] || { echo absent; exit 0; }; printf 'binary\\t%s\\n' \"$a\"; "
             "if [ -e /etc/apache2/mods-enabled/ssl.load ] || "
-            "grep -qsE '^[[:space:]]*LoadModule[[:space:]]+ssl_module' /etc/httpd/conf.modules.d/*.conf /etc/httpd/conf/httpd.conf; "
+            "grep -aqsE '^[[:space:]]*LoadModule[[:space:]]+ssl_module' /etc/httpd/conf.modules.d/*.conf /etc/httpd/conf/httpd.conf; "
             "then echo 'ssl_module yes'; else echo 'ssl_module no'; fi; "
-            "grep -RhisE '^[[:space:]]*(SSLProtocol|SSLEngine)[[:space:]]' /etc/apache2/apache2.conf "
+            "grep -aRhisE '^[[:space:]]*(SSLProtocol|SSLEngine)[[:space:]]' /etc/apache2/apache2.conf "
             "/etc/apache2/conf-enabled /etc/apache2/mods-enabled /etc/apache2/sites-enabled "
             "/etc/httpd/conf /etc/httpd/conf.d 2>/dev/null | sed 's/^[[:space:]]*//' | cut -c 1-300 | head -n @MAX@; "
             "exit 0".replace("@MAX@", str(MAX_LINES))
         ),
         "policy": (
             "if [ -r /etc/crypto-policies/config ]; then "
-            "grep -vE '^[[:space:]]*(#|$)' /etc/crypto-policies/config | head -n 1 | cut -c 1-60; "
+            "grep -avE '^[[:space:]]*(#|$)' /etc/crypto-policies/config | head -n 1 | cut -c 1-60; "
             "else echo none; fi"
         ),
     }
