@@ -15,7 +15,13 @@ import time
 from datetime import date
 from pathlib import Path
 
+from hardencheck.config import history_path, load_settings
 from hardencheck.errors import ConfigError
+from hardencheck.records import audit_document
+from hardencheck.records.bundle import inventory_key
+from hardencheck.records.files import write_bytes_atomic, write_json_atomic
+from hardencheck.records.history import HistoryReader
+from hardencheck.report import audit_html
 
 COMMANDS: dict[str, str] = {"audit": "annual effectiveness report over the run history (audit.html, audit.json)"}
 
@@ -49,13 +55,6 @@ def _day(value: str, flag: str) -> date:
 
 
 def run(args, console) -> int:
-    from hardencheck.records import audit_document
-    from hardencheck.records.bundle import inventory_key
-    from hardencheck.config import history_path, load_settings
-    from hardencheck.report import audit_html
-    from hardencheck.records.files import write_bytes_atomic, write_json_atomic
-    from hardencheck.records.history import connect_readonly
-
     d0, d1 = _day(args.date_from, "--from"), _day(args.date_to, "--to")
     if d1 < d0:
         raise ConfigError(f"--to {d1} is before --from {d0}", field="--to")
@@ -64,11 +63,11 @@ def run(args, console) -> int:
     inventory = inventory_key(args.inventory) if args.inventory else None
     tom = args.tom or os.environ.get("HARDENCHECK_TOM") or None
     if inventory is not None:
-        conn = connect_readonly(db)
+        reader = HistoryReader(db)
         try:
-            known = [r[0] for r in conn.execute("SELECT DISTINCT inventory_key FROM runs ORDER BY 1")]
+            known = reader.inventory_keys()
         finally:
-            conn.close()
+            reader.close()
         if inventory not in known:
             raise ConfigError(f"no run of inventory {inventory!r} in the history; known: "
                               f"{', '.join(known) or 'none'}", field="--inventory")

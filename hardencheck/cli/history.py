@@ -11,7 +11,15 @@ import re
 import sys
 from pathlib import Path
 
+from rich.markup import escape
+from rich.table import Table
+
+from hardencheck.config import history_path, load_settings
 from hardencheck.errors import ConfigError
+from hardencheck.records import drift
+from hardencheck.records.history import History
+from hardencheck.report.changes import print_comparison
+from hardencheck.report.terminal import print_table
 
 COMMANDS: dict[str, str] = {
     "history": "list the runs in the run history",
@@ -55,14 +63,10 @@ def add_parsers(sub) -> None:
 
 
 def _history_path(args) -> Path:
-    from hardencheck.config import history_path, load_settings
-
     return history_path(args.history, load_settings(args.config), args.out)
 
 
 def _open(args, *, must_exist: bool = True):
-    from hardencheck.records.history import History
-
     path = _history_path(args)
     if must_exist and not path.exists():
         raise ConfigError("no run history there (scan or import runs first, or give --history)", file=str(path))
@@ -83,10 +87,6 @@ def run(args, console) -> int:
 
 
 def cmd_history(args, console) -> int:
-    from rich.table import Table
-
-    from hardencheck.report.terminal import print_table
-
     with _open(args) as h:
         runs = h.runs(args.inventory)
     if args.json:
@@ -119,10 +119,6 @@ def _resolve(h, ref: str) -> str:
 
 
 def cmd_diff(args, console) -> int:
-    from hardencheck.records import drift
-    from hardencheck.records.history import History
-    from hardencheck.report.changes import print_comparison
-
     if args.new is None and args.old is not None:
         # one argument: compare it with its predecessor
         with _open(args) as h:
@@ -161,8 +157,6 @@ def cmd_diff(args, console) -> int:
 
 
 def cmd_prune(args, console) -> int:
-    from rich.markup import escape
-
     days = parse_keep(args.keep)
     with _open(args) as h:
         done = h.prune(days, keep_text=args.keep, dry_run=args.dry_run, inventory=args.inventory, out=args.out)
@@ -179,8 +173,6 @@ def cmd_prune(args, console) -> int:
 
 
 def cmd_import(args, console) -> int:
-    from rich.markup import escape
-
     failed = 0
     with _open(args, must_exist=False) as h:
         for folder in args.folders:

@@ -39,6 +39,7 @@ from typing import Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hardencheck.errors import ConfigError, ConfigErrors
+from hardencheck.judge.controls import default_controls_dir
 from hardencheck.yaml_source import SourceDict, dotted, line_of, load_file
 
 LANGUAGES = ("de", "en")
@@ -171,8 +172,6 @@ class Catalog:
 
 
 def default_catalog_path() -> Path:
-    from hardencheck.judge.controls import default_controls_dir
-
     return default_controls_dir() / "tom" / "default.yml"
 
 
@@ -254,9 +253,10 @@ def measure_status(control_statuses: list[str]) -> str:
     return "not_applicable"
 
 
-def rollup(catalog: Catalog, results: list[dict], hosts: list[str]) -> list[dict]:
+def rollup(catalog: Catalog, results: list[dict], hosts: list[str], unfinished: list[str] = ()) -> list[dict]:
     """Per item: status per host and overall, with the controls' counts. ``results`` are the
-    result dicts of results.json (host, control, status)."""
+    result dicts of results.json (host, control, status). ``unfinished``: planned hosts whose
+    scan was interrupted before they finished; what they should prove is ``not_verified``."""
     by_pair = {(r["host"], r["control"]): r["status"] for r in results}
     out = []
     status_of: dict[str, str] = {}
@@ -268,7 +268,9 @@ def rollup(catalog: Catalog, results: list[dict], hosts: list[str]) -> list[dict
             per_host = {}
             for h in hosts:
                 per_host[h] = measure_status([by_pair[(h, c)] for c in controls if (h, c) in by_pair])
-            overall = "organisational" if not controls else (_worst(per_host.values()) if hosts else "not_assessed")
+            for h in unfinished:
+                per_host[h] = "not_verified" if controls else "organisational"
+            overall = "organisational" if not controls else (_worst(per_host.values()) if per_host else "not_assessed")
             counts: dict[str, int] = {}
             for h in hosts:
                 for c in controls:

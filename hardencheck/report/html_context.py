@@ -200,7 +200,8 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
     unreached = [(h["name"], i) for i, h in enumerate(hosts) if h.get("status") != "ok"]
     opts = run.get("options") or {}
     exit_code = run.get("exit_code")
-    exit_meaning = {0: L.t("exit_0"), 1: L.t("exit_1", x=opts.get("fail_on", "info")), 2: L.t("exit_2"),
+    exit_meaning = {0: L.t("exit_0"), 1: L.t("exit_1", x=view.fail_on),
+                    2: L.t("exit_2") if view.complete else L.t("exit_2_interrupted"),
                     3: L.t("exit_3")}.get(exit_code, "")
 
     return {

@@ -59,6 +59,8 @@ T: dict[str, dict[str, str]] = {
     "exit_0": {"en": "all clear", "de": "keine Beanstandung"},
     "exit_1": {"en": "failures at or above '{x}'", "de": "Abweichungen ab Schweregrad '{x}'"},
     "exit_2": {"en": "scan incomplete (errors)", "de": "Prüfung unvollständig (Fehler)"},
+    "exit_2_interrupted": {"en": "scan interrupted: the hosts not finished were not checked",
+                           "de": "Prüfung abgebrochen: nicht fertig gewordene Server wurden nicht geprüft"},
     "exit_3": {"en": "configuration error", "de": "Konfigurationsfehler"},
     "results_sha": {"en": "SHA-256 of results.json", "de": "SHA-256 von results.json"},
     "version": {"en": "version", "de": "Version"},

@@ -127,6 +127,7 @@ _DE = {
     "total": "gesamt", "results": "Ergebnisse", "exit code": "Exit-Code", "all clear": "keine Beanstandung",
     "failures at or above '{x}'": "Abweichungen ab Schweregrad '{x}'",
     "scan incomplete (errors)": "Prüfung unvollständig (Fehler)",
+    "scan interrupted: {n} of {m} host(s) finished": "Prüfung abgebrochen: {n} von {m} Server(n) fertig",
 }
 
 
@@ -192,5 +193,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
         console.print(f"{w('results')}: {safe(results_path)}")
     if exit_code is not None:
         meaning = {0: w("all clear"), 1: w("failures at or above '{x}'").format(x=safe(fail_on)),
-                   2: w("scan incomplete (errors)")}
+                   2: w("scan incomplete (errors)") if s.complete else
+                   w("scan interrupted: {n} of {m} host(s) finished").format(
+                       n=len(s.hosts), m=len(s.hosts) + len(s.not_scanned))}
         console.print(f"{w('exit code')} {exit_code}: {meaning.get(exit_code, '')}")

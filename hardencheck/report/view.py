@@ -156,6 +156,12 @@ def _s(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def effective_fail_on(options: dict) -> str:
+    """The threshold the exit code was computed with; results.json before 1.2 saved ``null``
+    when --fail-on was not given (then: any failure, or none with --fail-on-new)."""
+    return options.get("fail_on") or ("none" if options.get("fail_on_new") else "info")
+
+
 def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> ReportView:
     """The view of ``doc`` (a parsed results.json, or any dict with ``hosts``, ``results`` and
     optionally ``controls``, ``run``, ``tom``). ``results_sha256``: the hash of the results.json
@@ -243,7 +249,7 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
     return ReportView(
         doc=doc, results_sha256=results_sha256,
         run_id=run.get("id"), complete=bool(run.get("complete", True)), exit_code=run.get("exit_code"),
-        fail_on=(run.get("options") or {}).get("fail_on"), started_at=run.get("started_at"),
+        fail_on=effective_fail_on(run.get("options") or {}), started_at=run.get("started_at"),
         ended_at=run.get("ended_at"), tool_version=(run.get("tool") or {}).get("version"),
         not_scanned=list((run.get("inventory") or {}).get("not_scanned") or []),
         totals=totals, hosts=hosts, failures=failures, failures_by_severity=by_sev,

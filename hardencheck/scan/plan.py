@@ -63,7 +63,7 @@ class ScanRequest:
     def options(self) -> dict[str, Any]:
         """The options results.json records (``run.options``)."""
         return {"limit": self.limit, "tags": self.tags, "control_ids": self.control_ids,
-                "fail_on": self.fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
+                "fail_on": self.effective_fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
                 "trust_on_first_use": self.trust_on_first_use}
 
 
