@@ -40,7 +40,10 @@ def run(args: argparse.Namespace, console) -> int:
         if not folder.is_dir():
             raise ConfigError("no such folder", file=b)
         if args.chain:
-            rep.findings += verify_chain(folder, allowed).findings
+            chain = verify_chain(folder, allowed)
+            rep.findings += chain.findings
+            rep.bundles.update(chain.bundles)
+            rep.chains.update(chain.chains)
         else:
             verify_bundle(folder, allowed, rep)
     for f in rep.findings:

@@ -61,6 +61,15 @@ def test_sigterm_mid_scan_keeps_finished_hosts(lab, tmp_path):
     assert doc["run"]["inventory"]["not_scanned"] == ["hanging"]
     assert sorted(h["name"] for h in doc["hosts"]) == ["hardened", "unreachable", "weak"]
     assert b"interrupted" in stdout
+    # the summary says what happened (not "incomplete (errors)"), and what the unfinished host
+    # should prove is not verified rather than left out
+    assert b"exit code 2: scan interrupted: 3 of 4 host(s) finished" in stdout, stdout.decode()
+    items = {i["id"]: i for i in doc["tom"]["items"] if not i["group"]}
+    ssh_items = [i for i in items.values() if "SSH-001" in i["controls"]]
+    assert ssh_items and all(i["hosts"]["hanging"] == "not_verified" for i in ssh_items)
+    assert all(i["status"] in ("not_met", "not_verified") for i in ssh_items)
+    html = (bundle / "report.html").read_text()
+    assert "scan interrupted" in html and "None" not in html.split("<body", 1)[1][:20000]
     m = json.loads((bundle / MANIFEST).read_text())
     assert m["run"]["state"] == "interrupted" and len(list((bundle / "hosts").iterdir())) == 3
     v = subprocess.run([sys.executable, "-m", "hardencheck", "verify", str(bundle)], capture_output=True, text=True)
