@@ -3,6 +3,7 @@ the probes' shell snippets: dash syntax and a real run on this machine."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -28,6 +29,7 @@ def _load(path: Path) -> dict:
         case = yaml.safe_load(fh)
     assert isinstance(case, dict), path
     assert ("fact" in case) != ("error" in case), f"{path}: exactly one of fact / error"
+    assert "message" not in case or "error" in case, f"{path}: a message belongs to an error"
     assert case.get("description"), f"{path}: description missing"
     return case
 
@@ -62,6 +64,8 @@ def test_fixture(path: Path):
         with pytest.raises(ProbeError) as exc:
             cls().parse(sections, args)
         assert exc.value.reason == case["error"], exc.value.message
+        if "message" in case:
+            assert exc.value.message == case["message"]
     else:
         assert cls().parse(sections, args) == case["fact"]
 
@@ -232,3 +236,24 @@ def test_rkhunter_log_with_nul_bytes_on_this_machine(tmp_path):
     assert fact["completed"] is True and fact["started"] == "Mon Nov 23 04:52:10 UTC 2026"
     assert fact["warning_lines"] == ["Hidden directory found: /etc/.java"]
     assert fact["possible_rootkits"] == 0 and fact["suspect_files"] == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv") or not shutil.which("nft"),
+                    reason="needs root (to drop it), setpriv and nft")
+def test_firewall_message_as_non_root_reads_as_one_sentence():
+    """FW-001's message when nft refuses a non-root user: the real two-line stderr on this machine
+    becomes one sentence, no stray '?' where the newline was."""
+    cls = PROBES["firewall.status"]
+    args = cls.resolve_args({})
+    nonce = new_nonce()
+    specs = [SectionSpec(id=f"{cls.name}/{c}", code=code, timeout=cls.timeout) for c, code in cls.commands.items()]
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", "-s"],
+                       input=build_script(specs, nonce).encode(), capture_output=True, timeout=120, cwd="/")
+    sp = Splitter(nonce)
+    sp.feed_stdout(r.stdout)
+    sp.feed_stderr(r.stderr)
+    secs = sp.sections()
+    with pytest.raises(ProbeError) as exc:
+        cls().parse({c: secs[f"{cls.name}/{c}"] for c in cls.commands}, args)
+    assert exc.value.reason == "permission_denied"
+    assert "?" not in exc.value.message and "; " in exc.value.message, exc.value.message

@@ -74,8 +74,10 @@ def iso_utc(seconds: int) -> str:
 
 
 def clean(text: str, limit: int = 300) -> str:
-    """One line of host text for a fact: control characters replaced, length bounded."""
-    text = _CONTROL.sub("?", text.strip().replace("\t", " "))
+    """One line of host text for a fact or a message: its lines joined with "; " (a two-line error
+    such as nft's reads as one sentence), other control characters replaced by "?", length bounded."""
+    text = "; ".join(line.strip() for line in text.splitlines() if line.strip())
+    text = _CONTROL.sub("?", text.replace("\t", " "))
     return text if len(text) <= limit else text[:limit] + "…"
 
 
