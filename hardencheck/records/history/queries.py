@@ -47,8 +47,19 @@ def _run_dict(row: sqlite3.Row) -> dict:
 class Queries:
     """The read queries over ``self.conn`` (a connection with ``sqlite3.Row`` rows) of ``self.path``."""
 
-    conn: sqlite3.Connection
+    conn: sqlite3.Connection | None
     path: str
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     # -- runs ------------------------------------------------------------------------------------
     def runs(self, inventory: str | None = None, *, since: str | None = None, until: str | None = None,
@@ -235,17 +246,6 @@ class HistoryReader(Queries):
         self.path = str(path)
         self.conn = connect_readonly(path)
         self.conn.row_factory = sqlite3.Row
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class History(Queries, Store):

@@ -109,17 +109,6 @@ class Store:
     def tx(self) -> _Tx:
         return _Tx(self)
 
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
     def _intern(self, table: str, column: str, value: str) -> int:
         key = (table, value)
         got = self._ids.get(key)
