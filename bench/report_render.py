@@ -33,7 +33,7 @@ from hardencheck.judge import tom  # noqa: E402
 from hardencheck.scan.metadata import control_json as _control_json  # noqa: E402
 from hardencheck.judge.controls import load_controls  # noqa: E402
 from hardencheck.report import html as report_html, view as report_view  # noqa: E402
-from hardencheck.results import STATUSES  # noqa: E402
+from hardencheck.results import STATUSES, document_bytes  # noqa: E402
 
 #: (section name, typical stdout bytes) of one host, after a real lab scan's distribution
 SECTION_SIZES = [4400, 3600, 3100, 2600, 2500, 2200, 2000, 1800, 1500, 1300, 1100, 900, 800, 700, 600,
@@ -175,7 +175,7 @@ def main() -> int:
     t0 = time.perf_counter()
     doc = cloned(args.source, args.hosts) if args.source else synthetic(args.hosts, args.controls)
     gen = time.perf_counter() - t0
-    raw = report_view.canonical_bytes(doc)
+    raw = document_bytes(doc)
     out = args.out or Path(tempfile.mkdtemp(prefix="hc-report-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_bytes(raw)

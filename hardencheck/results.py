@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 STATUSES = ("pass", "fail", "error", "not_applicable", "skipped")
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
@@ -53,7 +53,9 @@ class HostRecord:
     ended_at: str | None = None
     os: dict[str, Any] | None = None
     exec: dict[str, Any] | None = None
-    noise: str = ""               # printed outside the probe sections (login banners, rc files)
+    noise: str = ""               # printed outside the probe sections (login banners, rc files), bounded
+    noise_bytes: int = 0          # bytes printed outside the sections (all, before redaction)
+    noise_truncated: bool = False  # more than ``noise`` keeps was printed (collect.probe_script)
     groups: list[str] = field(default_factory=list)   # inventory groups (environments such as prod)
     tags: list[str] = field(default_factory=list)
     redactions: dict[str, int] = field(default_factory=dict)   # rule -> count replaced in this host's data
@@ -127,9 +129,10 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
     return doc
 
 
-def document_bytes(data: Any) -> bytes:
-    """results.json exactly as it is written (the HTML report quotes its SHA-256)."""
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
+def document_bytes(data: Any, *, errors: str = "strict") -> bytes:
+    """results.json exactly as it is written (the reports quote its SHA-256). ``errors=
+    "surrogatepass"`` lets a document read back from a file with lone surrogates hash at all."""
+    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8", errors)
 
 
 def schema_path() -> Path:
@@ -138,7 +141,7 @@ def schema_path() -> Path:
 
 def validate_document(doc: dict[str, Any]) -> None:
     """Raise jsonschema.ValidationError when ``doc`` does not follow the published schema."""
-    import jsonschema
+    import jsonschema   # loaded only when a document is validated (tests, tools), not by every scan
 
     schema = json.loads(schema_path().read_text(encoding="utf-8"))
     jsonschema.validate(doc, schema)

@@ -22,14 +22,13 @@ from a host and is escaped by the renderer that prints it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from hardencheck.judge.tom import ROLLUP
-from hardencheck.results import SEVERITY_ORDER, STATUSES
+from hardencheck.records.files import sha256_bytes
+from hardencheck.results import SEVERITY_ORDER, STATUSES, document_bytes
 
 #: severities, worst first
 SEVERITIES = tuple(sorted(SEVERITY_ORDER, key=lambda s: -SEVERITY_ORDER[s]))
@@ -40,12 +39,6 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 def no_surrogates(text: str) -> str:
     """Lone surrogates (``"\\udcff"`` in a JSON file parses into one) cannot be encoded: U+FFFD."""
     return _SURROGATES.sub("\ufffd", text)
-
-
-def canonical_bytes(doc: dict) -> bytes:
-    """results.json as hardencheck writes it (one-space indentation, final newline); lone
-    surrogates are kept (surrogatepass) so a document read from such a file hashes at all."""
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8", "surrogatepass")
 
 
 @dataclass
@@ -133,9 +126,9 @@ class ReportView:
     @property
     def sha256(self) -> str:
         """SHA-256 of the results.json bytes the reports stand for: the caller's, else computed
-        (once) over ``canonical_bytes(doc)``, exactly the bytes hardencheck writes."""
+        (once) over ``results.document_bytes(doc)``, exactly the bytes hardencheck writes."""
         if not self.results_sha256:
-            self.results_sha256 = hashlib.sha256(canonical_bytes(self.doc)).hexdigest()
+            self.results_sha256 = sha256_bytes(document_bytes(self.doc, errors="surrogatepass"))
         return self.results_sha256
 
     @property
@@ -165,7 +158,7 @@ def effective_fail_on(options: dict) -> str:
 def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> ReportView:
     """The view of ``doc`` (a parsed results.json, or any dict with ``hosts``, ``results`` and
     optionally ``controls``, ``run``, ``tom``). ``results_sha256``: the hash of the results.json
-    bytes when the caller has them; otherwise computed over ``canonical_bytes(doc)``."""
+    bytes when the caller has them; otherwise computed over ``results.document_bytes(doc)``."""
     titles = {c.get("id"): _s(c.get("title")) for c in doc.get("controls") or []}
     results = doc.get("results") or []
     run = doc.get("run") or {}

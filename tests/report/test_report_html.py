@@ -30,7 +30,7 @@ import pytest
 from hardencheck.cli import main
 from hardencheck.report import html_context, i18n, load_results, render
 from hardencheck.report.i18n_html import T
-from hardencheck.report.view import canonical_bytes
+from hardencheck.results import document_bytes
 from hardencheck.judge.tom import CATEGORIES
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -73,7 +73,7 @@ def test_structure_en(scanned):
     assert "Content-Security-Policy" in head and "default-src 'none'" in head
     # results.json tied to the report: the sha256 of the file's real bytes
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert canonical_bytes(doc) == path.read_bytes()
+    assert document_bytes(doc) == path.read_bytes()
     assert f'id="results-sha256">{sha}<' in page and page.count(sha) >= 2
     text = _text(page)
     # every TOM item and every host
