@@ -11,7 +11,7 @@ import subprocess
 import time
 
 from hardencheck.errors import HostError
-from hardencheck.collect.transports.base import ExecResult, HostIdentity
+from hardencheck.collect.transports.base import ExecResult, HostIdentity, Liveness
 
 
 class LocalTransport:
@@ -26,7 +26,7 @@ class LocalTransport:
     def connect(self) -> None:
         pass
 
-    def run_script(self, script, on_stdout, on_stderr, *, timeout, done=None) -> ExecResult:
+    def run_script(self, script, on_stdout, on_stderr, *, timeout, idle_timeout=None, done=None) -> ExecResult:
         try:
             proc = subprocess.Popen(self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, start_new_session=True)
@@ -41,13 +41,19 @@ class LocalTransport:
         sel.register(proc.stderr, selectors.EVENT_READ, on_stderr)
         open_readers = 2
         timed_out = False
+        live = Liveness(idle_timeout)
+        stalled_for = None
         try:
             while open_readers:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     timed_out = True
                     break
-                for key, _ in sel.select(timeout=min(left, 1.0)):
+                stalled_for = live.stalled()
+                if stalled_for is not None:
+                    timed_out = True
+                    break
+                for key, _ in sel.select(timeout=live.wait_at_most(min(left, 1.0))):
                     if key.fileobj is proc.stdin:
                         try:
                             n = os.write(proc.stdin.fileno(), to_send[:65536])
@@ -63,6 +69,7 @@ class LocalTransport:
                         sel.unregister(key.fileobj)
                         open_readers -= 1
                     else:
+                        live.progress()
                         key.data(data)
         finally:
             sel.close()
@@ -77,7 +84,7 @@ class LocalTransport:
                 except OSError:
                     pass
         rc = proc.wait()
-        return ExecResult(exit_code=None if timed_out else rc, timed_out=timed_out)
+        return ExecResult(exit_code=None if timed_out else rc, timed_out=timed_out, stalled_for=stalled_for)
 
     def close(self) -> None:
         pass

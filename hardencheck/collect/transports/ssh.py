@@ -11,10 +11,16 @@
   needs root). With a sudo password (from an environment variable only), sudo is started with a
   random prompt and the password is written only after that exact prompt appeared; it is never
   on a command line, in evidence or in logs.
+* Liveness: besides the command budget, a host that sends nothing for the idle limit is cut
+  (``ExecResult.stalled_for``). Keepalives do not count: only bytes of the command's output do.
+* Connection failures are said in words (refused, no route, timed out, name not found), and a
+  port that answers with something other than SSH is ``not_ssh`` with what it sent (bounded,
+  escaped), not a timeout.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
@@ -26,7 +32,7 @@ from pathlib import Path
 import paramiko
 
 from hardencheck.errors import HostError
-from hardencheck.collect.transports.base import ExecResult, HostIdentity
+from hardencheck.collect.transports.base import ExecResult, HostIdentity, Liveness
 
 
 # paramiko logs connection failures itself (to stderr, through logging's last-resort handler).
@@ -65,6 +71,97 @@ class _Policy(paramiko.MissingHostKeyPolicy):
         self.trusted_new = True
 
 
+#: bytes of what a peer sent first that are kept to tell SSH from something else
+PEEK_BYTES = 512
+#: characters of a non-SSH answer shown in the message
+SHOWN_CHARS = 120
+
+
+class _Peek:
+    """A socket (or jump-host channel) that remembers the first bytes the peer sent, and whether
+    it closed the connection: when the SSH handshake fails, they say what answered instead."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.first = b""
+        self.eof = False
+
+    def recv(self, n):
+        data = self._sock.recv(n)
+        if not data:
+            self.eof = True
+        elif len(self.first) < PEEK_BYTES:
+            self.first += data[:PEEK_BYTES - len(self.first)]
+        return data
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+def _is_ssh(first: bytes) -> bool:
+    """A server may send text lines before its banner; the banner line starts with "SSH-"."""
+    return any(line.startswith(b"SSH-") for line in first.split(b"\n"))
+
+
+def escaped(data: bytes, limit: int = SHOWN_CHARS) -> str:
+    """Untrusted bytes as printable ASCII (``\\n``, ``\\xNN``), at most ``limit`` characters."""
+    out = []
+    n = 0
+    for b in data:
+        c = {0x0a: "\\n", 0x0d: "\\r", 0x09: "\\t", 0x5c: "\\\\", 0x22: '\\"'}.get(b) or (
+            chr(b) if 0x20 <= b < 0x7f else f"\\x{b:02x}")
+        if n + len(c) > limit:
+            out.append("...")
+            break
+        out.append(c)
+        n += len(c)
+    return "".join(out)
+
+
+_CONNECT_ERRNO = {
+    errno.ECONNREFUSED: "connection refused: nothing listens on port {port} (or a firewall rejects it)",
+    errno.EHOSTUNREACH: "no route to host: it is down or a router or firewall rejects it",
+    errno.ENETUNREACH: "network unreachable: this machine has no route to that network",
+    errno.ECONNRESET: "the connection was reset by the peer",
+    errno.EADDRNOTAVAIL: "the address is not available from this machine",
+}
+
+
+def _where(label: str, address: str, port: int) -> str:
+    return f"{label} {address}:{port}" if label != "target" else f"{address}:{port}"
+
+
+def _dial(address: str, port: int, timeout: float, where: str) -> socket.socket:
+    """The TCP connection, or a HostError that says in words why there is none."""
+    try:
+        infos = socket.getaddrinfo(address, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise HostError("unreachable", f"{where}: the name {address!r} was not found "
+                                       f"({e.strerror or e})") from None
+    last: OSError | None = None
+    for family, _type, proto, _canon, sockaddr in infos:
+        sock = socket.socket(family, socket.SOCK_STREAM, proto)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(sockaddr)
+            return sock
+        except OSError as e:
+            sock.close()
+            last = e
+    if isinstance(last, (socket.timeout, TimeoutError)) or getattr(last, "errno", None) == errno.ETIMEDOUT:
+        raise HostError("timeout", f"{where}: no answer within the connect timeout ({timeout:g} s): "
+                                   "the host is down or a firewall drops the packets")
+    words = _CONNECT_ERRNO.get(getattr(last, "errno", None))
+    if words:
+        raise HostError("unreachable", f"{where}: {words.format(port=port)}")
+    raise HostError("unreachable", f"{where}: cannot connect ({getattr(last, 'strerror', None) or last})")
+
+
+_CHANNEL_FAILURES = {1: "the jump host's sshd forbids forwarding (administratively prohibited)",
+                     2: "the connection from the jump host failed (refused, no route or timed out)",
+                     3: "the jump host does not know the channel type", 4: "the jump host is short of resources"}
+
+
 def default_known_hosts() -> list[str]:
     return [str(Path("~/.ssh/known_hosts").expanduser()), "/etc/ssh/ssh_known_hosts"]
 
@@ -98,6 +195,7 @@ class SshTransport:
         client.set_missing_host_key_policy(policy)
         only_keys = bool(keys) or bool(getattr(self.host, "identities_only", False))
         t = self.connect_timeout
+        sock = _Peek(sock)
         try:
             client.connect(hostname=address, port=port, username=user, sock=sock,
                            key_filename=keys or None, allow_agent=not only_keys, look_for_keys=not only_keys,
@@ -105,7 +203,11 @@ class SshTransport:
                            compress=False)
         except BaseException as e:
             client.close()
-            raise _host_error(e, label, address, port, self.known_hosts) from None
+            try:
+                sock.close()
+            except Exception:
+                pass
+            raise _host_error(e, label, address, port, self.known_hosts, sock, t) from None
         tr = client.get_transport()
         key = tr.get_remote_server_key()
         if label == "target":
@@ -132,13 +234,17 @@ class SshTransport:
                     sock = prev.get_transport().open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0),
                                                              timeout=self.connect_timeout)
                 except BaseException as e:
+                    why = (_CHANNEL_FAILURES.get(e.code, _describe(e))
+                           if isinstance(e, paramiko.ChannelException) else _describe(e))
                     raise HostError("unreachable", f"the jump host could not open a channel to "
-                                                   f"{address}:{port}: {_describe(e)}") from None
+                                                   f"{address}:{port}: {why}") from None
+            else:
+                sock = _dial(address, port, self.connect_timeout, _where(label, address, port))
             prev = self._client(address, port, user, sock, label, keys)
         self.client = prev
 
     # -- exec --------------------------------------------------------------------------------
-    def run_script(self, script, on_stdout, on_stderr, *, timeout, done=None) -> ExecResult:
+    def run_script(self, script, on_stdout, on_stderr, *, timeout, idle_timeout=None, done=None) -> ExecResult:
         assert self.client is not None
         deadline = time.monotonic() + timeout
         try:
@@ -156,9 +262,10 @@ class SshTransport:
             self.command = "/bin/sh -s"
         try:
             chan.exec_command(self.command)
+            live = Liveness(idle_timeout)
             if prompt is not None:
-                self._sudo_handshake(chan, prompt, ready, on_stdout, on_stderr, deadline)
-            return self._pump(chan, script.encode(), on_stdout, on_stderr, deadline)
+                self._sudo_handshake(chan, prompt, ready, on_stdout, on_stderr, deadline, live)
+            return self._pump(chan, script.encode(), on_stdout, on_stderr, deadline, live)
         except HostError:
             raise
         except (socket.timeout, TimeoutError):
@@ -168,13 +275,17 @@ class SshTransport:
         finally:
             chan.close()
 
-    def _sudo_handshake(self, chan, prompt, ready, on_stdout, on_stderr, deadline):
+    def _sudo_handshake(self, chan, prompt, ready, on_stdout, on_stderr, deadline, live):
         """Wait for sudo's random prompt (send the password once) or for the ready token."""
         out, err = b"", b""
         sent = False
         while time.monotonic() < deadline:
-            select.select([chan], [], [], 0.2)
+            stalled = live.stalled()
+            if stalled is not None:
+                raise HostError("timeout", f"no output for {stalled:g} s while waiting for sudo (idle timeout)")
+            select.select([chan], [], [], live.wait_at_most(0.2))
             if chan.recv_stderr_ready():
+                live.progress()
                 err += chan.recv_stderr(4096)
                 if prompt.encode() in err:
                     if sent:
@@ -183,6 +294,7 @@ class SshTransport:
                     sent = True
                     err = err.replace(prompt.encode(), b"", 1)
             if chan.recv_ready():
+                live.progress()
                 out += chan.recv(4096)
                 if ready.encode() + b"\n" in out:
                     before, _, after = out.partition(ready.encode() + b"\n")
@@ -201,7 +313,7 @@ class SshTransport:
         raise HostError("timeout", "sudo did not answer in time")
 
     @staticmethod
-    def _pump(chan, payload: bytes, on_stdout, on_stderr, deadline) -> ExecResult:
+    def _pump(chan, payload: bytes, on_stdout, on_stderr, deadline, live: Liveness) -> ExecResult:
         view = memoryview(payload)
         if not view:
             chan.shutdown_write()
@@ -209,6 +321,9 @@ class SshTransport:
             left = deadline - time.monotonic()
             if left <= 0:
                 return ExecResult(exit_code=None, timed_out=True)
+            stalled = live.stalled()
+            if stalled is not None:
+                return ExecResult(exit_code=None, timed_out=True, stalled_for=stalled)
             busy = False
             if view and chan.send_ready():
                 n = chan.send(view[:32768])
@@ -217,9 +332,11 @@ class SshTransport:
                 if not view:
                     chan.shutdown_write()
             while chan.recv_ready():
+                live.progress()
                 on_stdout(chan.recv(65536))
                 busy = True
             while chan.recv_stderr_ready():
+                live.progress()
                 on_stderr(chan.recv_stderr(65536))
                 busy = True
             if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
@@ -229,7 +346,7 @@ class SshTransport:
             if chan.closed and not chan.recv_ready() and not chan.recv_stderr_ready():
                 return ExecResult(exit_code=chan.exit_status if chan.exit_status_ready() else None)
             if not busy:
-                select.select([chan], [], [], min(left, 0.2))
+                select.select([chan], [], [], live.wait_at_most(min(left, 0.2)))
 
     def close(self) -> None:
         for c in reversed(self._clients):
@@ -246,8 +363,11 @@ def _describe(e: BaseException) -> str:
     return text[:300]
 
 
-def _host_error(e: BaseException, label: str, address: str, port: int, known_hosts: list[str]) -> HostError:
-    where = f"{label} {address}:{port}" if label != "target" else f"{address}:{port}"
+def _host_error(e: BaseException, label: str, address: str, port: int, known_hosts: list[str],
+                peek: _Peek | None = None, timeout: float | None = None) -> HostError:
+    where = _where(label, address, port)
+    if isinstance(e, KeyboardInterrupt):
+        raise e
     if isinstance(e, UnknownHostKey):
         return HostError("hostkey_unknown",
                          f"{where} presented a {e.key.get_name()} key {fingerprint(e.key)} that is not in "
@@ -264,25 +384,26 @@ def _host_error(e: BaseException, label: str, address: str, port: int, known_hos
                                         "default key files)")
     if isinstance(e, paramiko.AuthenticationException):
         return HostError("auth_failed", f"{where}: authentication failed ({_describe(e)})")
-    if isinstance(e, socket.gaierror):
-        return HostError("unreachable", f"{where}: cannot resolve the name ({e.strerror or e})")
-    if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):
-        return HostError("unreachable", f"{where}: connection refused or failed ({_describe(e)})")
-    if isinstance(e, ConnectionRefusedError):
-        return HostError("unreachable", f"{where}: connection refused")
+    if peek is not None and not _is_ssh(peek.first) and isinstance(
+            e, (paramiko.SSHException, EOFError, OSError)):
+        # The handshake failed before any SSH banner arrived: what (if anything) answered?
+        # (paramiko only says "Error reading SSH protocol banner" or "No existing session".)
+        if peek.first:
+            return HostError("not_ssh", f"{where} answered, but not with SSH (no SSH banner); it sent "
+                                        f"{len(peek.first)}{'+' if len(peek.first) >= PEEK_BYTES else ''} "
+                                        f"bytes: \"{escaped(peek.first)}\"")
+        if peek.eof:
+            return HostError("transport", f"{where} accepted the connection and closed it without sending "
+                                          "anything (no SSH banner; sshd refusing connections, e.g. MaxStartups "
+                                          "or tcp wrappers?)")
+        within = f" within {timeout:g} s" if timeout else " in time"
+        return HostError("timeout", f"{where}: accepted the connection but sent nothing{within} "
+                                    "(no SSH banner): the service hangs or is not SSH")
     if isinstance(e, (socket.timeout, TimeoutError)):
         return HostError("timeout", f"{where}: no answer within the connect timeout")
-    # paramiko gives up waiting for the handshake after `timeout` and then finds "No existing
-    # session"; the banner error itself stays in its reader thread. Both mean: the port accepted
-    # the TCP connection but no SSH conversation followed in time.
-    if isinstance(e, paramiko.SSHException) and ("banner" in str(e).lower()
-                                                 or "no existing session" in str(e).lower()):
-        return HostError("timeout", f"{where}: accepted the connection but sent no SSH banner in time "
-                                    f"({_describe(e)})")
     if isinstance(e, OSError):
-        return HostError("unreachable", f"{where}: {e.strerror or _describe(e)}")
+        words = _CONNECT_ERRNO.get(e.errno)
+        return HostError("unreachable", f"{where}: {words.format(port=port) if words else e.strerror or _describe(e)}")
     if isinstance(e, (paramiko.SSHException, EOFError)):
         return HostError("transport", f"{where}: SSH failed ({_describe(e)})")
-    if isinstance(e, KeyboardInterrupt):
-        raise e
     return HostError("transport", f"{where}: {type(e).__name__}: {_describe(e)}")
