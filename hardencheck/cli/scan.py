@@ -62,6 +62,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--command-timeout", type=float,
                    help=f"seconds for the whole probe script on one host (default: the inventory's "
                         f"command_timeout, else {Host.command_timeout:g})")
+    s.add_argument("--idle-timeout", type=float,
+                   help=f"seconds a host may send nothing before it is cut as a timeout (a hung host costs "
+                        f"this, not the whole command timeout; the filesystem walks may be quiet longer; "
+                        f"0: no idle limit; default: the inventory's idle_timeout, else {Host.idle_timeout:g})")
     s.add_argument("--sudo-password-env", metavar="VAR",
                    help="name of an environment variable holding the sudo password (never the password)")
     s.add_argument("--format", dest="formats", type=csv_list, default=["html", "junit", "json"],

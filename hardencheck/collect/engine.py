@@ -7,6 +7,13 @@ applicability, expectations against facts) are pure functions in ``hardencheck.j
 Nothing that goes wrong on a host escapes ``scan_host``: connection, host-key, sudo and timeout
 problems and broken output all end as ``error`` results with a reason code and evidence, so one
 bad host never stops the others and "could not check" never reads as "passed".
+
+Liveness: the probe script's sections arrive as they finish, so a live host sends bytes every few
+seconds. A host that sends nothing for its ``idle_timeout`` (default 60 s) is cut as ``timeout``
+("no output for N s"); the sections that completed before are kept and judged. A probe known to
+be quiet for long (the filesystem walks) declares ``idle_timeout`` on its class: while one of its
+sections runs, the host may be silent that long. Each section that starts is reported to
+``on_event`` as ``(host, "section", SectionStarted)``.
 """
 
 from __future__ import annotations
@@ -30,8 +37,19 @@ from hardencheck.records.redaction import Redactor, redact_outcome
 from hardencheck.results import HostOutcome, HostRecord, Result, utc
 
 HOST_PROBE = "host.os"
+DEFAULT_IDLE_TIMEOUT = 60.0     # a host object without idle_timeout (the inventory's Host has one)
 
 Event = Callable[[str, str, Any], None]   # (host name, phase, payload)
+
+
+@dataclass(frozen=True)
+class SectionStarted:
+    """Payload of a ``"section"`` event: the host began this section of its probe script."""
+
+    id: str              # "<probe>/<command>" (a second invocation of a probe: "<probe>-2/<command>")
+    probe: str           # the probe's name
+    number: int          # 1-based position in the script
+    total: int           # sections in the script
 
 
 @dataclass
@@ -70,6 +88,7 @@ class HostScan:
         self.identity: dict[str, Any] = {"name": host.name, "address": host.address}
         self.collected_at: float | None = None
         self.timed_out = False
+        self.stalled_for: float | None = None     # cut after this many seconds without output
 
     # -- plan --------------------------------------------------------------------------------
     def _need(self, probe_name: str, args: dict[str, Any]) -> _Need:
@@ -106,29 +125,40 @@ class HostScan:
         limits = {sid: max(need.probe.max_output_bytes, self.opts.max_section_bytes)
                   for need in self.needs.values() for sid in need.section_ids.values()}
         splitter = Splitter(nonce, self.opts.max_section_bytes, limits=limits)
+        on_stdout, idle_limit = self._watch(splitter, specs)
         started = time.time()
         record.started_at = utc(started)
         record.exec = {"command": None, "script_sha256": hashlib.sha256(script.encode()).hexdigest(),
                        "script_bytes": len(script.encode()), "exit_code": None, "timed_out": False,
-                       "completed": False}
+                       "completed": False, "idle_timeout": self._idle_timeout(), "stalled_for": None}
         transport = None
         try:
             transport = self.transport_factory(self.host, **self.opts.transport_options)
             self.on_event(self.host.name, "connecting", None)
             transport.connect()
             self.on_event(self.host.name, "collecting", None)
-            result = transport.run_script(script, splitter.feed_stdout, splitter.feed_stderr,
-                                          timeout=self.host.command_timeout)
-            record.exec.update(exit_code=result.exit_code, timed_out=result.timed_out, completed=splitter.done)
+            result = transport.run_script(script, on_stdout, splitter.feed_stderr,
+                                          timeout=self.host.command_timeout, idle_timeout=idle_limit)
+            stalled_for = getattr(result, "stalled_for", None)
+            record.exec.update(exit_code=result.exit_code, timed_out=result.timed_out, completed=splitter.done,
+                               stalled_for=stalled_for)
+            in_section = splitter.out.current
             self.sections = splitter.sections()
             record.noise = splitter.noise()
             if not self.sections:
                 raise _no_sections_error(record.noise, result)
             if result.timed_out and not splitter.done:
                 self.timed_out = True
-                record.error = {"reason": "timeout", "message":
-                                f"the probe script did not finish within {self.host.command_timeout:g}s; "
-                                "sections that completed were kept"}
+                self.stalled_for = stalled_for
+                if stalled_for is not None:
+                    where = f" in section {in_section}" if in_section else ""
+                    record.error = {"reason": "timeout", "message":
+                                    f"no output for {stalled_for:g} s{where} (idle timeout): the probe "
+                                    "script was stopped; sections that completed before were kept"}
+                else:
+                    record.error = {"reason": "timeout", "message":
+                                    f"the probe script did not finish within {self.host.command_timeout:g}s; "
+                                    "sections that completed were kept"}
         except HostError as e:
             record.status = "error"
             record.error = {"reason": e.reason, "message": e.message, **jsonable(e.details)}
@@ -159,11 +189,45 @@ class HostScan:
     def _eid(self, sid: str) -> str:
         return f"{self.host.name}/{sid}"
 
+    def _idle_timeout(self) -> float | None:
+        """The host's idle limit in seconds (None: none, only the command timeout)."""
+        value = getattr(self.host, "idle_timeout", DEFAULT_IDLE_TIMEOUT)
+        return float(value) if value and value > 0 else None
+
+    def _watch(self, splitter: Splitter, specs: list[SectionSpec]):
+        """(the stdout sink, the idle limit): the sink feeds the splitter and reports each section
+        that starts; the idle limit is the host's, or longer while a quiet probe's section runs."""
+        idle = self._idle_timeout()
+        probe_of = {sid: need.probe for need in self.needs.values() for sid in need.section_ids.values()}
+        quiet = {sid: max(idle, float(p.idle_timeout)) for sid, p in probe_of.items()
+                 if idle is not None and getattr(p, "idle_timeout", None)}
+        number = {spec.id: i for i, spec in enumerate(specs, 1)}
+        begun = splitter.out.order           # section ids in the order their begin markers came
+        reported = [0]
+
+        def on_stdout(data: bytes) -> None:
+            splitter.feed_stdout(data)
+            while reported[0] < len(begun):  # one chunk may hold several sections
+                sid = begun[reported[0]]
+                reported[0] += 1
+                if sid in number:
+                    self.on_event(self.host.name, "section",
+                                  SectionStarted(sid, probe_of[sid].name, number[sid], len(specs)))
+
+        def idle_limit() -> float | None:
+            return quiet.get(splitter.out.current, idle) if idle is not None else None
+
+        return on_stdout, idle_limit
+
     # -- parse -------------------------------------------------------------------------------
     def facts(self, probe: type[Probe], args: dict[str, Any]) -> Any:
         need = self._need(probe.name, args)
         out = {cmd: self.sections[sid] for cmd, sid in need.section_ids.items() if sid in self.sections}
         unfinished = [c for c in need.section_ids if c not in out or not out[c].complete]
+        if unfinished and self.timed_out and self.stalled_for is not None:
+            raise ProbeError("timeout", f"{probe.name}: the host sent no output for {self.stalled_for:g} s "
+                                        f"(idle timeout) and the probe script was stopped before "
+                                        f"{', '.join(unfinished)} finished")
         if unfinished and self.timed_out:
             raise ProbeError("timeout", f"{probe.name}: the probe script was stopped after the command "
                                         f"timeout ({self.host.command_timeout:g}s) before "
@@ -276,6 +340,11 @@ def _no_sections_error(noise: str, result) -> HostError:
     if "sudo" in low and ("password" in low or "not allowed" in low or "not in the sudoers" in low
                           or "no tty" in low or "a terminal is required" in low):
         return HostError("sudo_failed", f"sudo -n refused to run the probes: {text[:300]}")
+    stalled_for = getattr(result, "stalled_for", None)
+    if stalled_for is not None:
+        return HostError("timeout", f"no output for {stalled_for:g} s (idle timeout): the host accepted the "
+                                    "command but its probe script never answered"
+                                    + (f"; it printed only: {text[:200]}" if text else ""))
     if result.timed_out:
         return HostError("timeout", "the host accepted the command but sent no output in time")
     return HostError("incomplete_output", f"the probe script produced no sections (exit code "

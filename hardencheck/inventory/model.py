@@ -48,6 +48,9 @@ class Host:
     sudo_password_env: str | None = None
     connect_timeout: float = 10.0
     command_timeout: float = 300.0
+    # seconds the host may send nothing while the probe script runs before it is cut as a timeout
+    # (0: no idle limit, only command_timeout); probes known to be quiet get their own (engine)
+    idle_timeout: float = 60.0
     transport: str = "ssh"
     tags: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)

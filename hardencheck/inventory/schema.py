@@ -34,7 +34,8 @@ ParamName = Annotated[str, _v(lambda v: check_name(v, "parameter name"))]
 ControlId = Annotated[str, _v(lambda v: check_name(v, "control id"))]
 
 CONN_KEYS = ("user", "port", "identity_file", "identities_only", "known_hosts_file", "jump",
-             "become", "sudo_password_env", "connect_timeout", "command_timeout", "transport")
+             "become", "sudo_password_env", "connect_timeout", "command_timeout", "idle_timeout",
+             "transport")
 
 
 class _Common(BaseModel):
@@ -50,6 +51,7 @@ class _Common(BaseModel):
     sudo_password_env: str | None = Field(None, pattern=_ENV_RE.pattern)
     connect_timeout: float | None = Field(None, gt=0, le=3600)
     command_timeout: float | None = Field(None, gt=0, le=86400)
+    idle_timeout: float | None = Field(None, ge=0, le=86400)      # 0: no idle limit
     transport: Annotated[str, _v(check_transport)] | None = None
     tags: list[Name] | None = None
     vars: dict[str, Any] | None = None

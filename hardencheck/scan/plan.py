@@ -5,6 +5,8 @@ written and no host is contacted before ``prepare`` returns."""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ class ScanRequest:
     trust_on_first_use: bool = False
     connect_timeout: float | None = None
     command_timeout: float | None = None
+    idle_timeout: float | None = None
     sudo_password_env: str | None = None
     formats: list[str] = field(default_factory=lambda: ["html", "junit", "json"])
     lang: str = "en"
@@ -82,6 +85,8 @@ def prepare(req: ScanRequest) -> ScanPlan:
     """Load and cross-check everything the scan needs, in the order a user fixes problems."""
     if req.forks < 1:
         raise ConfigError("--forks must be at least 1")
+    if req.idle_timeout is not None and req.idle_timeout < 0:
+        raise ConfigError("--idle-timeout must be 0 (no idle limit) or a number of seconds", field="--idle-timeout")
     unknown = [f for f in req.formats if f not in FORMATS]
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}",
@@ -89,7 +94,7 @@ def prepare(req: ScanRequest) -> ScanPlan:
     controls = load_controls(req.controls)
     catalog = tom.load_catalog(req.tom, set(controls.by_id()))
     inv, hosts = select_hosts(req)
-    errors = []
+    errors = check_identity_files(hosts)
     for h in hosts:
         errors += check_param_overrides(controls, h.params, f"{inv.path or 'inventory'} (host {h.name})")
     known = set(controls.by_id())
@@ -132,9 +137,38 @@ def select_hosts(req: ScanRequest):
             h.connect_timeout = req.connect_timeout
         if req.command_timeout:
             h.command_timeout = req.command_timeout
+        if req.idle_timeout is not None:
+            h.idle_timeout = req.idle_timeout
         if req.sudo_password_env:
             h.sudo_password_env = req.sudo_password_env
         out.append(h)
     if not out:
         raise ConfigError("no hosts selected", file=req.inventory)
     return inv, out
+
+
+def check_identity_files(hosts: list) -> list[ConfigError]:
+    """An identity file (inventory ``identity_file``, ssh_config ``IdentityFile``, also a jump
+    host's) that group or others may access is refused, as OpenSSH refuses it ("UNPROTECTED
+    PRIVATE KEY FILE"): checked like ``sshkey_perm_ok`` (a file of this user with any of the
+    0077 bits). A missing file is left to the connection (OpenSSH warns and goes on); a ``.pub``
+    file names a key in the agent and is public by nature."""
+    errors, seen = [], set()
+    for h in hosts:
+        if h.transport != "ssh":
+            continue
+        for path in list(h.identity_files or []) + [p for j in h.jump for p in j.identity_files or []]:
+            if path in seen or path.endswith(".pub"):
+                continue
+            seen.add(path)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                who = " and ".join(w for bits, w in ((0o070, "group"), (0o007, "others")) if st.st_mode & bits)
+                errors.append(ConfigError(
+                    f"host {h.name}: identity file {path} has mode {stat.S_IMODE(st.st_mode):04o} (open to "
+                    f"{who}); OpenSSH refuses such a private key (UNPROTECTED PRIVATE KEY FILE), and so does "
+                    f"hardencheck: chmod 600 {path}"))
+    return errors

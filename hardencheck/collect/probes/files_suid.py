@@ -11,7 +11,7 @@ import re
 
 from hardencheck.errors import ProbeError
 from hardencheck.collect.probes.base import Arg, Probe
-from hardencheck.collect.probes.files_world_writable import LIMIT, parse_walk, walk_snippet
+from hardencheck.collect.probes.files_world_writable import LIMIT, WALK_IDLE_TIMEOUT, parse_walk, walk_snippet
 
 _ENTRY = re.compile(r"^([0-7]{3,5}) (/.*)$")
 
@@ -20,6 +20,7 @@ class FilesSuid(Probe):
     name = "files.suid"
     summary = "Regular files with the SUID/SGID bit on local writable filesystems (paths and modes)"
     timeout = 600
+    idle_timeout = WALK_IDLE_TIMEOUT     # quiet while it walks (see files_world_writable)
     max_output_bytes = 1024 * 1024
     args = {
         "exclude": Arg("path_list", default=[], remote=True,

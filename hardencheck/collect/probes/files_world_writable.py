@@ -19,6 +19,11 @@ LOCAL_FS = "ext2|ext3|ext4|xfs|btrfs|overlay|zfs|jfs|reiserfs|f2fs|bcachefs|nilf
 LIMIT = 200
 #: Seconds one filesystem walk may take on the host.
 FIND_TIMEOUT = 240
+#: The walk sends nothing until it is done (its output is counted and cut on the host), so it may
+#: be silent for as long as the host lets the section run (the probe's ``timeout`` and the 5 s of
+#: ``timeout -k``): the engine's idle limit is this long while a walk runs, not the host's
+#: ``idle_timeout``. A host that dies during a walk is cut by the command timeout.
+WALK_IDLE_TIMEOUT = 600 + 15
 
 # "$1": newline-separated find -path patterns to prune. Prints, NUL-terminated:
 #   M<TAB>mountpoint     a filesystem about to be walked
@@ -120,6 +125,7 @@ class FilesWorldWritable(Probe):
     summary = ("World-writable files, world-writable directories without sticky bit and unowned "
                "files on local writable filesystems (counts and the first paths)")
     timeout = 600
+    idle_timeout = WALK_IDLE_TIMEOUT     # quiet while it walks (see WALK_IDLE_TIMEOUT)
     max_output_bytes = 1024 * 1024
     args = {
         "exclude": Arg("path_list", default=[], remote=True,
