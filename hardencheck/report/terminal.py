@@ -38,8 +38,10 @@ def safe(text: object, limit: int = 300) -> str:
 
 class Progress:
     """Per-host progress. On a terminal a live line shows the hosts in flight and their phase
-    (connecting, collecting); every finished host is printed above it with its counts. When the
-    output is not a terminal (CI logs), only the finished-host lines are printed."""
+    (connecting, collecting) and, while collecting, the probe each host is in (``"section"``
+    events: ``files.suid 23/41``); every finished host is printed above it with its counts. When
+    the output is not a terminal (CI logs), only the finished-host lines are printed: one line per
+    host, nothing per section."""
 
     def __init__(self, console: Console, total: int):
         self.console = console
@@ -75,6 +77,10 @@ class Progress:
                 self.inflight.pop(host, None)
                 self.done += 1
                 self.console.print(self._done_line(host, payload))
+            elif phase == "section":      # payload: engine.SectionStarted (our own names)
+                if not self._live:
+                    return                # a CI log gets one line per host, none per section
+                self.inflight[host] = f"{payload.probe} {payload.number}/{payload.total}"
             else:
                 self.inflight[host] = phase
             if self._live:

@@ -169,3 +169,28 @@ def test_what_a_non_ssh_port_sent_is_shown_escaped_and_bounded():
     text = escaped(b"HTTP/1.0 400 \"x\"\r\n\x1b[2J\xff" + b"A" * 500)
     assert text.startswith('HTTP/1.0 400 \\"x\\"\\r\\n\\x1b[2J\\xff') and text.endswith("...")
     assert len(text) <= 123 and text.isascii() and "\x1b" not in text
+
+
+def test_progress_shows_the_probe_a_host_is_in_on_a_terminal_only():
+    import io
+
+    from rich.console import Console
+
+    from hardencheck.report.terminal import Progress
+
+    for terminal in (True, False):
+        buf = io.StringIO()
+        lines = []
+        with Progress(Console(file=buf, force_terminal=terminal, width=200, highlight=False), 1) as p:
+            def on_event(host, phase, payload):
+                p.event(host, phase, payload)
+                if phase == "section":
+                    lines.append(p._status_line().plain)
+            engine.scan([local()], CONTROLS, engine.ScanOptions(control_ids=QUICK),
+                        lambda h, **kw: LocalTransport(h), on_event=on_event)
+        out = buf.getvalue()
+        assert "[1/1]" in out
+        if terminal:
+            assert "here (host.os 1/" in lines[0] and any("here (sshd.config " in x for x in lines)
+        else:   # a CI log: the finished host's line only
+            assert out.count("\n") == 1 and "sshd.config" not in out
