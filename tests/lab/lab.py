@@ -52,6 +52,13 @@ __all__ = [
 
 STANDARD_HOSTS = ("hardened", "weak", "wrongkey", "hanging", "unreachable", "sudo")
 KINDS = frozenset(STANDARD_HOSTS)
+# Kinds only the liveness tests start (tests/integration/test_liveness.py), never by default:
+#   stalled   login works, but every command is `sleep 3600` (sshd ForceCommand)
+#   notssh    port 22 is an HTTP server, not sshd
+#   slowwalk  hardened, plus a genuinely slow local filesystem for the filesystem walks: ext4 on a
+#             loop device that the host's processes may read at SLOW_IOPS operations per second
+LIVENESS_KINDS = ("stalled", "notssh", "slowwalk")
+KINDS = KINDS | frozenset(LIVENESS_KINDS)
 LAB_NET = ipaddress.ip_network("198.18.0.0/15")
 MAX_SLOTS = 511                       # /24 slots 198.18.1 .. 198.19.255, one /30 used in each
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")   # no '-': "<prefix>-" must be unambiguous
@@ -513,6 +520,10 @@ def _sshd_config(host: LabHost) -> tuple[str, dict[str, str]]:
         "AcceptEnv LANG LC_*\n"
         "Subsystem\tsftp\t/usr/lib/openssh/sftp-server\n"
     )
+    if host.kind == "stalled":
+        # the login works; whatever the client asks to run, the session only sleeps
+        return head + body, {"10-stalled.conf": "# hardencheck lab: a host whose commands never answer\n"
+                                                "ForceCommand /bin/sleep 3600\n"}
     return head + body, {}
 
 
@@ -997,6 +1008,76 @@ def _build_apt_variant(base: Path, variant: str, stanzas) -> None:
 
 # --------------------------------------------------------------------------- the lab
 
+# ---- the liveness kinds (LIVENESS_KINDS)
+
+SLOW_MOUNT = "/var/lib/hc-slow"     # slowwalk: where the slow filesystem is mounted in the host
+SLOW_IMAGE = "/var/lib/hc-slow.img" # slowwalk: its image file, in the host
+SLOW_DIRS = 400                     # directories on it (each costs the walk at least one read)
+SLOW_IOPS = 25                      # read operations per second the host's processes get from it
+BLKIO = Path("/sys/fs/cgroup/blkio")
+
+
+def _prepare_notssh(h: LabHost) -> None:
+    """A host whose port 22 is an HTTP server (python's http.server): it answers the SSH client's
+    banner with an HTTP error page."""
+    hd = Path(h.dir)
+    hd.mkdir(parents=True, exist_ok=True)
+    py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else shutil.which("python3")
+    (hd / "www").mkdir(exist_ok=True)
+    _write(hd / "start.sh",
+           "#!/bin/sh\n# hardencheck lab host %s: port 22 is an HTTP server, not sshd\nset -e\n"
+           "exec %s -m http.server %d --bind 0.0.0.0 --directory %s\n" % (h.name, py, h.port, hd / "www"),
+           0o700)
+
+
+def _slow_cgroup(prefix: str, name: str) -> Path:
+    return BLKIO / f"hclab-{prefix}-{name}"
+
+
+def _liveness_services(h: LabHost, prefix: str) -> str:
+    """Start-script lines (after the overlays, before sshd) for the liveness kinds: slowwalk mounts
+    an ext4 image of SLOW_DIRS directories at SLOW_MOUNT and puts itself (so sshd and every
+    session) into a blkio cgroup that reads that device at SLOW_IOPS. The first walk of it after
+    the host starts reads every directory from the device: seconds, not milliseconds."""
+    if h.kind != "slowwalk":
+        return ""
+    if not (BLKIO / "blkio.throttle.read_iops_device").exists():
+        raise LabError("slowwalk needs the cgroup v1 blkio controller (blkio.throttle.*)")
+    hd = Path(h.dir)
+    tree = hd / "slowtree"
+    _rmtree(tree)
+    for i in range(SLOW_DIRS):
+        d = tree / f"d{i:04d}"
+        d.mkdir(parents=True)
+        (d / "data").write_text("x\n")
+    # the image lives in the host's /var (its overlay's upper layer): the start script mounts a
+    # tmpfs over /tmp, where the lab's own folder usually is
+    img = hd / "upper" / "var" / SLOW_IMAGE.removeprefix("/var/")
+    img.parent.mkdir(parents=True, exist_ok=True)
+    img.unlink(missing_ok=True)
+    _run(["mkfs.ext4", "-q", "-F", "-N", str(SLOW_DIRS * 4), "-d", str(tree), str(img), "64M"], timeout=120)
+    _rmtree(tree)
+    remove_slow_cgroups(prefix)       # an empty one of an earlier run
+    # `ip netns exec` mounts a sysfs of its own: the blkio hierarchy is mounted again in /run
+    cg = f"/run/hc-blkio/{_slow_cgroup(prefix, h.name).name}"
+    return (f"mkdir -p {SLOW_MOUNT}\n"
+            f"mount -o loop,noatime {SLOW_IMAGE} {SLOW_MOUNT}\n"
+            "mkdir -p /run/hc-blkio\nmount -t cgroup -o blkio hc-blkio /run/hc-blkio\n"
+            f"mkdir -p {cg}\n"
+            f"echo \"$(mountpoint -d {SLOW_MOUNT}) {SLOW_IOPS}\" > {cg}/blkio.throttle.read_iops_device\n"
+            f"echo $$ > {cg}/cgroup.procs\n")
+
+
+def remove_slow_cgroups(prefix: str) -> None:
+    """Remove the (empty) blkio cgroups of the slowwalk hosts of ``prefix`` once their processes
+    are gone (after stop(); a cgroup still in use is left alone)."""
+    for cg in BLKIO.glob(f"hclab-{prefix}-*") if BLKIO.is_dir() else ():
+        try:
+            cg.rmdir()
+        except OSError:
+            pass
+
+
 class Lab:
     """See module docstring. Usage::
 
@@ -1271,7 +1352,7 @@ class Lab:
         _rmtree(apt)
         stanzas = _dpkg_installed()
         variants = set()
-        if kinds & {"hardened", "wrongkey", "hanging", "sudo"}:
+        if kinds & {"hardened", "wrongkey", "hanging", "sudo", "stalled", "slowwalk"}:
             variants.add("clean")
         if "weak" in kinds:
             variants.add("vulnerable")
@@ -1288,6 +1369,8 @@ class Lab:
         if h.kind == "unreachable":
             hd.mkdir(parents=True, exist_ok=True)
             return
+        if h.kind == "notssh":
+            return _prepare_notssh(h)
         up = {d: hd / "upper" / d for d in OVERLAID}
         for d in OVERLAID:
             up[d].mkdir(parents=True, exist_ok=True)
@@ -1383,6 +1466,7 @@ class Lab:
 
         # accounts, pam, sudo, login.defs, journald/rsyslog, rotated logs, files, backups
         netns_setup = self._system_state(h, etc, var, now)
+        netns_setup["services"] += _liveness_services(h, self.prefix)
 
         # start script (runs inside the host's network namespace, becomes the sshd)
         reboot = ""
@@ -1714,7 +1798,7 @@ class Lab:
                 p = next(p for p in self._popens if p.pid == h.pid)
                 if p.poll() is not None:
                     raise LabError(f"{h.name}: sshd exited with {p.returncode}:\n{self._log_tail(h)}")
-                ready = self._listening(h) if h.kind == "hanging" else self._banner(h)
+                ready = self._listening(h) if h.kind in ("hanging", "notssh") else self._banner(h)
                 if ready and h.kind == "weak":
                     ready = self._listening(h, WEAK_LISTENER_PORT)
                 if not ready:
