@@ -63,6 +63,8 @@ REASONS = {
     "stale_evidence": "the data the verdict depends on is too old to be trusted (e.g. a stale package index)",
     "invalid_value": "a fact or parameter did not have the type the expectation needs",
     "transport": "the connection failed in another way",
+    "untrusted_binary": "a tool the probe relies on is not owned by root or is writable by group or others "
+                        "(not run; its path and mode are in the evidence)",
     "not_ssh": "the port answered, but not with SSH (another service listens there)",
     "internal": "hardencheck itself failed while judging this control (a bug: please report it)",
 }

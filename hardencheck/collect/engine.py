@@ -112,7 +112,8 @@ class HostScan:
         specs = []
         for need in self.needs.values():
             for cmd, sid in need.section_ids.items():
-                specs.append(SectionSpec(sid, need.probe.commands[cmd], need.remote_args, need.probe.timeout))
+                specs.append(SectionSpec(sid, need.probe.commands[cmd], need.remote_args, need.probe.timeout,
+                                         tools=need.probe.tools.get(cmd, ())))
         return specs
 
     # -- collect -----------------------------------------------------------------------------
@@ -183,6 +184,8 @@ class HostScan:
                     "stdout_bytes": sec.stdout_bytes, "stderr_bytes": sec.stderr_bytes,
                     "truncated": sec.truncated, "complete": sec.complete,
                     "started_at": utc(sec.started_at), "ended_at": utc(sec.ended_at),
+                    # which binary answered: path, owner, mode of each tool the command relies on
+                    **({"tools": sec.tools} if sec.tools else {}),
                 }
         return record
 

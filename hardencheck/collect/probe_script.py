@@ -15,6 +15,10 @@ instance what a login shell's rc file prints, is kept apart as ``noise`` and nev
 Inventory- or control-derived values never become shell code: they are passed to the snippet as
 positional parameters (``"$1"``), each one ``shlex.quote``-d in the script text.
 
+Before a section runs, the script resolves every tool the section relies on (system directories
+first), prints a tool marker line for each on stdout and does not run the section when one of them
+is not trustworthy: see ``hardencheck.collect.tool_trust``. The records end up in ``Section.tools``.
+
 The splitter reads the byte streams incrementally and keeps at most ``max_bytes`` per section and
 stream (the rest is counted and the section marked truncated), so a hostile host that prints
 gigabytes costs bounded memory.
@@ -26,27 +30,62 @@ import re
 import secrets
 import shlex
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from hardencheck.collect.tool_trust import (BASE_TOOLS, REFUSED_RC, SYSTEM_DIRS, TOOL_NAME,  # noqa: F401
+                                            tool_line, tool_problem, tool_record)
 
 SECTION_ID = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,100}$")
 DEFAULT_MAX_BYTES = 64 * 1024
 NOISE_MAX_BYTES = 4 * 1024
-# A marker line is short; a partial line longer than this is certainly data.
-_MARKER_MAX = 256
+# A marker line is short; a partial line longer than this is certainly data (a tool record with
+# two paths is the longest marker).
+_MARKER_MAX = 2048
 
 PRELUDE = r"""# hardencheck probe script: read-only; each section is framed by nonce markers.
 LC_ALL=C; LANG=C; export LC_ALL LANG
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin; export PATH
 IFS=' 	
 '
 umask 077
 cd / || exit 1
 hc_n=%(nonce)s
 hc_t=$(command -v timeout 2>/dev/null)
+# hc_tool NAME: print the tool record of NAME; false when it must not be run (see probe_script.py)
+hc_tool() {
+  hc_p=$(command -v -- "$1" 2>/dev/null)
+  case $hc_p in /*) ;; *) printf '%%s T %%s missing\n' "$hc_n" "$1"; return 0 ;; esac
+  hc_r=$(readlink -f -- "$hc_p" 2>/dev/null) || hc_r=
+  case $hc_r in /*) ;; *) hc_r=$hc_p ;; esac
+  case $hc_p$hc_r in *[!A-Za-z0-9._/+@:-]*) printf '%%s T %%s oddpath\n' "$hc_n" "$1"; return 1 ;; esac
+  hc_l=$hc_r; hc_d=$hc_r
+  while hc_d=${hc_d%%/*}; [ -n "$hc_d" ]; do hc_l="$hc_l $hc_d"; done
+  hc_s=$(stat -L -c '%%u %%g %%a %%n' -- $hc_l / "${hc_p%%/*}" 2>/dev/null)
+  hc_f=; hc_b='- - -'; hc_v=ok
+  while read -r hc_u hc_g hc_m hc_w; do
+    [ -n "$hc_f" ] || hc_f="$hc_u $hc_g $hc_m"
+    case $hc_u$hc_m in *[!0-9]*|'') hc_v=unchecked; break ;; esac
+    if [ "$hc_u" != 0 ] || [ $(( 0$hc_m & 18 )) -ne 0 ]; then hc_v=untrusted; hc_b="$hc_w $hc_u $hc_m"; break; fi
+  done <<HC_EOF
+$hc_s
+HC_EOF
+  if [ -z "$hc_f" ] || [ "$hc_v" = unchecked ]; then
+    printf '%%s T %%s unchecked %%s %%s\n' "$hc_n" "$1" "$hc_p" "$hc_r"; return 1
+  fi
+  printf '%%s T %%s %%s %%s %%s %%s %%s\n' "$hc_n" "$1" "$hc_v" "$hc_p" "$hc_r" "$hc_f" "$hc_b"
+  [ "$hc_v" = ok ]
+}
+hc_bad=
+for hc_x in %(base)s; do hc_tool "$hc_x" >/dev/null || hc_bad="$hc_bad $hc_x"; done
 hc_run() {
-  hc_id=$1; hc_to=$2; hc_code=$3; shift 3
+  hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
   printf '%%s B %%s\n' "$hc_n" "$hc_id"; printf '%%s B %%s\n' "$hc_n" "$hc_id" >&2
-  if [ -n "$hc_t" ]; then
+  hc_ok=0
+  for hc_x in $hc_tl $hc_bad; do hc_tool "$hc_x" || hc_ok=1; done
+  if [ "$hc_ok" != 0 ]; then
+    echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
+    (exit %(refused)s)
+  elif [ -n "$hc_t" ]; then
     "$hc_t" -k 5 "$hc_to" /bin/sh -c "$hc_code" hardencheck "$@" </dev/null
   else
     /bin/sh -c "$hc_code" hardencheck "$@" </dev/null
@@ -65,10 +104,14 @@ class SectionSpec:
     code: str               # the POSIX sh snippet (fixed text from a probe module)
     args: tuple[str, ...] = ()   # positional parameters "$1".. (already validated values)
     timeout: int = 60       # seconds, enforced on the host with timeout(1) when it exists
+    tools: tuple[str, ...] = ()  # commands the snippet relies on: resolved, recorded, checked first
 
     def __post_init__(self):
         if not SECTION_ID.match(self.id):
             raise ValueError(f"bad section id {self.id!r}")
+        for t in self.tools:
+            if not TOOL_NAME.match(t):
+                raise ValueError(f"bad tool name {t!r}")
         for a in self.args:
             if "\x00" in a:
                 raise ValueError("NUL byte in a probe argument")
@@ -88,6 +131,7 @@ class Section:
     complete: bool = False           # both begin and end markers seen on stdout
     started_at: float | None = None  # local receive time of the begin marker (epoch seconds)
     ended_at: float | None = None
+    tools: list[dict] = field(default_factory=list)   # tool records (see tool_record), in order
 
 
 def new_nonce() -> str:
@@ -101,9 +145,11 @@ def build_script(specs: list[SectionSpec], nonce: str) -> str:
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate section ids")
-    lines = [PRELUDE % {"nonce": nonce}]
+    lines = [PRELUDE % {"nonce": nonce, "refused": REFUSED_RC,
+                        "base": " ".join(shlex.quote(t) for t in BASE_TOOLS)}]
     for s in specs:
-        parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)), shlex.quote(s.code)]
+        parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)), shlex.quote(" ".join(s.tools)),
+                 shlex.quote(s.code)]
         parts += [shlex.quote(a) for a in s.args]
         lines.append(" ".join(parts))
     lines.append("printf '%s DONE\\n' \"$hc_n\"")
@@ -127,6 +173,7 @@ class _Stream:
         self.ends: dict[str, int] = {}           # section id -> rc from its end marker
         self.begins: dict[str, float] = {}
         self.end_times: dict[str, float] = {}
+        self.tools: dict[str, list[dict]] = {}   # section id -> tool records
         self.order: list[str] = []
         self.noise = bytearray()
         self.noise_total = 0
@@ -167,6 +214,9 @@ class _Stream:
             self.kept[sid] = 0
             self.total[sid] = 0
             self.begins[sid] = now
+            return True
+        if words[0] == "T" and self.current is not None and len(words) >= 3:
+            self.tools.setdefault(self.current, []).append(tool_record(words[1:]))
             return True
         if len(words) == 3 and words[0] == "E" and words[1] == self.current and words[2].isdigit():
             sid = self.current
@@ -240,9 +290,19 @@ class Splitter:
         return self.out.done
 
     def noise(self) -> str:
-        """What was printed outside any section (login banners, rc files), bounded."""
+        """What was printed outside any section (login banners, rc files), bounded: the first
+        ``NOISE_MAX_BYTES`` of each stream."""
         both = bytes(self.out.noise) + bytes(self.err.noise)
         return both.decode("utf-8", "replace")
+
+    def noise_bytes(self) -> int:
+        """How many bytes were printed outside any section, on both streams (all of them, not
+        only those kept)."""
+        return self.out.noise_total + self.err.noise_total
+
+    def noise_truncated(self) -> bool:
+        """More noise arrived than ``noise()`` keeps."""
+        return self.noise_bytes() > len(self.out.noise) + len(self.err.noise)
 
     def sections(self) -> dict[str, Section]:
         self.out.close()
@@ -263,5 +323,6 @@ class Splitter:
                 complete=sid in self.out.ends,
                 started_at=self.out.begins.get(sid, self.err.begins.get(sid)),
                 ended_at=self.out.end_times.get(sid, self.err.end_times.get(sid)),
+                tools=self.out.tools.get(sid, []),
             )
         return result

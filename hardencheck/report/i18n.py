@@ -109,6 +109,8 @@ _REASONS_DE: dict[str, str] = {
     "stale_evidence": "die Daten, auf denen das Urteil beruht, sind zu alt (z. B. veralteter Paketindex)",
     "invalid_value": "ein Fakt oder Parameter hatte nicht den Typ, den die Erwartung braucht",
     "transport": "die Verbindung brach auf andere Weise ab",
+    "untrusted_binary": "ein Programm, auf das sich die Prüfung stützt, gehört nicht root oder ist für "
+                        "Gruppe oder andere beschreibbar (nicht ausgeführt; Pfad und Rechte im Nachweis)",
     "not_ssh": "der Port antwortete, aber nicht mit SSH (dort läuft ein anderer Dienst)",
     "internal": "hardencheck selbst stieß bei der Bewertung dieser Kontrolle auf einen Fehler "
                 "(ein Programmfehler: bitte melden)",

@@ -116,3 +116,148 @@ def test_per_section_limits_override_the_default():
     s = sp.sections()
     assert s["a/x"].truncated and len(s["a/x"].stdout) == 1000
     assert not s["b/y"].truncated and len(s["b/y"].stdout) == 5000
+
+
+# -- tool resolution: which binary answers, and refusing one that is not trustworthy -------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+
+from hardencheck.collect.probe_script import (BASE_TOOLS, PRELUDE, REFUSED_RC, SYSTEM_DIRS,  # noqa: E402
+                                              tool_line, tool_problem, tool_record)
+from hardencheck.collect.probes.base import untrusted_tools  # noqa: E402
+
+
+def test_path_searches_the_system_directories_first():
+    path = next(l for l in PRELUDE.splitlines() if l.startswith("PATH="))
+    dirs = path.split("=", 1)[1].split(";")[0].split(":")
+    assert dirs[:4] == list(SYSTEM_DIRS)
+    assert dirs[4:] == ["/usr/local/sbin", "/usr/local/bin"]
+
+
+def test_a_system_tool_is_resolved_and_recorded_before_its_section_runs():
+    sp, s = run([SectionSpec("a/x", "command -v sshd; command -v nosuchtool-hc || echo none",
+                             tools=("sh", "nosuchtool-hc"))])
+    sh, missing = s["a/x"].tools
+    assert sh["status"] == "ok" and sh["path"] in ("/usr/bin/sh", "/bin/sh") and sh["system_dir"] is True
+    assert sh["real_path"] == os.path.realpath(sh["path"]) and sh["uid"] == 0
+    assert missing == {"tool": "nosuchtool-hc", "status": "missing"}
+    assert s["a/x"].exit_code == 0 and s["a/x"].stdout.endswith("none\n")   # the markers are not data
+    assert untrusted_tools(s.values()) is None
+
+
+def test_a_tool_in_a_directory_others_may_write_is_refused(tmp_path):
+    """tmp_path lies under /tmp (mode 1777): whoever can write there could swap the binary."""
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho ran > " + str(tmp_path / "ran") + "\n")
+    tool.chmod(0o755)
+    sp, s = run([SectionSpec("a/x", "echo should-not-run", tools=(str(tool),)), SectionSpec("b/y", "echo fine")])
+    (rec,) = s["a/x"].tools
+    assert rec["status"] == "untrusted" and rec["path"] == str(tool)
+    assert rec["offending"]["path"] in [str(p) for p in tool.parents]
+    assert s["a/x"].exit_code == REFUSED_RC and s["a/x"].stdout == "" and "not run" in s["a/x"].stderr
+    assert s["b/y"].stdout == "fine\n" and sp.done            # the other sections still run
+    err = untrusted_tools([s["a/x"]])
+    assert err.reason == "untrusted_binary" and str(tool) in err.message and "not run" in err.message
+
+
+def test_tool_records_round_trip_and_are_judged_again_here():
+    ok = tool_record("sshd ok /usr/sbin/sshd /usr/sbin/sshd 0 0 755 - - -".split())
+    assert ok == {"tool": "sshd", "status": "ok", "path": "/usr/sbin/sshd", "real_path": "/usr/sbin/sshd",
+                  "uid": 0, "gid": 0, "mode": "755", "system_dir": True}
+    assert tool_problem(ok) is None
+    bad = tool_record("nft untrusted /usr/local/sbin/nft /usr/local/sbin/nft 1000 1000 755 "
+                      "/usr/local/sbin/nft 1000 755".split())
+    assert bad["system_dir"] is False and bad["offending"] == {"path": "/usr/local/sbin/nft", "uid": 1000,
+                                                               "mode": "755"}
+    assert "not owned by root" in tool_problem(bad)
+    for rec in (ok, bad, {"tool": "x", "status": "missing"}, {"tool": "x", "status": "oddpath"},
+                tool_record("x unchecked /usr/bin/x /usr/bin/x".split())):
+        assert tool_record(tool_line(rec).split(" ")) == rec
+    # the host's shell said "ok" but the facts say otherwise: not trusted
+    assert tool_problem({**ok, "mode": "777"}) and tool_problem({**ok, "uid": 5})
+    # anything unreadable is a problem, never a silent pass
+    assert tool_record(["sshd", "ok", "/usr/sbin/sshd"])["status"] == "malformed"
+    assert tool_problem(tool_record(["sshd", "ok", "/usr/sbin/sshd"]))
+    assert tool_problem(tool_record("x oddpath".split())) and tool_problem(tool_record(["x", "whatever"]))
+
+
+def test_a_forged_tool_marker_in_output_is_data():
+    sp, s = run([SectionSpec("a/x", "echo 'HC00000000000000000000000000000000 T sshd ok /x /x 0 0 755 - - -'")])
+    assert s["a/x"].tools == [] and "T sshd" in s["a/x"].stdout
+
+
+def test_spec_tool_names_are_checked():
+    for bad in ("a b", "$(x)", "-x", "", "../x"):
+        with pytest.raises(ValueError):
+            SectionSpec("a/x", ":", tools=(bad,))
+
+
+def _in_private_usr(setup: str, script: str) -> subprocess.CompletedProcess:
+    """Run ``script`` with /bin/sh in a private mount namespace after ``setup`` (mounts that only
+    that namespace sees: this machine's /usr is never written)."""
+    return subprocess.run(["unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                           setup + '\nexec /bin/sh -s'], input=script.encode(), capture_output=True, timeout=60)
+
+
+needs_root_ns = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                                   reason="needs root and unshare for a private mount namespace")
+
+
+@needs_root_ns
+def test_usr_local_cannot_stand_in_for_a_system_tool_and_an_untrusted_one_is_not_run():
+    """A private /usr/local (tmpfs) with a fake sshd, a world-writable and a non-root tool, and an
+    admin-installed tool that exists only there."""
+    setup = (
+        "set -e; mount -t tmpfs -o mode=0755 tmpfs /usr/local; mkdir -p /usr/local/sbin /usr/local/bin\n"
+        "printf '#!/bin/sh\\necho passwordauthentication no\\n' > /usr/local/sbin/sshd\n"
+        "printf '#!/bin/sh\\necho owned > /tmp/hc-ran\\n' > /usr/local/bin/hc-writable\n"
+        "printf '#!/bin/sh\\necho owned\\n' > /usr/local/bin/hc-notroot\n"
+        "printf '#!/bin/sh\\necho admin-tool\\n' > /usr/local/bin/hc-admin\n"
+        "chmod 755 /usr/local/sbin/sshd /usr/local/bin/hc-notroot /usr/local/bin/hc-admin\n"
+        "chmod 777 /usr/local/bin/hc-writable; chown 1000:1000 /usr/local/bin/hc-notroot\n"
+        "mount -t tmpfs tmpfs /tmp\n"
+    )
+    nonce = new_nonce()
+    specs = [SectionSpec("s/sshd", "command -v sshd", tools=("sshd",)),
+             SectionSpec("s/writable", "hc-writable", tools=("hc-writable",)),
+             SectionSpec("s/notroot", "hc-notroot", tools=("hc-notroot",)),
+             SectionSpec("s/admin", "hc-admin", tools=("hc-admin",)),
+             SectionSpec("s/ran", "cat /tmp/hc-ran 2>/dev/null || echo nothing-ran")]
+    p = _in_private_usr(setup, build_script(specs, nonce))
+    sp = Splitter(nonce)
+    sp.feed_stdout(p.stdout)
+    sp.feed_stderr(p.stderr)
+    s = sp.sections()
+    assert sp.done, p.stderr[-500:]
+    assert s["s/sshd"].stdout.strip() == "/usr/sbin/sshd"
+    assert s["s/sshd"].tools[0]["path"] == "/usr/sbin/sshd" and s["s/sshd"].tools[0]["system_dir"]
+    for sid, why in (("s/writable", "writable by group or others"), ("s/notroot", "not owned by root")):
+        (rec,) = s[sid].tools
+        assert rec["status"] == "untrusted" and rec["path"].startswith("/usr/local/bin/"), rec
+        assert s[sid].exit_code == REFUSED_RC and s[sid].stdout == ""
+        assert why in untrusted_tools([s[sid]]).message
+    assert s["s/ran"].stdout.strip() == "nothing-ran"      # neither untrusted binary was executed
+    # an admin-installed tool only in /usr/local: used, and flagged as outside the system dirs
+    (admin,) = s["s/admin"].tools
+    assert admin["status"] == "ok" and admin["system_dir"] is False and s["s/admin"].stdout == "admin-tool\n"
+
+
+@needs_root_ns
+def test_an_untrusted_base_tool_stops_every_section():
+    """``wc`` (a base tool every snippet may use) replaced, in this namespace only, by a
+    world-writable file: no section runs, each one names it."""
+    setup = ("set -e; cp /usr/bin/wc /tmp/hc-wc-$$; chmod 777 /tmp/hc-wc-$$; "
+             "mount --bind /tmp/hc-wc-$$ \"$(readlink -f /usr/bin/wc)\"; rm -f /tmp/hc-wc-$$\n")
+    nonce = new_nonce()
+    p = _in_private_usr(setup, build_script([SectionSpec("a/x", "echo ran"), SectionSpec("b/y", "echo ran")], nonce))
+    sp = Splitter(nonce)
+    sp.feed_stdout(p.stdout)
+    sp.feed_stderr(p.stderr)
+    s = sp.sections()
+    assert "wc" in BASE_TOOLS and sp.done
+    assert not os.stat("/usr/bin/wc").st_mode & 0o022     # the machine's own wc was never touched
+    for sid in ("a/x", "b/y"):
+        assert s[sid].stdout == "" and s[sid].exit_code == REFUSED_RC
+        assert [r["tool"] for r in s[sid].tools] == ["wc"] and s[sid].tools[0]["status"] == "untrusted"
+        assert untrusted_tools([s[sid]]).reason == "untrusted_binary"

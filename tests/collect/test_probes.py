@@ -144,7 +144,8 @@ def test_missing_and_incomplete_sections(name):
 
 def _run_here(cls, args):
     nonce = new_nonce()
-    specs = [SectionSpec(id=f"{cls.name}/{c}", code=code, args=cls.remote_args(args), timeout=cls.timeout)
+    specs = [SectionSpec(id=f"{cls.name}/{c}", code=code, args=cls.remote_args(args), timeout=cls.timeout,
+                         tools=cls.tools.get(c, ()))
              for c, code in cls.commands.items()]
     script = build_script(specs, nonce)
     r = subprocess.run(["/bin/sh", "-s"], input=script.encode(), capture_output=True, timeout=600)
@@ -257,3 +258,42 @@ def test_firewall_message_as_non_root_reads_as_one_sentence():
         cls().parse({c: secs[f"{cls.name}/{c}"] for c in cls.commands}, args)
     assert exc.value.reason == "permission_denied"
     assert "?" not in exc.value.message and "; " in exc.value.message, exc.value.message
+
+
+def test_every_tool_a_snippet_looks_up_is_declared():
+    """A snippet that asks ``command -v X`` relies on X: X is in the command's ``tools`` (resolved,
+    recorded, refused when untrustworthy) or one of the base tools."""
+    import re
+
+    from hardencheck.collect.probe_script import BASE_TOOLS
+
+    for name, cls in PROBES.items():
+        for cname, code in cls.commands.items():
+            declared = set(cls.tools.get(cname, ())) | set(BASE_TOOLS)
+            for tool in re.findall(r"command -v ([A-Za-z0-9_.+-]+)", code):
+                assert tool in declared, f"{name}/{cname}: {tool} is not in tools"
+
+
+_UNTRUSTED = {"tool": "x", "status": "untrusted", "path": "/usr/local/bin/x", "real_path": "/usr/local/bin/x",
+              "uid": 1000, "gid": 1000, "mode": "777", "system_dir": False,
+              "offending": {"path": "/usr/local/bin/x", "uid": 1000, "mode": "777"}}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in PROBES.items() if c.tools))
+def test_an_untrusted_tool_makes_the_probe_an_error(name):
+    """Any fact fixture, one tooled section marked untrusted (as the script leaves it: not run, exit
+    120): the probe is an untrusted_binary error, never a fact."""
+    cls = PROBES[name]
+    path = next(p for p in sorted((FIXTURES / name).glob("*.yml")) if "fact" in _load(p))
+    case = _load(path)
+    args = cls.resolve_args(case.get("args"))
+    for cname in cls.tools:
+        sections = _sections(case.get("sections"))
+        if cname not in sections:
+            continue
+        sections[cname] = Section(id=cname, exit_code=120, stdout="", complete=True,
+                                  stderr="hardencheck: not run: a tool it relies on is not trustworthy",
+                                  tools=[{**_UNTRUSTED, "tool": cls.tools[cname][0]}])
+        with pytest.raises(ProbeError) as exc:
+            cls().parse(sections, args)
+        assert exc.value.reason == "untrusted_binary", (cname, exc.value.message)

@@ -30,6 +30,7 @@ class LoginDefs(Probe):
     summary = ("Password/account defaults: ENCRYPT_METHOD, PASS_* ageing and UMASK from "
                "/etc/login.defs, INACTIVE from `useradd -D`")
     timeout = 20
+    tools = {"useradd": ("useradd",)}
     commands = {
         # exit 13 = exists but unreadable; only the named settings leave the host
         "login_defs": (

@@ -14,6 +14,7 @@ class AideStatus(Probe):
     name = "aide.status"
     summary = "AIDE: installed, database file and age, timer/cron schedule, newest check log time"
     timeout = 30
+    tools = {"status": ("aide", "systemctl")}
     commands = {
         "status": (
             "for d in /var/lib/aide /var/log/aide; do "

@@ -36,6 +36,8 @@ class AuditStatus(Probe):
         "required_watches": Arg("path_list", default=DEFAULT_WATCHES,
                                 doc="paths that must be watched for writes"),
     }
+    tools = {"service": ("auditctl", "auditd", "systemctl", "pidof"), "status": ("auditctl",),
+             "rules": ("auditctl",)}
     commands = {
         "service": (
             "if ! command -v auditctl >/dev/null 2>&1 && ! command -v auditd >/dev/null 2>&1; "

@@ -13,19 +13,24 @@ one module in this package with a ``Probe`` subclass and add its fixtures under
             return {...}
 
 Every command runs as its own framed section (its own exit code and stderr), under ``LC_ALL=C``
-with a fixed ``PATH``, with ``/dev/null`` on stdin and ``timeout`` seconds on the clock. Probe
+with a fixed ``PATH`` (system directories first), with ``/dev/null`` on stdin and ``timeout``
+seconds on the clock. The commands a snippet calls by name beyond ``probe_script.BASE_TOOLS`` are
+declared in ``tools`` (command name -> tool names): before the snippet runs, each is resolved and
+its path, owner and mode recorded in the evidence; one that is not root's or is writable by group
+or others stops the snippet and makes the probe an ``untrusted_binary`` error, never a fact. Probe
 arguments reach the snippet as positional parameters ``"$1"``, ``"$2"`` … in the order of
 ``args`` (only those with ``remote=True``), never pasted into the code.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probe_script import Section
+from hardencheck.collect.probe_script import TOOL_NAME, Section, tool_problem
 
 _REGISTRY: dict[str, type["Probe"]] = {}
 
@@ -82,6 +87,9 @@ class Probe:
     name: ClassVar[str]
     commands: ClassVar[dict[str, str]]
     args: ClassVar[dict[str, Arg]] = {}
+    #: command name -> the commands its snippet calls by name (besides probe_script.BASE_TOOLS):
+    #: resolved from the system directories first, recorded, and refused when untrustworthy.
+    tools: ClassVar[dict[str, tuple[str, ...]]] = {}
     timeout: ClassVar[int] = 60
     #: Bytes kept per command and stream; more is counted and the section marked truncated.
     #: Raise it for probes whose honest output can be large (nft JSON, apt simulations).
@@ -91,6 +99,8 @@ class Probe:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
+        if "parse" in cls.__dict__:   # no parser reads the output of an untrustworthy tool
+            cls.parse = _refusing_untrusted_tools(cls.__dict__["parse"])
         if "name" not in cls.__dict__:
             return  # an abstract intermediate class
         if not PROBE_NAME.match(cls.name):
@@ -100,6 +110,10 @@ class Probe:
         for cname in cls.commands:
             if not COMMAND_NAME.match(cname):
                 raise TypeError(f"{cls.name}: bad command name {cname!r}")
+        for cname, tools in cls.tools.items():
+            if cname not in cls.commands or not isinstance(tools, tuple) or \
+                    not all(isinstance(t, str) and TOOL_NAME.match(t) for t in tools):
+                raise TypeError(f"{cls.name}: tools[{cname!r}] must be a tuple of tool names of a command")
         _REGISTRY[cls.name] = cls
 
     # -- arguments ---------------------------------------------------------------------------
@@ -156,8 +170,36 @@ _PERMISSION = re.compile(r"permission denied|operation not permitted|must be (ru
 _NOT_FOUND = re.compile(r"(command )?not found|no such file or directory", re.I)
 
 
+def untrusted_tools(sections) -> ProbeError | None:
+    """``untrusted_binary`` naming each untrustworthy tool the sections recorded, else None."""
+    problems: list[str] = []
+    for sec in sections:
+        for rec in getattr(sec, "tools", None) or []:
+            why = tool_problem(rec)
+            if why and why not in problems:
+                problems.append(why)
+    if problems:
+        return ProbeError("untrusted_binary", "; ".join(problems))
+    return None
+
+
+def _refusing_untrusted_tools(parse):
+    """``parse`` that first refuses sections whose tools are untrustworthy: a parser never states a
+    fact from them, whichever sections it reads (every probe's parse is wrapped by Probe)."""
+    @functools.wraps(parse)
+    def checked(self, out, args):
+        err = untrusted_tools(out.values())
+        if err:
+            raise err
+        return parse(self, out, args)
+    return checked
+
+
 def section_failure(sec: Section, what: str) -> ProbeError | None:
     """The error to report when a section did not run to completion, else None."""
+    err = untrusted_tools([sec])
+    if err:
+        return err
     if not sec.complete or sec.exit_code is None:
         return ProbeError("incomplete_output", f"{what}: the output ended before the command finished")
     if sec.exit_code in (124, 137):

@@ -23,6 +23,7 @@ class ClamavStatus(Probe):
     name = "clamav.status"
     summary = "ClamAV: installed, daily signature database build time/age, freshclam service state"
     timeout = 60
+    tools = {"status": ("clamscan", "clamd", "clamdscan", "freshclam", "sigtool", "systemctl")}
     commands = {
         "status": (
             "i=no; for b in clamscan clamd clamdscan freshclam; do command -v $b >/dev/null 2>&1 && i=yes; done; "

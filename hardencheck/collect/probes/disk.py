@@ -37,6 +37,7 @@ class DiskEncryption(Probe):
         "exempt_mounts": Arg("path_list", default=["/boot", "/boot/efi"], remote=False,
                              doc="mountpoints (and what is mounted below them) that need no encryption"),
     }
+    tools = {"lsblk": ("lsblk",)}
     commands = {
         # util-linux >= 2.37 knows MOUNTPOINTS (all mountpoints of a device); older ones only MOUNTPOINT
         "lsblk": (

@@ -15,6 +15,7 @@ class DiskSmart(Probe):
     summary = "SMART overall health per disk (smartctl --scan, smartctl -H -j); NVMe critical warnings"
     timeout = 120
     max_output_bytes = 1024 * 1024
+    tools = {"smart": ("smartctl",)}
     commands = {
         "smart": (
             "command -v smartctl >/dev/null 2>&1 || { echo absent; exit 0; }; "

@@ -31,6 +31,7 @@ class Fail2banStatus(Probe):
     summary = "fail2ban: installed, server answering, jail list, one jail's maxretry/bantime/findtime and counters"
     timeout = 40
     args = {"jail": Arg("name", default="sshd", remote=True, doc="jail to describe")}
+    tools = {"ping": ("fail2ban-client",), "status": ("fail2ban-client",), "jail": ("fail2ban-client",)}
     commands = {
         "ping": f"command -v fail2ban-client >/dev/null 2>&1 || {{ echo {ABSENT}; exit 0; }}; "
                 "fail2ban-client ping",

@@ -77,6 +77,9 @@ class FirewallStatus(Probe):
     summary = "Host firewall (nftables, iptables, ufw, firewalld): active, inbound default deny, IPv6"
     timeout = 60
     max_output_bytes = 1024 * 1024
+    tools = {"nft": ("nft",), "iptables": ("iptables",), "ip6tables": ("ip6tables",),
+             "iptables_legacy": ("iptables-legacy",), "ip6tables_legacy": ("ip6tables-legacy",),
+             "ufw": ("ufw",), "firewalld": ("firewall-cmd",), "firewalld_zone": ("firewall-cmd",)}
     commands = {
         "nft": "command -v nft >/dev/null 2>&1 || exit 127; nft -j list ruleset",
         # legacy iptables: only list when the filter table is already loaded (listing would

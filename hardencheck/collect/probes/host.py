@@ -7,6 +7,7 @@ import re
 from hardencheck.errors import ProbeError
 from hardencheck.collect.probes._common import clean, require_success, section
 from hardencheck.collect.probes.base import Probe
+from hardencheck.collect.probe_script import BASE_TOOLS
 
 FAMILIES = {
     "debian": {"debian", "ubuntu", "raspbian", "linuxmint", "pop", "elementary", "kali",
@@ -57,6 +58,9 @@ class HostOs(Probe):
     name = "host.os"
     summary = "Distribution (os-release), hostname, machine id, kernel, virtualization, scanner uid"
     timeout = 20
+    # identity's evidence records the base tools every snippet may use (probe_script.BASE_TOOLS):
+    # where each resolved, owner and mode
+    tools = {"identity": BASE_TOOLS, "virt": ("systemd-detect-virt",)}
     commands = {
         # ID and friends; exit 3 = neither file exists (os-release(5) defaults then apply).
         "os_release": (

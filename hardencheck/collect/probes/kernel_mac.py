@@ -23,6 +23,7 @@ class KernelMac(Probe):
     name = "kernel.mac"
     summary = "Mandatory access control: AppArmor profiles per mode (counts), SELinux getenforce"
     timeout = 20
+    tools = {"selinux": ("getenforce",)}
     commands = {
         "apparmor": (
             "if [ ! -d /sys/module/apparmor ]; then echo module=no; exit 0; fi; echo module=yes; "

@@ -24,6 +24,7 @@ class KernelModules(Probe):
     args = {
         "module": Arg("name", default="usb-storage", remote=True, doc="kernel module name"),
     }
+    tools = {"dry_run": ("modprobe",), "config": ("modprobe",)}
     commands = {
         "dry_run": "command -v modprobe >/dev/null 2>&1 || exit 127; modprobe -n -v -- \"$1\"",
         "config": (

@@ -23,6 +23,7 @@ class LogsRetention(Probe):
     name = "logs.retention"
     summary = "System log retention: logrotate rotate x period for syslog/messages, age of the oldest rotated copy"
     timeout = 20
+    tools = {"logrotate": ("logrotate",)}
     commands = {
         "logrotate": (
             f"if ! command -v logrotate >/dev/null 2>&1 && [ ! -e /etc/logrotate.conf ]; then echo {NO_LOGROTATE}; exit 0; fi; "

@@ -58,6 +58,7 @@ class NetListening(Probe):
     summary = "Listening TCP/UDP sockets from `ss -tulpn`: address, port, process; loopback flagged"
     timeout = 30
     max_output_bytes = 1024 * 1024
+    tools = {"sockets": ("ss",)}
     commands = {
         # no -H (iproute2 < 4.16 lacks it): the header line is skipped by the parser
         "sockets": "command -v ss >/dev/null 2>&1 || exit 127; ss -tulpn",

@@ -20,6 +20,7 @@ class PackagesSources(Probe):
     name = "packages.sources"
     summary = "Package sources without signature checking (apt trusted=yes / insecure options, dnf gpgcheck=0)"
     timeout = 30
+    tools = {"apt": ("apt-config",)}
     commands = {
         "apt": (
             "command -v apt-config >/dev/null 2>&1 || { echo absent; exit 0; }; "

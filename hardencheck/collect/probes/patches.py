@@ -38,6 +38,8 @@ class PatchesStatus(Probe):
     summary = "Pending (security) updates from apt/dnf/yum, package index age, pending reboot"
     timeout = 180
     max_output_bytes = 1024 * 1024
+    tools = {"manager": ("apt-get", "dnf", "yum", "zypper", "apk", "pacman"), "apt_upgrades": ("apt-get",),
+             "dnf_security": ("dnf", "yum"), "dnf_updates": ("dnf", "yum")}
     commands = {
         "manager": "for m in apt-get dnf yum zypper apk pacman; do "
                    "command -v $m >/dev/null 2>&1 && echo $m; done; exit 0",

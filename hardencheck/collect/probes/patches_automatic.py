@@ -21,6 +21,7 @@ class PatchesAutomatic(Probe):
     name = "patches.automatic"
     summary = "Automatic (security) updates: unattended-upgrades + apt timers, or dnf-automatic"
     timeout = 30
+    tools = {"apt": ("apt-config", "dpkg-query", "systemctl"), "dnf": ("dnf", "dnf5", "systemctl")}
     commands = {
         "apt": (
             "command -v apt-config >/dev/null 2>&1 || { echo absent; exit 0; }; "

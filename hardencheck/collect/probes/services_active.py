@@ -19,6 +19,7 @@ class ServicesActive(Probe):
     args = {
         "names": Arg("str_list", default=[], remote=True, doc="unit names (.service may be left out)"),
     }
+    tools = {"states": ("systemctl",)}
     commands = {
         "states": (
             "command -v systemctl >/dev/null 2>&1 || { echo 'systemctl: not found' >&2; exit 127; }; "

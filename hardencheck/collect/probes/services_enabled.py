@@ -41,6 +41,7 @@ class ServicesEnabled(Probe):
         "forbidden": Arg("str_list", default=DEFAULT_FORBIDDEN,
                          doc="service names (without .service/.socket) that must not be enabled"),
     }
+    tools = {"units": ("systemctl",)}
     commands = {
         "units": (
             f"command -v systemctl >/dev/null 2>&1 || {{ echo {ABSENT}; exit 0; }}; "

@@ -44,6 +44,7 @@ class SshdConfig(Probe):
     summary = ("Effective OpenSSH server configuration from `sshd -T` (keys lower-cased, counters "
                "and timeouts as integers, effective forwarding)")
     timeout = 30
+    tools = {"effective": ("sshd",)}
     commands = {
         "effective": "command -v sshd >/dev/null 2>&1 || exit 127; sshd -T",
     }

@@ -49,6 +49,7 @@ class SudoConfig(Probe):
     summary = ("sudo: principals with NOPASSWD or !authenticate, use_pty, logfile/log_output "
                "(commands of rules never leave the host)")
     timeout = 30
+    tools = {"version": ("sudo",)}
     commands = {
         "version": f"command -v sudo >/dev/null 2>&1 || {{ echo {ABSENT}; exit 0; }}; "
                    "sudo -V | head -n 1",

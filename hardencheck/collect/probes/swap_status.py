@@ -25,6 +25,7 @@ class SwapStatus(Probe):
     name = "swap.status"
     summary = "Active swap areas (swapon) and whether each lies on dm-crypt or zram (lsblk tree)"
     timeout = 30
+    tools = {"swaps": ("swapon",), "lsblk": ("lsblk",)}
     commands = {
         # per swap area: "swap <type> <name> <resolved device>"; a swap file's device is the
         # block device of the filesystem that holds it. Older util-linux lacks --show: /proc/swaps.

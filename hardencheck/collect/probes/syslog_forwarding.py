@@ -27,6 +27,7 @@ class SyslogForwarding(Probe):
     name = "syslog.forwarding"
     summary = "Remote log forwarding: rsyslog @/@@/omfwd targets (host, port, protocol), systemd-journal-upload"
     timeout = 20
+    tools = {"rsyslog_conf": ("rsyslogd",), "services": ("systemctl", "pidof")}
     commands = {
         "rsyslog_conf": (
             f"command -v rsyslogd >/dev/null 2>&1 || {{ echo {NO_RSYSLOG}; exit 0; }}; "

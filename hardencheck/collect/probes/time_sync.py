@@ -26,6 +26,7 @@ class TimeSync(Probe):
     name = "time.sync"
     summary = "Clock synchronisation (timedatectl NTPSynchronized, or chronyc tracking) and active time daemons"
     timeout = 20
+    tools = {"sync": ("timedatectl", "chronyc"), "daemons": ("systemctl", "pidof")}
     commands = {
         "sync": (
             "if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then "

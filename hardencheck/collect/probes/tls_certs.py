@@ -31,6 +31,7 @@ class TlsCerts(Probe):
     args = {
         "paths": Arg("path_list", default=[], remote=True, doc="PEM certificate files to check"),
     }
+    tools = {"certs": ("openssl",)}
     commands = {
         "certs": (
             "printf 'now\\t%s\\n' \"$(date +%s)\"; "

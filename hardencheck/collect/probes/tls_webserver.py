@@ -50,6 +50,7 @@ class TlsWebserver(Probe):
     name = "tls.webserver"
     summary = "TLS protocol versions nginx and Apache httpd are configured to offer (config lines only)"
     timeout = 60
+    tools = {"nginx": ("nginx",), "apache": ("apache2", "httpd")}
     commands = {
         "nginx": (
             "command -v nginx >/dev/null 2>&1 || { echo absent; exit 0; }; "

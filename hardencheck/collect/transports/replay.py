@@ -22,6 +22,9 @@ The recording is named by the host option ``vars.replay`` (inventory: ``transpor
       sections:
         <command>: {exit_code: 0, stdout: "...", stderr: "...", complete: true, truncated: false}
 
+  plus, optionally, ``tools``: the command's tool records as the evidence keeps them (sent back
+  as the script's tool markers, so an untrustworthy binary stays an error when re-judged)
+
   (a relative folder is taken from the working directory), or
 * a dict ``{<base>: {"sections": {<command>: {...}}}}`` of the same documents.
 
@@ -49,6 +52,7 @@ from typing import Any, Callable
 import yaml
 
 from hardencheck.errors import HostError
+from hardencheck.collect.probe_script import tool_line
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Sink
 
 HOST_OPTION = "replay"          # the key in Host.vars that names the recording
@@ -86,6 +90,8 @@ def recording_from_evidence(evidence: dict[str, dict[str, Any]]) -> dict[str, di
         base = eid.split("/")[-2]          # "<host>/<base>/<command>"
         docs.setdefault(base, {"sections": {}})["sections"][ev["command"]] = {
             k: ev.get(k) for k in ("exit_code", "stdout", "stderr", "complete", "truncated")}
+        if ev.get("tools"):
+            docs[base]["sections"][ev["command"]]["tools"] = ev["tools"]
     return docs
 
 
@@ -139,11 +145,13 @@ class ReplayTransport:
                 continue
             rc = out.get("exit_code", 0)
             cut = rc is None or out.get("complete", True) is False or bool(out.get("truncated"))
+            tools = "".join(f"{nonce} T {tool_line(r)}\n" for r in out.get("tools") or [] if isinstance(r, dict))
             for stream, sink in (("stdout", on_stdout), ("stderr", on_stderr)):
                 text = out.get(stream) or ""
                 # a cut section has no end marker; the next begin marker still needs its own line
                 end = ("\n" if text and not text.endswith("\n") else "") if cut else f"\n{nonce} E {sid} {int(rc)}\n"
-                sink(f"{nonce} B {sid}\n{text}{end}".encode("utf-8", "replace"))
+                head = f"{nonce} B {sid}\n" + (tools if stream == "stdout" else "")
+                sink(f"{head}{text}{end}".encode("utf-8", "replace"))
             complete = complete and not cut
         if complete:
             on_stdout(f"{nonce} DONE\n".encode())
