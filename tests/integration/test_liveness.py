@@ -26,7 +26,7 @@ from rich.console import Console
 from hardencheck.cli import main
 from hardencheck.collect import engine
 from hardencheck.collect.transports import make_transport
-from hardencheck.judge.controls import ControlSet, load_controls
+from hardencheck.judge.controls import ControlSet
 from hardencheck.report.terminal import Progress
 from hardencheck.scan.plan import ScanRequest, prepare
 from tests.conftest import lab_unavailable_or_skip
