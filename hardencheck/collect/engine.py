@@ -146,6 +146,7 @@ class HostScan:
             in_section = splitter.out.current
             self.sections = splitter.sections()
             record.noise = splitter.noise()
+            record.noise_bytes, record.noise_truncated = splitter.noise_bytes(), splitter.noise_truncated()
             if not self.sections:
                 raise _no_sections_error(record.noise, result)
             if result.timed_out and not splitter.done:

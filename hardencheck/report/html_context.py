@@ -119,6 +119,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
             "i": i, "h": h, "id": h.get("identity") or {}, "rows": rows, "counts": counts,
             "unreached": unreached, "evidence": evs,
             "noise": clip(h.get("noise") or "") if h.get("noise") else None,
+            "noise_truncated": bool(h.get("noise_truncated")), "noise_bytes": h.get("noise_bytes"),
             "error_ids": [row.r.control for row in rows] if unreached else [],
             "os": h.get("os") or {}, "exec": h.get("exec") or {},
         })

@@ -152,6 +152,10 @@ T: dict[str, dict[str, str]] = {
                            "de": "Jede Kontrolle ist auf diesem Server „Fehler“: {ids}"},
     "noise": {"en": "Login noise: printed outside the probe sections (banners, shell start-up files), never parsed",
               "de": "Anmelde-Ausgaben: außerhalb der Prüfabschnitte ausgegeben (Banner, Shell-Startdateien), nie ausgewertet"},
+    "noise_truncated": {"en": "CUT at collection: {n} bytes were printed outside the probe sections; only the first "
+                              "4,096 bytes of stdout and of stderr were kept",
+                        "de": "BEI DER ERHEBUNG GEKÜRZT: {n} Bytes wurden außerhalb der Prüfabschnitte ausgegeben; nur "
+                              "die ersten 4.096 Bytes von stdout und von stderr wurden behalten"},
     "results": {"en": "Results", "de": "Ergebnisse"},
     "evidence_records": {"en": "Raw evidence ({n} commands)", "de": "Rohdaten ({n} Befehle)"},
     "command": {"en": "Command (probe snippet)", "de": "Befehl (Prüf-Schnipsel)"},
