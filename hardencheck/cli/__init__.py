@@ -7,12 +7,15 @@ Exit codes (documented in the README, defined in ``cli.common``):
   1  at least one failure at or above --fail-on (default: any severity)
   2  no such failure, but some result is error (the scan is incomplete)
   3  usage or configuration error (nothing was scanned)
+  4  the run's records could not be written (disk full, I/O error on the output folder or the
+     history); also any command's unexpected I/O error, in one line naming the path and errno
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 
 from rich.console import Console
@@ -21,6 +24,8 @@ from hardencheck import __version__
 from hardencheck.cli import audit, controls, history, probes, report, scan, tom, verify
 from hardencheck.cli.common import EXIT_USAGE, HelpFormatter, Parser
 from hardencheck.errors import ConfigError
+from hardencheck.records.files import describe_os_error
+from hardencheck.scan.run import EXIT_IO
 
 #: in the order ``hardencheck --help`` lists them
 SUBCOMMANDS = (scan, report, controls, tom, probes, verify, history, audit)
@@ -83,4 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(e).splitlines():
             print(f"  {line}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as e:
+        # a full disk or an I/O error: one line naming the file and the errno, never a traceback
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
+        return EXIT_IO
+    except sqlite3.OperationalError as e:
+        # the run history's database: disk full, I/O error, read-only, locked
+        code = getattr(e, "sqlite_errorname", None)
+        print(f"error: the run history database: {e}" + (f", {code}" if code else ""), file=sys.stderr)
+        return EXIT_IO
     return EXIT_USAGE

@@ -15,7 +15,7 @@ from hardencheck.inventory import Host
 from hardencheck.report.changes import print_comparison
 from hardencheck.report.terminal import Progress, summary_from_doc
 from hardencheck.scan.plan import ScanRequest, prepare
-from hardencheck.scan.run import ScanRun
+from hardencheck.scan.run import EXIT_IO, BundleWriteError, ScanRun
 
 COMMANDS = {"scan": "scan the hosts of an inventory (default: this machine)"}
 
@@ -31,7 +31,8 @@ EXAMPLES = """examples:
   hardencheck scan -i inv.yml --format html,md --lang de --sign-key ~/.ssh/hc_sign
 
 exit codes: 0 all clear, 1 failures at or above --fail-on, 2 incomplete (errors), 3 usage or
-configuration error (nothing scanned)"""
+configuration error (nothing scanned), 4 the bundle or the history could not be written (disk full,
+I/O error)"""
 
 
 def add_parsers(sub) -> None:
@@ -93,7 +94,11 @@ def run(args, console: Console) -> int:
     global abandoned_hosts
     plan = prepare(ScanRequest.from_namespace(args))
     scan = ScanRun(plan)
-    scan.open()
+    try:
+        scan.open()
+    except BundleWriteError as e:
+        print(f"error: cannot create the run folder: {e}; nothing was scanned", file=sys.stderr)
+        return EXIT_IO
     progress = Progress(console if not args.quiet else Console(quiet=True), scan.host_count)
     if not args.quiet:
         console.print(f"hardencheck {__version__}: {scan.host_count} host(s), {len(plan.controls.controls)} "
@@ -107,10 +112,15 @@ def run(args, console: Console) -> int:
     if not complete:
         # hosts still in flight are not waited for: entry() exits without joining their threads
         abandoned_hosts = True
+    if not complete and scan.bundle_error is None:
         console.print(f"[red]interrupted[/]: {len(outcomes)} of {scan.host_count} host(s) finished; "
                       "their results are kept")
     result = scan.finish(outcomes, complete)
     run_dir = result.run_dir
+    if result.error:
+        # one line (CI logs grep it): the file, the errno, what the bundle keeps
+        print(f"error: {result.error}", file=sys.stderr)
+        return result.code
     summary_from_doc(console, result.doc, results_path=str(run_dir / "results.json"), exit_code=result.code,
                      fail_on=result.fail_on, lang=args.lang)
     if "comparison" in result.doc:
@@ -122,4 +132,7 @@ def run(args, console: Console) -> int:
     for fmt, err in result.failed:
         print(f"error: the {fmt} report could not be rendered ({err}); results.json is complete, "
               f"re-render with: hardencheck report {run_dir} --format {fmt} --out DIR", file=sys.stderr)
+    if result.code == EXIT_IO:
+        print(f"exit code {EXIT_IO}: the run history could not be written (see the error above); the bundle "
+              f"{run_dir} is complete", file=sys.stderr)
     return result.code

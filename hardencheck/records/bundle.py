@@ -11,32 +11,80 @@
       results.json         the whole run (written at the end, also after Ctrl-C or SIGTERM)
       report.html, junit.xml, ...   reports rendered from results.json
 
-Every file is written atomically (temp file + rename) and the manifest is rewritten after each
-host, so a scan killed at any moment (even SIGKILL) leaves a bundle whose manifest lists exactly
-the files that are complete; its ``run.state`` then stays ``running`` and ``verify`` reports
-the bundle as incomplete.
+Kill at any moment, the bundle verifies as incomplete (``verify`` exit 2), never as tampered.
+The writes are ordered so that every state between two of them is one ``verify`` recognises:
+
+- the folder appears whole: it is built as ``<out>/.<run-id>.opening`` (``run.json``, the first
+  manifest and its signature) and renamed to ``<out>/<run-id>``; a killed opening leaves only
+  the hidden folder, which ``verify --chain`` notes and otherwise ignores;
+- a file is written ahead (write-ahead, like a database journal): staged as a hidden temp file
+  and fsynced, then *announced* in the manifest (``pending``: path, SHA-256, size), renamed into
+  place, and only then *listed* (``files``; for a host also ``run.hosts_finished``). A kill
+  before the rename leaves a temp file ``verify`` calls temporary; after it, a file that matches
+  the hash the (signed) manifest announced, which ``verify`` reports as "finished after the last
+  manifest". A file nobody announced is always "added", so nothing can be slipped into a
+  killed run;
+- the manifest is replaced the same way, and its signature is written first to
+  ``.manifest.json.sig.next`` and renamed after the manifest: between the two renames the
+  signature of the manifest on disk is in ``.manifest.json.sig.next``.
+
+Every rename is followed by an fsync of the folder. The run's ``run.state`` stays ``running``
+until ``seal``; ``verify`` reports such a bundle as incomplete.
+
+Test hook (not for production use): ``HARDENCHECK_TEST_KILL_AT=<step>:<n>`` makes the process
+SIGKILL itself at the n-th time it reaches ``<step>`` (the names in ``STEPS``), and
+``HARDENCHECK_TEST_STEP_LOG=<file>`` appends every step reached to a file. The test suite uses
+them to kill a real scan between any two writes of its bundle
+(tests/integration/test_nothing_lost.py).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
-from hardencheck.records.files import sha256_bytes, sha256_file, write_bytes_atomic
+from hardencheck.records.files import commit, fsync_dir, named, sha256_bytes, sha256_file, stage_bytes, \
+    write_bytes_atomic
 from hardencheck.records.signature import SIG_SUFFIX, sign_bytes
 from hardencheck.results import document_bytes, document_from_host_files
 
 MANIFEST = "manifest.json"
 SIGNATURE = MANIFEST + SIG_SUFFIX
+NEXT_SIGNATURE = "." + SIGNATURE + ".next"    # the new manifest's signature, until it is renamed
+OPENING_SUFFIX = ".opening"                    # <out>/.<run-id>.opening: a bundle being created
 HOSTS_DIR = "hosts"
 RUN_FILE = "run.json"
 RESULTS = "results.json"
 PRUNED_LOG = "pruned.jsonl"
 MANIFEST_VERSION = 1
 STATES = ("running", "complete", "interrupted")
+
+#: the moments between two writes of a bundle, for the test hook (see the module docstring)
+STEPS = ("open.staging", "open.run_json", "open.manifest", "files.staged", "files.renamed",
+         "manifest.staged", "manifest.signed", "manifest.renamed", "manifest.done")
+KILL_AT_ENV = "HARDENCHECK_TEST_KILL_AT"
+STEP_LOG_ENV = "HARDENCHECK_TEST_STEP_LOG"
+_reached: dict[str, int] = {}
+
+
+def _step(name: str) -> None:
+    """Test hook: log the step, or SIGKILL this process at the requested one. Does nothing
+    unless one of the two environment variables is set."""
+    log, kill_at = os.environ.get(STEP_LOG_ENV), os.environ.get(KILL_AT_ENV)
+    if not log and not kill_at:
+        return
+    _reached[name] = n = _reached.get(name, 0) + 1
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{name}:{n}\n")
+    if kill_at == f"{name}:{n}":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def host_file_name(host: str) -> str:
@@ -93,7 +141,7 @@ def find_previous(out: Path, key: str, run_id: str, started_at: str) -> dict[str
     if not out.is_dir():
         return None
     for folder in out.iterdir():
-        if folder.name == run_id or folder.is_symlink() or not is_bundle(folder):
+        if folder.name == run_id or folder.name.startswith(".") or folder.is_symlink() or not is_bundle(folder):
             continue
         try:
             data = (folder / MANIFEST).read_bytes()
@@ -110,74 +158,163 @@ def find_previous(out: Path, key: str, run_id: str, started_at: str) -> dict[str
 
 
 class BundleWriter:
-    """Writes one bundle; the manifest is rewritten (and re-signed) after every change."""
+    """Writes one bundle; every file is announced in the manifest before it lands and listed after
+    (see the module docstring), and the manifest is re-signed each time.
+
+    An ``OSError`` (disk full, I/O error) propagates with ``filename`` naming the file; what was
+    listed before stays listed and intact."""
 
     def __init__(self, folder: Path, run: dict[str, Any], previous: dict[str, Any] | None,
                  sign_key: str | None = None, plan: dict[str, Any] | None = None):
-        self.folder = folder
         self.sign_key = sign_key
         self.run = dict(run)
         self.run["state"] = "running"
         self.run.setdefault("hosts_finished", [])
         self.previous = previous
         self.files: dict[str, dict[str, Any]] = {}
+        self.pending: dict[str, dict[str, Any]] = {}    # announced, not yet listed
+        self._pending_hosts: dict[str, str] = {}        # relpath -> host name
         self.redactions: dict[str, int] = {}
         self.manifest_sha256: str | None = None
-        (folder / HOSTS_DIR).mkdir(parents=True, exist_ok=True)
-        if plan is not None:
-            self.put(RUN_FILE, document_bytes(plan))
-        self._write_manifest()
+        if folder.exists():
+            raise FileExistsError(errno.EEXIST, "the run folder exists already", str(folder))
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise named(e, folder.parent) from None
+        staging = folder.parent / f".{folder.name}{OPENING_SUFFIX}"
+        try:
+            staging.mkdir()
+        except OSError as e:
+            raise named(e, staging) from None
+        _step("open.staging")
+        self.folder = staging
+        try:
+            (staging / HOSTS_DIR).mkdir()
+            if plan is not None:
+                data = document_bytes(plan)
+                write_bytes_atomic(staging / RUN_FILE, data)
+                self.files[RUN_FILE] = _entry(RUN_FILE, data)
+            _step("open.run_json")
+            self._write_manifest()
+            _step("open.manifest")
+            os.rename(staging, folder)
+            fsync_dir(folder.parent)
+        except OSError as e:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise named(e, folder) from None
+        self.folder = folder
 
     # -- adding files --------------------------------------------------------------------------
     def put(self, relpath: str, data: bytes) -> str:
-        """Write ``data`` atomically at ``relpath`` and list it; returns its SHA-256."""
-        path = self.folder / relpath
-        write_bytes_atomic(path, data)
-        digest = sha256_bytes(data)
-        self.files[relpath] = {"path": relpath, "sha256": digest, "size": len(data)}
-        return digest
+        """Write ``data`` at ``relpath`` and list it; returns its SHA-256."""
+        self.put_many({relpath: data})
+        return self.files[relpath]["sha256"]
+
+    def put_many(self, files: dict[str, bytes], hosts: dict[str, str] | None = None) -> None:
+        """Write several files: staged, announced together in one manifest, renamed, listed in the
+        next. ``hosts``: relpath -> host name of the host files among them."""
+        staged: dict[str, Path] = {}
+        try:
+            for rel, data in files.items():
+                staged[rel] = stage_bytes(self.folder / rel, data)
+            _step("files.staged")
+            self.pending.update({rel: _entry(rel, data) for rel, data in files.items()})
+            self._pending_hosts.update(hosts or {})
+            self._write_manifest()                       # announced
+            for rel in list(staged):
+                commit(staged[rel], self.folder / rel)
+                del staged[rel]
+                _step("files.renamed")
+        finally:
+            for tmp in staged.values():                  # an error: no temp file is left behind
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+        for rel in files:
+            self._list(rel)
+        self._write_manifest()                           # listed
 
     def add_host(self, host_json: dict[str, Any]) -> tuple[str, str]:
-        """A finished host: its file, then the manifest that lists it. Returns (path, sha256)."""
+        """A finished host: its file, announced, renamed, listed. Returns (path, sha256)."""
         name = host_json["host"]["name"]
         rel = f"{HOSTS_DIR}/{host_file_name(name)}"
-        digest = self.put(rel, document_bytes(host_json))
+        self.put_many({rel: document_bytes(host_json)}, hosts={rel: name})
         for rule, n in (host_json["host"].get("redactions") or {}).items():
             self.redactions[rule] = self.redactions.get(rule, 0) + n
-        self.run["hosts_finished"].append(name)
-        self._write_manifest()
-        return rel, digest
+        return rel, self.files[rel]["sha256"]
 
-    def adopt(self, relpath: str) -> None:
-        """List a file something else wrote into the bundle (the rendered reports)."""
-        path = self.folder / relpath
-        self.files[relpath] = {"path": relpath, "sha256": sha256_file(path), "size": path.stat().st_size}
+    def _list(self, rel: str) -> None:
+        self.files[rel] = self.pending.pop(rel)
+        host = self._pending_hosts.pop(rel, None)
+        if host is not None:
+            self.run["hosts_finished"].append(host)
+
+    def _settle(self) -> None:
+        """After a failed write: list the announced files that did land whole, forget the others."""
+        for rel, entry in list(self.pending.items()):
+            p = self.folder / rel
+            try:
+                whole = (p.is_file() and p.stat().st_size == entry["size"]
+                         and sha256_file(p) == entry["sha256"])
+            except OSError:
+                whole = False
+            if whole:
+                self._list(rel)
+            else:
+                del self.pending[rel]
+                self._pending_hosts.pop(rel, None)
 
     def seal(self, state: str, ended_at: str | None, **extra: Any) -> str:
         """The final manifest. Returns its SHA-256 (what the next run's chain link records)."""
         assert state in STATES
+        self._settle()
         self.run.update(state=state, ended_at=ended_at, **extra)
         self._write_manifest()
         return self.manifest_sha256
 
     # -- the manifest --------------------------------------------------------------------------
     def manifest(self) -> dict[str, Any]:
-        return {
+        m = {
             "manifest_version": MANIFEST_VERSION,
             "run": self.run,
             "previous": self.previous,
             "redactions": {"total": sum(self.redactions.values()), "by_rule": dict(sorted(self.redactions.items()))},
             "files": [self.files[k] for k in sorted(self.files)],
         }
+        if self.pending:
+            m["pending"] = [self.pending[k] for k in sorted(self.pending)]
+        return m
 
     def _write_manifest(self) -> None:
         data = document_bytes(self.manifest())
+        path = self.folder / MANIFEST
+        tmp = stage_bytes(path, data)
+        _step("manifest.staged")
+        try:
+            if self.sign_key:
+                try:
+                    sign_bytes(data, self.sign_key, self.folder / NEXT_SIGNATURE)
+                except OSError as e:
+                    raise named(e, self.folder / SIGNATURE) from None
+                _step("manifest.signed")
+            commit(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        _step("manifest.renamed")
         if self.sign_key:
-            # signature first: a crash between the two renames leaves an old manifest with a
-            # newer signature, which verify reports as a mismatch of an incomplete run
-            sign_bytes(data, self.sign_key, self.folder / SIGNATURE)
-        write_bytes_atomic(self.folder / MANIFEST, data)
+            commit(self.folder / NEXT_SIGNATURE, self.folder / SIGNATURE)
         self.manifest_sha256 = sha256_bytes(data)
+        _step("manifest.done")
+
+
+def _entry(relpath: str, data: bytes) -> dict[str, Any]:
+    return {"path": relpath, "sha256": sha256_bytes(data), "size": len(data)}
 
 
 def append_pruned(out: Path, record: dict[str, Any]) -> None:

@@ -1,9 +1,15 @@
 """Files as the records keep them: written atomically (never half a file after a crash) and
 identified by their SHA-256, computed one way everywhere (bundle manifest, verify, history,
-the annual report's database digest, the reports' hash of results.json)."""
+the annual report's database digest, the reports' hash of results.json).
+
+An ``OSError`` raised while writing names the file it was writing (``filename``: the final
+path, never the temporary one), so that a full disk is reported as "path: No space left on
+device (ENOSPC)" by ``describe_os_error``.
+"""
 
 from __future__ import annotations
 
+import errno as _errno
 import hashlib
 import os
 import tempfile
@@ -26,16 +32,68 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, rename: never a half-written file."""
+def named(e: OSError, path: str | Path) -> OSError:
+    """``e`` with ``filename`` set to ``path`` when it names nothing (a failed ``write()``)."""
+    if e.filename is None:
+        e.filename = str(path)
+    return e
+
+
+def describe_os_error(e: OSError) -> str:
+    """``/out/run/hosts/a.json: No space left on device (errno 28, ENOSPC)``: one line."""
+    code = _errno.errorcode.get(e.errno or 0)
+    what = e.strerror or str(e)
+    where = f"{e.filename}: " if e.filename else ""
+    return f"{where}{what}" + (f" (errno {e.errno}, {code})" if code else "")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (a power loss after it keeps the new name)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def stage_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to a new hidden temporary file beside ``path`` (``.<name>.<random>``) and fsync
+    it; ``commit`` renames it into place. On an error nothing is left behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as e:
+        raise named(e, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise named(e, path) from None
+        raise
+    return Path(tmp)
+
+
+def commit(tmp: Path, path: Path) -> None:
+    """Rename a staged file into place (atomic) and make the rename durable."""
+    try:
         os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as e:
+        raise named(e, path) from None
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, rename: never a half-written file."""
+    tmp = stage_bytes(path, data)
+    try:
+        commit(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -5,6 +5,13 @@ it is about, so that an auditor sees what is wrong file by file. ``BundleCheck.c
 complete, 1 something does not hold (tampering, missing file, bad signature, broken chain), 2 intact
 but the run is incomplete (interrupted or killed: the finished hosts are intact, the rest was never
 collected).
+
+A scan killed at any moment leaves a bundle that verifies as incomplete (see
+``records.bundle``): a hidden temporary file, a file the manifest announced (``pending``) that
+never landed, or one that landed and matches the announced SHA-256 but was not listed yet
+("finished after the last manifest", never counted as verified evidence), and a signature still
+in ``.manifest.json.sig.next``, are each reported as ``incomplete``. A file the manifest neither
+lists nor announces is always "added".
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hardencheck.records.bundle import MANIFEST, PRUNED_LOG, SIGNATURE, STATES, is_bundle, read_pruned
+from hardencheck.records.bundle import HOSTS_DIR, MANIFEST, NEXT_SIGNATURE, OPENING_SUFFIX, PRUNED_LOG, SIGNATURE, \
+    STATES, is_bundle, read_pruned
 from hardencheck.records.files import sha256_bytes, sha256_file
 from hardencheck.records.signature import verify_bytes
 
@@ -53,7 +61,7 @@ def _safe_relpath(p: Any) -> bool:
     if not isinstance(p, str) or not p or "\\" in p or "\x00" in p:
         return False
     pp = PurePosixPath(p)
-    return not pp.is_absolute() and ".." not in pp.parts and p not in (MANIFEST, SIGNATURE)
+    return not pp.is_absolute() and ".." not in pp.parts and p not in (MANIFEST, SIGNATURE, NEXT_SIGNATURE)
 
 
 def verify_bundle(folder: Path, allowed_signers: str | None = None, check: BundleCheck | None = None
@@ -82,6 +90,7 @@ def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) 
         rep.add("bad", f"{label}/{MANIFEST}", f"not a readable manifest ({type(e).__name__})")
         return
 
+    running = run.get("state") == "running"
     listed: set[str] = set()
     for entry in files:
         path = entry.get("path") if isinstance(entry, dict) else None
@@ -99,24 +108,62 @@ def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) 
             rep.add("bad", where, f"modified: {size} bytes, the manifest says {entry.get('size')}")
         elif sha256_file(target) != entry.get("sha256"):
             rep.add("bad", where, "modified: its SHA-256 differs from the manifest")
+    pending = m.get("pending") or []
+    if not isinstance(pending, list):
+        rep.add("bad", f"{label}/{MANIFEST}", "not a readable manifest (pending is not a list)")
+        pending = []
+    for entry in pending:
+        # announced by the manifest (path, SHA-256, size) before the file was renamed into place
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if not _safe_relpath(path) or path in listed:
+            rep.add("bad", f"{label}/{MANIFEST}", f"announces an unsafe or listed path {path!r}")
+            continue
+        listed.add(path)
+        target = folder / path
+        where = f"{label}/{path}"
+        if not running:
+            rep.add("bad", where, "announced as being written by a manifest that is sealed")
+        elif target.is_symlink() or (target.exists() and not target.is_file()):
+            rep.add("bad", where, "not a regular file where the manifest announced one")
+        elif not target.exists():
+            rep.add("incomplete", where, "being written when the scanner was killed: announced in the "
+                                         "manifest, never renamed into place (not part of the evidence)")
+        elif target.stat().st_size != entry.get("size") or sha256_file(target) != entry.get("sha256"):
+            rep.add("bad", where, "modified: differs from the SHA-256 the manifest announced for it")
+        else:
+            what = "host file" if path.startswith(HOSTS_DIR + "/") else "file"
+            rep.add("incomplete", where, f"finished after the last manifest: the scanner was killed after "
+                                         f"writing this {what} and before listing it; it matches the SHA-256 "
+                                         f"the manifest announced ({str(entry.get('sha256'))[:16]}…, "
+                                         f"{entry.get('size')} bytes) but is not counted as finished")
     for p in sorted(folder.rglob("*")):
         if p.is_dir() and not p.is_symlink():
             continue
         rel = p.relative_to(folder).as_posix()
-        if rel in (MANIFEST, SIGNATURE) or rel in listed:
+        if rel in (MANIFEST, SIGNATURE, NEXT_SIGNATURE) or rel in listed:
             continue
-        if p.name.startswith(".") and run.get("state") == "running":
+        if p.name.startswith(".") and running:
             rep.add("incomplete", f"{label}/{rel}", "a temporary file left by the interrupted scan "
                                                     "(not part of the evidence)")
         else:
             rep.add("bad", f"{label}/{rel}", "added: not listed in the manifest")
 
-    sig = folder / SIGNATURE
+    sig, nxt = folder / SIGNATURE, folder / NEXT_SIGNATURE
+    if nxt.exists():
+        rep.add("incomplete", f"{label}/{NEXT_SIGNATURE}",
+                "the scanner was killed while replacing the manifest's signature (a new signature "
+                "not yet renamed to manifest.json.sig)")
     if allowed_signers:
-        if not sig.is_file():
+        check = verify_bytes(data, sig, allowed_signers) if sig.is_file() else None
+        if (check is None or not check.ok) and nxt.is_file() and not nxt.is_symlink():
+            # killed between renaming the manifest and renaming its signature
+            newer = verify_bytes(data, nxt, allowed_signers)
+            if newer.ok:
+                check = newer
+                check.message += f" (in {NEXT_SIGNATURE})"
+        if check is None:
             rep.add("bad", f"{label}/{SIGNATURE}", "missing: the bundle is not signed")
         else:
-            check = verify_bytes(data, sig, allowed_signers)
             rep.add("ok" if check.ok else "bad", f"{label}/{SIGNATURE}", check.message)
     elif sig.is_file():
         rep.add("note", f"{label}/{SIGNATURE}", "signed, but the signature was not checked "
@@ -129,6 +176,8 @@ def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) 
         planned = run.get("hosts_planned") or []
         done = run.get("hosts_finished") or []
         how = "was interrupted" if state == "interrupted" else "did not finish (the scanner was killed)"
+        if run.get("error"):
+            how = f"stopped on an error ({run['error']})"
         rep.add("incomplete", label, f"incomplete run: the scan {how}; {len(done)} of {len(planned)} "
                                      "host(s) finished and their files are listed in the manifest")
 
@@ -139,6 +188,11 @@ def verify_chain(out: Path, allowed_signers: str | None = None) -> BundleCheck:
     rep = BundleCheck()
     bundles: dict[str, tuple[Path, dict[str, Any], str]] = {}
     for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.is_symlink()):
+        if folder.name.startswith("."):
+            if folder.name.endswith(OPENING_SUFFIX):
+                rep.add("note", folder.name, "a scan killed while creating its bundle (before any host "
+                                             "was scanned); not a bundle")
+            continue
         if not is_bundle(folder):
             continue
         verify_bundle(folder, allowed_signers, rep)

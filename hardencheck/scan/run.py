@@ -5,6 +5,12 @@ history sink, receives each host as it finishes (persisted before anything else 
 after that loses nothing of the host), and assembles the results document in one step at the
 end: results, TOM roll-up, comparison with the last run and exit code together, nothing added
 afterwards. It prints nothing; the CLI shows progress and the outcome.
+
+Records that cannot be written (disk full, I/O error, read-only): the bundle failing stops the
+scan (``BundleWriteError``; what was listed before stays listed, and the bundle is sealed as
+``interrupted`` with the error when the disk still takes the manifest); the history failing
+costs only the history (``HistorySink``). Either way the exit code is ``EXIT_IO`` (4), never 1:
+CI must not read a full disk as compliance findings.
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from hardencheck.config import history_path
 from hardencheck.judge import tom
 from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
-from hardencheck.records.files import sha256_bytes
-from hardencheck.report import write_reports
+from hardencheck.records.files import describe_os_error, sha256_bytes
+from hardencheck.report import FORMATS, renderer
+from hardencheck.report.view import build_view
 from hardencheck.results import HostOutcome, document_bytes, document_from_host_files, exit_code, \
     outcome_to_json, utc
 from hardencheck.scan.history_sink import HistorySink
@@ -31,6 +38,15 @@ from hardencheck.scan.metadata import control_json, finished_run, manifest_metad
 from hardencheck.scan.plan import ScanPlan
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+EXIT_IO = 4     # the run's records (bundle or history) could not be written: disk full, I/O error
+
+
+class BundleWriteError(Exception):
+    """The run folder could not be written (``error``: the OSError, naming the file)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(describe_os_error(error))
+        self.error = error
 
 
 @dataclass
@@ -43,6 +59,7 @@ class ScanOutcome:
     run_dir: Path
     written: list[Path]               # reports rendered into the bundle
     failed: list[tuple[str, str]]     # (format, error) of reports that could not be rendered
+    error: str | None = None          # the bundle could not be written: one line, path and errno
 
 
 def _stderr(message: str) -> None:
@@ -69,33 +86,43 @@ class ScanRun:
         self.tom_catalog = tom.document(plan.catalog)
         self.bundle: BundleWriter | None = None
         self.finished: list[HostOutcome] = []
+        self.bundle_error: BundleWriteError | None = None
 
     @property
     def host_count(self) -> int:
         return len(self.plan.hosts)
 
     def open(self) -> None:
-        """Create the bundle (run.json, first manifest) and the history's run row."""
-        self.run_dir.mkdir(parents=True, exist_ok=False)
-        self.bundle = BundleWriter(
-            self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256),
-            find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
-            plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog}})
+        """Create the bundle (run.json, first manifest) and the history's run row. Raises
+        ``BundleWriteError`` when the run folder cannot be created (nothing was scanned)."""
+        try:
+            self.bundle = BundleWriter(
+                self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256),
+                find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
+                plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog}})
+        except OSError as e:
+            raise BundleWriteError(e) from None
         if self.history is not None:
             self.history.guard(lambda r: r.begin(self.run, self.controls_json, self.tom_items, self.tom_catalog,
                                                  str(self.run_dir)))
 
     def host_done(self, outcome: HostOutcome) -> None:
+        # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
+        # still puts it into results.json
+        self.finished.append(outcome)
         host_json = outcome_to_json(outcome)
-        rel, digest = self.bundle.add_host(host_json)
+        try:
+            rel, digest = self.bundle.add_host(host_json)
+        except OSError as e:
+            raise BundleWriteError(e) from None   # ends the collection: nowhere to keep the evidence
         if self.history is not None:
             self.history.guard(lambda r: r.host_done(host_json, rel, digest))
-        self.finished.append(outcome)
 
     def collect(self, on_event=lambda *a: None) -> tuple[list[HostOutcome], bool]:
         """Scan every host. Returns (outcomes in inventory order, complete). A KeyboardInterrupt
         (Ctrl-C, or SIGTERM turned into one by the CLI) ends the collection: the hosts that had
-        finished are kept, and the run is marked incomplete."""
+        finished are kept, and the run is marked incomplete. So does a bundle that cannot be
+        written any more (``self.bundle_error``)."""
         req = self.plan.request
         opts = engine.ScanOptions(
             tags=set(req.tags) if req.tags else None,
@@ -108,7 +135,9 @@ class ScanRun:
         try:
             return engine.scan(self.plan.hosts, self.plan.controls, opts, make_transport,
                                on_event=on_event, on_host_done=self.host_done), True
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BundleWriteError) as e:
+            if isinstance(e, BundleWriteError):
+                self.bundle_error = e
             order = {h.name: i for i, h in enumerate(self.plan.hosts)}
             return sorted(self.finished, key=lambda o: order[o.host.name]), False
 
@@ -117,6 +146,8 @@ class ScanRun:
         req = self.plan.request
         ended = time.time()
         fail_on = req.effective_fail_on
+        if self.bundle_error is not None:
+            return self._failed(outcomes, ended, fail_on)
         results = [r for o in outcomes for r in o.results]
         code = exit_code(results, fail_on) if complete else EXIT_ERROR
         comparison = None
@@ -127,32 +158,72 @@ class ScanRun:
                 code = EXIT_FAIL
         doc = self.document(outcomes, complete=complete, ended=ended, code=code, comparison=comparison)
         data = document_bytes(doc)
-        self.bundle.put("results.json", data)
-        written, failed = write_reports(doc, self.run_dir, [f for f in req.formats if f != "json"], req.lang,
-                                        results_sha256=sha256_bytes(data))
-        for path in written:
-            self.bundle.adopt(path.relative_to(self.run_dir).as_posix())
+        reports, failed = render_reports(doc, [f for f in req.formats if f != "json"], req.lang,
+                                         results_sha256=sha256_bytes(data))
         if failed and code == EXIT_OK:
             code = EXIT_ERROR   # the results are complete, but a deliverable is missing
-        manifest_sha = self.bundle.seal("complete" if complete else "interrupted", doc["run"]["ended_at"],
-                                        exit_code=code)
+        try:
+            self.bundle.put_many({"results.json": data, **reports})
+            manifest_sha = self.bundle.seal("complete" if complete else "interrupted", doc["run"]["ended_at"],
+                                            exit_code=code)
+        except OSError as e:
+            self.bundle_error = BundleWriteError(e)
+            return self._failed(outcomes, ended, fail_on, doc=doc)
         if self.history is not None:
             self.history.guard(lambda r: r.end(doc, manifest_sha))
             self.history.guard(lambda r: r.close())
-            if self.history.error and code == EXIT_OK:
-                code = EXIT_ERROR   # the run is in its bundle, but the history has a gap
-        return ScanOutcome(doc, code, fail_on, self.run_dir, written, failed)
+            if self.history.error:
+                code = EXIT_IO   # the run is in its bundle, but the history has a gap
+        return ScanOutcome(doc, code, fail_on, self.run_dir, [self.run_dir / name for name in reports], failed)
+
+    def _failed(self, outcomes: list[HostOutcome], ended: float, fail_on: str, doc: dict | None = None
+                ) -> ScanOutcome:
+        """The bundle could not be written: seal what it holds as interrupted, naming the error
+        (if the disk still takes a manifest; else it stays ``running``), and say so in one line."""
+        err = self.bundle_error
+        sealed = "sealed as interrupted"
+        try:
+            self.bundle.seal("interrupted", utc(ended), exit_code=EXIT_IO, error=str(err))
+        except OSError:
+            sealed = "left as killed"
+        if self.history is not None:
+            self.history.guard(lambda r: r.close())
+        kept = len(self.bundle.run["hosts_finished"])
+        if doc is None:
+            doc = self.document(outcomes, complete=False, ended=ended, code=EXIT_IO, comparison=None)
+        message = (f"cannot write the run bundle: {err}; the scan stopped. {self.run_dir} keeps {kept} of "
+                   f"{self.host_count} host(s), {sealed} (check it with: hardencheck verify {self.run_dir})")
+        return ScanOutcome(doc, EXIT_IO, fail_on, self.run_dir, [], [], error=message)
 
     def document(self, outcomes: list[HostOutcome], *, complete: bool, ended: float, code: int,
                  comparison: dict | None) -> dict:
         """The results document, whole: run, results, evidence, TOM roll-up, comparison."""
         scanned = {o.host.name for o in outcomes}
-        run = finished_run(self.run, ended_at=utc(ended), complete=complete,
-                           not_scanned=[h.name for h in self.plan.hosts if h.name not in scanned],
+        not_scanned = [h.name for h in self.plan.hosts if h.name not in scanned]
+        run = finished_run(self.run, ended_at=utc(ended), complete=complete, not_scanned=not_scanned,
                            exit_code=code)
         hosts = [outcome_to_json(o) for o in outcomes]
         rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
-                            [o.host.name for o in outcomes])
+                            [o.host.name for o in outcomes], unfinished=not_scanned)
         return document_from_host_files(run, self.controls_json, hosts,
                                         tom={"catalog": self.tom_catalog, "items": rollup},
                                         comparison=comparison)
+
+
+def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: str
+                   ) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+    """The reports of ``doc`` as bytes (file name in the run folder -> content), and the
+    (format, error) of those that could not be rendered: one broken renderer never costs the
+    others. Writing them is the bundle's (atomically, announced in the manifest first)."""
+    try:
+        view = build_view(doc, results_sha256=results_sha256)
+    except Exception as e:  # noqa: BLE001 - a document the view cannot count: every format says so
+        return {}, [(fmt, f"{type(e).__name__}: {e}") for fmt in formats]
+    rendered: dict[str, bytes] = {}
+    failed: list[tuple[str, str]] = []
+    for fmt in formats:
+        try:
+            rendered[FORMATS[fmt][1]] = renderer(fmt)(view, lang)
+        except Exception as e:  # noqa: BLE001 - a renderer bug: report it, keep going
+            failed.append((fmt, f"{type(e).__name__}: {e}"))
+    return rendered, failed

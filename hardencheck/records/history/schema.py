@@ -222,8 +222,11 @@ def connect(path: str | os.PathLike, *, target: int | None = None) -> sqlite3.Co
                     conn.execute(f"PRAGMA user_version = {version}")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:    # SQLite has already rolled back after SQLITE_FULL or IOERR
+                    conn.execute("ROLLBACK")
                 raise
+    except sqlite3.OperationalError:
+        raise   # disk full, I/O error, read-only, locked: not the database's fault; the caller reports it
     except sqlite3.DatabaseError as e:
         raise ConfigError(f"not a usable history database: {e}", file=str(path)) from None
     return conn
