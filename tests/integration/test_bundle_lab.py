@@ -61,6 +61,9 @@ def test_planted_secrets_appear_nowhere(lab, tmp_path):
     assert "db_password=[REDACTED:secret-value]" in osr["stdout"]
     assert osr["redactions"] == {"private-key": 1, "secret-value": 1, "acme-token": 1}
     assert "auditpw:[REDACTED:shadow-hash]:19000" in host["host"]["noise"]
+    # a few lines of login noise: all kept, counted (before redaction), not marked as cut
+    assert host["host"]["noise_truncated"] is False
+    assert host["host"]["noise_bytes"] >= len(host["host"]["noise"].replace("[REDACTED:shadow-hash]", "").encode())
     m = json.loads((bundle / MANIFEST).read_text())
     assert m["redactions"]["by_rule"] == host["host"]["redactions"]
     assert {"private-key", "secret-value", "acme-token", "shadow-hash"} <= set(m["redactions"]["by_rule"])
