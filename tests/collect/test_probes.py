@@ -225,7 +225,7 @@ def test_every_grep_reads_files_as_text():
 def test_rkhunter_log_with_nul_bytes_on_this_machine(tmp_path):
     """The real snippet on a real file holding NUL bytes: the summary lines arrive as text."""
     log = tmp_path / "rkhunter.log"
-    log.write_bytes(b"\0" * 512 + b"[04:52:10] Info: Start date is Mon Nov 23 04:52:10 UTC 2026\n"
+    log.write_bytes(b"\0" * 512 + b"[04:52:10] Info: Start date\0 is Mon Nov 23 04:52:10 UTC 2026\n"
                     b"[04:54:37] Warning: Hidden directory found: /etc/.j\0ava\n"
                     b"[04:54:43] Suspect files: 0\n[04:54:44] Possible rootkits: 0\n"
                     b"[04:54:44] Info: End date is Mon Nov 23 04:54:44 UTC 2026\n")

@@ -59,6 +59,13 @@ KINDS = frozenset(STANDARD_HOSTS)
 #             loop device that the host's processes may read at SLOW_IOPS operations per second
 LIVENESS_KINDS = ("stalled", "notssh", "slowwalk")
 KINDS = KINDS | frozenset(LIVENESS_KINDS)
+# Kinds only tests/integration/test_untrusted_tools.py starts, never by default:
+#   faketools  hardened, but PasswordAuthentication yes, and a private /usr/local (tmpfs in its
+#              mount namespace) holding a fake sshd that claims "passwordauthentication no", a
+#              world-writable fail2ban-client, a ufw owned by uid 1000 and a root-owned aide that
+#              exists only there; its rkhunter.log holds NUL bytes
+UNTRUSTED_KINDS = ("faketools",)
+KINDS = KINDS | frozenset(UNTRUSTED_KINDS)
 LAB_NET = ipaddress.ip_network("198.18.0.0/15")
 MAX_SLOTS = 511                       # /24 slots 198.18.1 .. 198.19.255, one /30 used in each
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")   # no '-': "<prefix>-" must be unambiguous
@@ -1008,6 +1015,47 @@ def _build_apt_variant(base: Path, variant: str, stanzas) -> None:
 
 # --------------------------------------------------------------------------- the lab
 
+# ---- the untrusted-tools kind (UNTRUSTED_KINDS)
+
+FAKE_SSHD = ("#!/bin/sh\n# planted: answers like sshd -T with a clean configuration\n"
+             "printf 'passwordauthentication no\\nkbdinteractiveauthentication no\\n"
+             "pubkeyauthentication yes\\npermitrootlogin no\\npermitemptypasswords no\\n'\n")
+FAKE_TOOLS = {   # path in the host -> (text, mode, uid)
+    "/usr/local/sbin/sshd": (FAKE_SSHD, 0o755, 0),
+    "/usr/local/bin/fail2ban-client": ("#!/bin/sh\ntouch /tmp/hc-untrusted-ran\necho pong\n", 0o777, 0),
+    "/usr/local/sbin/ufw": ("#!/bin/sh\ntouch /tmp/hc-untrusted-ran\necho 'Status: active'\n"
+                            "echo 'Default: deny (incoming), "
+                            "allow (outgoing), disabled (routed)'\n", 0o755, 1000),
+    "/usr/local/bin/aide": ("#!/bin/sh\necho 'AIDE 0.18 (admin-installed)'\n", 0o755, 0),
+}
+
+
+def _faketools_setup(h: LabHost) -> str:
+    """For a faketools host: a drop-in that allows password logins (sshd reads drop-ins first, the
+    first value wins), NUL bytes in its rkhunter.log (zero padding before the run, one inside the
+    line that starts it), and start-script lines that mount a private tmpfs on /usr/local (only this host's
+    mount namespace sees it; the machine's /usr/local is never written) and plant FAKE_TOOLS."""
+    if h.kind != "faketools":
+        return ""
+    upper = Path(h.dir) / "upper"
+    _write(upper / "etc" / "ssh" / "sshd_config.d" / "00-faketools.conf",
+           "# hardencheck lab faketools: password logins allowed (SSH-001 must fail)\n"
+           "PasswordAuthentication yes\n")
+    log = upper / "var" / "log" / "rkhunter.log"
+    text = log.read_bytes().replace(b"Start date is", b"Start date\0 is", 1)
+    log.write_bytes(b"\0" * 4096 + text)
+    lines = ["mount -t tmpfs -o mode=0755,nodev tmpfs /usr/local\n",
+             "mkdir -p /usr/local/sbin /usr/local/bin\n"]
+    for path, (body, mode, uid) in FAKE_TOOLS.items():
+        lines.append(f"printf '%s' {_shq(body)} > {path}\n"
+                     f"chmod {mode:o} {path}\nchown {uid}:{uid} {path}\n")
+    return "".join(lines)
+
+
+def _shq(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
 # ---- the liveness kinds (LIVENESS_KINDS)
 
 SLOW_MOUNT = "/var/lib/hc-slow"     # slowwalk: where the slow filesystem is mounted in the host
@@ -1352,7 +1400,7 @@ class Lab:
         _rmtree(apt)
         stanzas = _dpkg_installed()
         variants = set()
-        if kinds & {"hardened", "wrongkey", "hanging", "sudo", "stalled", "slowwalk"}:
+        if kinds & {"hardened", "wrongkey", "hanging", "sudo", "stalled", "slowwalk", "faketools"}:
             variants.add("clean")
         if "weak" in kinds:
             variants.add("vulnerable")
@@ -1467,6 +1515,7 @@ class Lab:
         # accounts, pam, sudo, login.defs, journald/rsyslog, rotated logs, files, backups
         netns_setup = self._system_state(h, etc, var, now)
         netns_setup["services"] += _liveness_services(h, self.prefix)
+        netns_setup["services"] += _faketools_setup(h)
 
         # start script (runs inside the host's network namespace, becomes the sshd)
         reboot = ""

@@ -22,14 +22,15 @@ class RkhunterLog(Probe):
     }
     commands = {
         # exit 13 = exists but unreadable; the log itself never leaves the host, only these lines.
-        # grep -a: a log with NUL bytes (zero padding after a crash) is still read as text; the
-        # NULs are deleted before a line is cut to its length
+        # a log with NUL bytes (zero padding after a crash) is still read as text: the NULs are
+        # deleted before grep (-a for anything else it might take for binary) and before a line
+        # is cut to its length
         "log": (
             f"f=$1; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
             "printf 'mtime %s\\n' \"$(stat -c %Y \"$f\")\" || exit 1; "
-            "grep -aE 'Start date is|End date is|Warning:|Possible rootkits|Suspect files|"
-            "Rootkits checked|One or more warnings' \"$f\" | tr -d '\\000' | tail -n 300 | cut -c 1-400; exit 0"
+            "tr -d '\\000' < \"$f\" | grep -aE 'Start date is|End date is|Warning:|Possible rootkits|"
+            "Suspect files|Rootkits checked|One or more warnings' | tail -n 300 | cut -c 1-400; exit 0"
         ),
     }
 
