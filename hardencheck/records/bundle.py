@@ -200,9 +200,11 @@ class BundleWriter:
             _step("open.manifest")
             os.rename(staging, folder)
             fsync_dir(folder.parent)
-        except OSError as e:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise named(e, folder) from None
+        except BaseException as e:
+            shutil.rmtree(staging, ignore_errors=True)     # nothing half-made is left behind
+            if isinstance(e, OSError):
+                raise named(e, folder) from None
+            raise
         self.folder = folder
 
     # -- adding files --------------------------------------------------------------------------
@@ -211,9 +213,11 @@ class BundleWriter:
         self.put_many({relpath: data})
         return self.files[relpath]["sha256"]
 
-    def put_many(self, files: dict[str, bytes], hosts: dict[str, str] | None = None) -> None:
+    def put_many(self, files: dict[str, bytes], hosts: dict[str, str] | None = None,
+                 redactions: dict[str, int] | None = None) -> None:
         """Write several files: staged, announced together in one manifest, renamed, listed in the
-        next. ``hosts``: relpath -> host name of the host files among them."""
+        next. ``hosts``: relpath -> host name of the host files among them; ``redactions``: their
+        counts, added to the manifest's with the listing."""
         staged: dict[str, Path] = {}
         try:
             for rel, data in files.items():
@@ -234,15 +238,16 @@ class BundleWriter:
                     pass
         for rel in files:
             self._list(rel)
+        for rule, n in (redactions or {}).items():
+            self.redactions[rule] = self.redactions.get(rule, 0) + n
         self._write_manifest()                           # listed
 
     def add_host(self, host_json: dict[str, Any]) -> tuple[str, str]:
         """A finished host: its file, announced, renamed, listed. Returns (path, sha256)."""
         name = host_json["host"]["name"]
         rel = f"{HOSTS_DIR}/{host_file_name(name)}"
-        self.put_many({rel: document_bytes(host_json)}, hosts={rel: name})
-        for rule, n in (host_json["host"].get("redactions") or {}).items():
-            self.redactions[rule] = self.redactions.get(rule, 0) + n
+        self.put_many({rel: document_bytes(host_json)}, hosts={rel: name},
+                      redactions=host_json["host"].get("redactions") or {})
         return rel, self.files[rel]["sha256"]
 
     def _list(self, rel: str) -> None:

@@ -315,3 +315,18 @@ def test_real_prune_then_verify_chain(tmp_path, capsys):
     code, text = verify(capsys, "--chain", out)
     assert code == 0, text
     assert f"{second.name}: removed by prune" in text
+
+
+def test_the_manifest_that_lists_a_host_counts_its_redactions(tmp_path):
+    """What a kill leaves: the manifest written right after a host lists the host file and its
+    redaction counts (nothing waits for a later rewrite); the staging folder is gone."""
+    from hardencheck.records.bundle import BundleWriter
+
+    w = BundleWriter(tmp_path / "out" / "r1", {"id": "r1", "hosts_planned": ["a"]}, None, plan={"run": {}})
+    rel, digest = w.add_host({"host": {"name": "a", "redactions": {"private-key": 2}}, "results": [],
+                              "evidence": {}})
+    m = json.loads((tmp_path / "out" / "r1" / MANIFEST).read_text())
+    assert m["redactions"] == {"total": 2, "by_rule": {"private-key": 2}} and "pending" not in m
+    assert m["run"]["hosts_finished"] == ["a"] and {"path": rel, "sha256": digest,
+                                                    "size": (tmp_path / "out" / "r1" / rel).stat().st_size} in m["files"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r1"]
