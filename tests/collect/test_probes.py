@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from hardencheck.errors import REASONS, ProbeError
-from hardencheck.collect.probe_script import SectionSpec, Section, Splitter, build_script, new_nonce, tool_record
+from hardencheck.collect.probe_script import SectionSpec, Section, Splitter, build_script, new_nonce
 from hardencheck.collect.probes import registry
 
 FIXTURES = Path(__file__).parents[1] / "probes"
@@ -45,7 +45,7 @@ def _sections(raw: dict) -> dict[str, Section]:
             stderr=spec.get("stderr", "") or "",
             complete=spec.get("complete", True),
             truncated=spec.get("truncated", False),
-            tools=[tool_record(r.split(" ")) for r in spec.get("tools") or []],
+            tools=list(spec.get("tools") or []),   # tool records as the evidence keeps them
         )
     return out
 
