@@ -53,14 +53,14 @@ hc_n=%(nonce)s
 hc_t=$(command -v timeout 2>/dev/null)
 # hc_tool NAME: print the tool record of NAME; false when it must not be run (see probe_script.py)
 hc_tool() {
-  hc_p=$(command -v -- "$1" 2>/dev/null)
+  hc_p=$(command -v "$1" 2>/dev/null)
   case $hc_p in /*) ;; *) printf '%%s T %%s missing\n' "$hc_n" "$1"; return 0 ;; esac
-  hc_r=$(readlink -f -- "$hc_p" 2>/dev/null) || hc_r=
+  hc_r=$(readlink -f "$hc_p" 2>/dev/null) || hc_r=
   case $hc_r in /*) ;; *) hc_r=$hc_p ;; esac
   case $hc_p$hc_r in *[!A-Za-z0-9._/+@:-]*) printf '%%s T %%s oddpath\n' "$hc_n" "$1"; return 1 ;; esac
   hc_l=$hc_r; hc_d=$hc_r
   while hc_d=${hc_d%%/*}; [ -n "$hc_d" ]; do hc_l="$hc_l $hc_d"; done
-  hc_s=$(stat -L -c '%%u %%g %%a %%n' -- $hc_l / "${hc_p%%/*}" 2>/dev/null)
+  hc_s=$(stat -L -c '%%u %%g %%a %%n' $hc_l / "${hc_p%%/*}" 2>/dev/null)
   hc_f=; hc_b='- - -'; hc_v=ok
   while read -r hc_u hc_g hc_m hc_w; do
     [ -n "$hc_f" ] || hc_f="$hc_u $hc_g $hc_m"
