@@ -1,10 +1,11 @@
 """Never a false pass from a planted binary, against a real server (a lab of its own, no mocks).
 
-The lab's ``faketools`` host (tests/lab UNTRUSTED_KINDS) allows password logins, and its private
+The lab's ``faketools`` host (tests/lab UNTRUSTED_KINDS) allows password and root logins, and its private
 /usr/local (a tmpfs in its mount namespace; this machine's /usr/local is never written) holds
 
 * ``/usr/local/sbin/sshd``, a script that prints a clean ``sshd -T`` (``passwordauthentication
-  no``): with /usr/local first in PATH it made SSH-001 pass. The real /usr/sbin/sshd must answer;
+  no``, ``permitrootlogin no``): with /usr/local first in PATH it made SSH-001 and SSH-002 pass.
+  The real /usr/sbin/sshd must answer;
 * ``/usr/local/bin/fail2ban-client``, world-writable, and ``/usr/local/sbin/ufw``, owned by uid
   1000: whoever can write them is root at the next scan. They are not run, and the controls that
   rely on them (ACCT-010, FW-001) are ``error: untrusted_binary`` naming path, owner and mode;
@@ -80,15 +81,19 @@ def test_the_trap_is_set(tools_lab):
         "planted" not in open("/usr/local/sbin/sshd", errors="replace").read()   # this machine's untouched
 
 
-def test_a_fake_sshd_cannot_make_ssh_001_pass(doc):
+def test_a_fake_sshd_cannot_make_ssh_001_or_002_pass(doc):
     r = result(doc, "faketools", "SSH-001")
     assert r["status"] == "fail", r
-    assert "passwordauthentication" in json.dumps(r["actual"]) and "yes" in json.dumps(r["actual"])
+    assert r["actual"]["passwordauthentication"] == "yes" and r["actual"]["permitrootlogin"] == "yes"
+    r2 = result(doc, "faketools", "SSH-002")
+    assert r2["status"] == "fail" and r2["actual"]["permitrootlogin"] == "yes", r2
     (sid,) = [s for s in r["evidence"]["sections"] if s.endswith("sshd.config/effective")]
+    assert r2["evidence"]["sections"] == r["evidence"]["sections"]
     (rec,) = doc["evidence"][sid]["tools"]
     assert rec == {"tool": "sshd", "status": "ok", "path": "/usr/sbin/sshd",
                    "real_path": "/usr/sbin/sshd", "uid": 0, "gid": 0, "mode": rec["mode"], "system_dir": True}
     assert result(doc, "hardened", "SSH-001")["status"] == "pass"
+    assert result(doc, "hardened", "SSH-002")["actual"]["permitrootlogin"] == "prohibit-password"
 
 
 def test_untrusted_binaries_are_errors_and_never_run(tools_lab, doc):
@@ -131,7 +136,8 @@ def test_the_base_tools_are_recorded_once_per_host(doc):
 def test_a_log_with_nul_bytes_is_read_as_text(doc):
     fake, hard = result(doc, "faketools", "SCAN-001"), result(doc, "hardened", "SCAN-001")
     assert fake["status"] == hard["status"] and fake["reason"] == hard["reason"]
-    assert fake["actual"] == hard["actual"], (fake["actual"], hard["actual"])
+    same = lambda a: {k: v for k, v in a.items() if k != "modified_at"}   # noqa: E731 (written apart)
+    assert same(fake["actual"]) == same(hard["actual"]), (fake["actual"], hard["actual"])
     (sid,) = fake["evidence"]["sections"]
     assert "binary file matches" not in doc["evidence"][sid]["stdout"].lower()
     assert "Start date is" in doc["evidence"][sid]["stdout"]

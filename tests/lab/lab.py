@@ -60,10 +60,10 @@ KINDS = frozenset(STANDARD_HOSTS)
 LIVENESS_KINDS = ("stalled", "notssh", "slowwalk")
 KINDS = KINDS | frozenset(LIVENESS_KINDS)
 # Kinds only tests/integration/test_untrusted_tools.py starts, never by default:
-#   faketools  hardened, but PasswordAuthentication yes, and a private /usr/local (tmpfs in its
-#              mount namespace) holding a fake sshd that claims "passwordauthentication no", a
-#              world-writable fail2ban-client, a ufw owned by uid 1000 and a root-owned aide that
-#              exists only there; its rkhunter.log holds NUL bytes
+#   faketools  hardened, but PasswordAuthentication and PermitRootLogin yes, and a private
+#              /usr/local (tmpfs in its mount namespace) holding a fake sshd that claims
+#              "passwordauthentication no", a world-writable fail2ban-client, a ufw owned by uid
+#              1000 and a root-owned aide that exists only there; its rkhunter.log holds NUL bytes
 UNTRUSTED_KINDS = ("faketools",)
 KINDS = KINDS | frozenset(UNTRUSTED_KINDS)
 LAB_NET = ipaddress.ip_network("198.18.0.0/15")
@@ -1031,16 +1031,17 @@ FAKE_TOOLS = {   # path in the host -> (text, mode, uid)
 
 
 def _faketools_setup(h: LabHost) -> str:
-    """For a faketools host: a drop-in that allows password logins (sshd reads drop-ins first, the
-    first value wins), NUL bytes in its rkhunter.log (zero padding before the run, one inside the
-    line that starts it), and start-script lines that mount a private tmpfs on /usr/local (only this host's
-    mount namespace sees it; the machine's /usr/local is never written) and plant FAKE_TOOLS."""
+    """For a faketools host: a drop-in that allows password and root logins (sshd reads drop-ins
+    first, the first value wins), NUL bytes in its rkhunter.log (zero padding before the run, one
+    inside the line that starts it), and start-script lines that mount a private tmpfs on
+    /usr/local (only this host's mount namespace sees it; the machine's /usr/local is never
+    written) and plant FAKE_TOOLS."""
     if h.kind != "faketools":
         return ""
     upper = Path(h.dir) / "upper"
     _write(upper / "etc" / "ssh" / "sshd_config.d" / "00-faketools.conf",
-           "# hardencheck lab faketools: password logins allowed (SSH-001 must fail)\n"
-           "PasswordAuthentication yes\n")
+           "# hardencheck lab faketools: password and root logins allowed (SSH-001/002 must fail)\n"
+           "PasswordAuthentication yes\nPermitRootLogin yes\n")
     log = upper / "var" / "log" / "rkhunter.log"
     text = log.read_bytes().replace(b"Start date is", b"Start date\0 is", 1)
     log.write_bytes(b"\0" * 4096 + text)
