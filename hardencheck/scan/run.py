@@ -29,8 +29,7 @@ from hardencheck.judge import tom
 from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
 from hardencheck.records.files import describe_os_error, sha256_bytes
-from hardencheck.report import FORMATS, renderer
-from hardencheck.report.view import build_view
+from hardencheck.report import render_reports
 from hardencheck.results import HostOutcome, document_bytes, document_from_host_files, exit_code, \
     outcome_to_json, utc
 from hardencheck.scan.history_sink import HistorySink
@@ -209,21 +208,3 @@ class ScanRun:
                                         tom={"catalog": self.tom_catalog, "items": rollup},
                                         comparison=comparison)
 
-
-def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: str
-                   ) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
-    """The reports of ``doc`` as bytes (file name in the run folder -> content), and the
-    (format, error) of those that could not be rendered: one broken renderer never costs the
-    others. Writing them is the bundle's (atomically, announced in the manifest first)."""
-    try:
-        view = build_view(doc, results_sha256=results_sha256)
-    except Exception as e:  # noqa: BLE001 - a document the view cannot count: every format says so
-        return {}, [(fmt, f"{type(e).__name__}: {e}") for fmt in formats]
-    rendered: dict[str, bytes] = {}
-    failed: list[tuple[str, str]] = []
-    for fmt in formats:
-        try:
-            rendered[FORMATS[fmt][1]] = renderer(fmt)(view, lang)
-        except Exception as e:  # noqa: BLE001 - a renderer bug: report it, keep going
-            failed.append((fmt, f"{type(e).__name__}: {e}"))
-    return rendered, failed

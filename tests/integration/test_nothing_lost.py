@@ -352,3 +352,16 @@ def test_megabytes_of_login_noise_are_kept_bounded_and_marked(lab, tmp_path):
     assert "login noise printed by ~/.bashrc" in host["noise"] and "eeee" in host["noise"]
     html = (bundle / "report.html").read_text()
     assert f"CUT at collection: {host['noise_bytes']} bytes were printed outside the probe sections" in html
+
+
+def test_report_into_a_full_disk_says_so_in_one_line_and_exits_4(tmp_path):
+    out = tmp_path / "out"
+    assert hc("scan", "--out", out, "--no-history", "--control", "RAID-001", "--quiet",
+              "--format", "json").returncode in (0, 1, 2)
+    bundle = the_bundle(out)
+    with small_fs(tmp_path / "fs", "64k") as fs:
+        fill(fs)
+        proc = hc("report", bundle, "--format", "html", "--out", fs / "r")
+        assert proc.returncode == 4, proc.stdout + proc.stderr      # not "the html report could not be rendered"
+        line = one_error_line(proc.stderr)
+        assert str(fs / "r") in line and ENOSPC in line
