@@ -12,6 +12,7 @@ from rich.console import Console
 from hardencheck import __version__
 from hardencheck.cli.common import HelpFormatter, csv_list
 from hardencheck.inventory import Host
+from hardencheck.records.provenance import user
 from hardencheck.report.changes import print_comparison
 from hardencheck.report.terminal import Progress, summary_from_doc
 from hardencheck.scan.plan import ScanRequest, prepare
@@ -93,6 +94,10 @@ def _raise_interrupt(signum, frame):
 def run(args, console: Console) -> int:
     global abandoned_hosts
     plan = prepare(ScanRequest.from_namespace(args))
+    if os.geteuid() != 0 and any(h.transport == "local" and not h.become for h in plan.hosts):
+        print(f"note: this machine is scanned as {user()}, not root: what only root may read (shadow, sudoers, "
+              "firewall rules, logs ...) ends as error 'permission_denied'; for a complete scan run it as "
+              "root (sudo)", file=sys.stderr)
     scan = ScanRun(plan)
     try:
         scan.open()

@@ -3,8 +3,10 @@ exit-code line. Everything through the real CLI (as a process where the console 
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
@@ -87,3 +89,28 @@ def test_results_and_cover_name_the_effective_fail_on(tmp_path):
     assert main(["report", str(old), "--format", "html", "--out", str(tmp_path / "old")]) == 0
     assert "at or above &#39;info&#39;" in (tmp_path / "old" / "report.html").read_text() or \
         "at or above 'info'" in (tmp_path / "old" / "report.html").read_text()
+
+
+def test_a_local_scan_as_non_root_says_so_up_front(tmp_path):
+    if os.geteuid() != 0 or not Path("/usr/bin/setpriv").exists():
+        import pytest
+        pytest.skip("needs root to drop to another user")
+    drop = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    if subprocess.run([*drop, sys.executable, "-c", "import hardencheck"], cwd="/", capture_output=True).returncode:
+        import pytest
+        pytest.skip("user nobody cannot read this checkout or its venv")
+    home = Path(tempfile.mkdtemp(prefix="hc-nobody-", dir="/tmp"))   # pytest's tmp_path is root's alone
+    try:
+        home.chmod(0o777)
+        p = subprocess.run([*drop, sys.executable, "-m", "hardencheck", "scan", "--out", str(home / "out"), "--no-history", "--quiet",
+                            "--format", "json", "--control", "ACCT-001,SSH-001"],
+                           capture_output=True, text=True, cwd=home, env=dict(os.environ, HOME=str(home)))
+        assert p.stderr.startswith("note: this machine is scanned as nobody, not root:"), p.stderr
+        doc = json.loads(next((home / "out").glob("*/results.json")).read_text())
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert {r["reason"] for r in doc["results"] if r["status"] == "error"} <= {"permission_denied"}
+    # as root: no such note
+    q = hc("scan", "--out", str(tmp_path / "root"), "--no-history", "--quiet", "--format", "json",
+           "--control", "RAID-001")
+    assert "note:" not in q.stderr
