@@ -51,6 +51,7 @@ __all__ = [
 ]
 
 STANDARD_HOSTS = ("hardened", "weak", "wrongkey", "hanging", "unreachable", "sudo")
+# Three assignments on purpose: each group of kinds below is started only by its own tests.
 KINDS = frozenset(STANDARD_HOSTS)
 # Kinds only the liveness tests start (tests/integration/test_liveness.py), never by default:
 #   stalled   login works, but every command is `sleep 3600` (sshd ForceCommand)
