@@ -104,7 +104,8 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
                                      "sha": sha, "sha16": sha[:16],
                                      "code": clip(code, preview=False), "probe": rec.get("probe", ""),
                                      "command": rec.get("command", "")})
-    labels = {k: L.t(k) for k in ("exit", "bytes", "collected", "host_key")}
+    labels = {k: L.t(k) for k in ("exit", "bytes", "collected", "host_key", "tool_missing", "tool_untrusted",
+                                  "tool_outside")}
     host_views = []
     for i, h in enumerate(hosts):
         rows = by_host.get(h["name"], [])
@@ -245,7 +246,34 @@ def _evidence_view(key: str, rec: dict, anchor: str, fp: str, snippets: dict | N
         "code": None if snippets is not None else clip(rec.get("code", ""), preview=False),
         "snippet": snippets[rec.get("code", "")] if snippets is not None else None,
         "args": [(j, jvalue(a)) for j, a in enumerate(rec.get("args") or [], 1)],
+        "tools": _tools_text(rec["tools"], labels) if rec.get("tools") else None,
     })
+
+
+def _tools_text(tools: list[dict], labels: dict) -> str:
+    """Which binary answered, as the probe script resolved it: ``sshd = /usr/sbin/sshd (uid 0,
+    mode 755)``, a symlink's target, and what was not installed, not trusted or outside the system
+    directories (collect.tool_trust writes these records)."""
+    parts = []
+    for t in tools:
+        name, status = t.get("tool", "?"), t.get("status")
+        if status == "missing":
+            parts.append(f"{name}: {labels['tool_missing']}")
+            continue
+        if not t.get("path"):
+            parts.append(f"{name}: {status}")
+            continue
+        text = f"{name} = {t['path']}"
+        if t.get("real_path") and t["real_path"] != t["path"]:
+            text += f" → {t['real_path']}"
+        if "uid" in t:
+            text += f" (uid {t['uid']}, mode {t.get('mode')})"
+        if status != "ok":
+            text += f" {labels['tool_untrusted']}"
+        elif not t.get("system_dir"):
+            text += f" {labels['tool_outside']}"
+        parts.append(text)
+    return "; ".join(parts)
 
 
 def _actual(actual: Any) -> _A | None:

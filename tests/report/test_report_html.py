@@ -380,3 +380,27 @@ def test_fleet_layout_snippets_once(scanned, monkeypatch):
         assert str(markupsafe.escape(code)) in page
         assert hashlib.sha256(code.encode()).hexdigest() in page
     assert 'href="#s1"' in page and 'id="s1"' in page
+
+
+def test_evidence_names_the_binary_that_answered(tmp_path):
+    """Each evidence record says which program ran (path, symlink target, owner, mode), and flags
+    an untrusted one or one outside the system directories."""
+    from hardencheck.cli import main
+    from hardencheck.report import render
+
+    out = tmp_path / "reports"
+    main(["scan", "--out", str(out), "--control", "SSH-001", "--quiet", "--no-history", "--format", "json"])
+    doc = json.loads(next(out.glob("*/results.json")).read_text())
+    sshd = next(k for k in doc["evidence"] if k.endswith("sshd.config/effective"))
+    html = render("html", doc, "en").decode()
+    assert "Programs: sshd = /usr/sbin/sshd (uid 0, mode 755)" in html
+    doc["evidence"][sshd]["tools"] = [
+        {"tool": "sshd", "status": "untrusted", "path": "/usr/local/sbin/sshd", "real_path": "/opt/x/sshd",
+         "uid": 1000, "gid": 1000, "mode": "777", "system_dir": False},
+        {"tool": "aide", "status": "ok", "path": "/usr/local/bin/aide", "real_path": "/usr/local/bin/aide",
+         "uid": 0, "gid": 0, "mode": "755", "system_dir": False},
+        {"tool": "ufw", "status": "missing"}]
+    de = render("html", doc, "de").decode()
+    assert ("Programme: sshd = /usr/local/sbin/sshd → /opt/x/sshd (uid 1000, mode 777) NICHT VERTRAUENSWÜRDIG, "
+            "nicht ausgeführt; aide = /usr/local/bin/aide (uid 0, mode 755) (außerhalb der Systemverzeichnisse); "
+            "ufw: nicht installiert") in de
