@@ -75,8 +75,11 @@ ART32 = {
           "en": "GDPR Art. 32(1)(d): regular testing of effectiveness"},
 }
 
-#: Roll-up statuses, worst first. "organisational": no technical control proves the item.
-ROLLUP = ("not_met", "not_verified", "met", "organisational", "not_assessed", "not_applicable")
+#: Roll-up statuses, worst first. "organisational": no technical control proves the item and the
+#: run had no attestation file; with one, such an item is "attested", "attestation_expired" or
+#: "not_attested" (judge.attestations; the last two count as not verified, never as met).
+ROLLUP = ("not_met", "not_verified", "attestation_expired", "not_attested", "attested", "met",
+          "organisational", "not_assessed", "not_applicable")
 
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
@@ -253,10 +256,29 @@ def measure_status(control_statuses: list[str]) -> str:
     return "not_applicable"
 
 
-def rollup(catalog: Catalog, results: list[dict], hosts: list[str], unfinished: list[str] = ()) -> list[dict]:
+def with_attestation(technical: str | None, attested: str | None) -> str:
+    """A measure's status from its controls' verdict (None: it has no control) and its attestation
+    status (None: the run had no attestation file; see judge.attestations.measure_status).
+
+    No control: the attestation decides (``organisational`` without an attestation file). Controls
+    and an attestation: a failure always wins; an expired attestation, or one whose document is
+    missing or changed, makes a met measure ``attestation_expired`` / ``not_verified`` (the worse
+    of the two); a valid one, or none, leaves the technical verdict as it is."""
+    if technical is None:
+        return attested or "organisational"
+    if attested in ("attestation_expired", "not_verified"):
+        return _worst([technical, attested])
+    return technical
+
+
+def rollup(catalog: Catalog, results: list[dict], hosts: list[str], unfinished: list[str] = (),
+           attestation=None) -> list[dict]:
     """Per item: status per host and overall, with the controls' counts. ``results`` are the
     result dicts of results.json (host, control, status). ``unfinished``: planned hosts whose
-    scan was interrupted before they finished; what they should prove is ``not_verified``."""
+    scan was interrupted before they finished; what they should prove is ``not_verified``.
+    ``attestation``: (measure id, host name or None for the run) -> attestation status or None
+    (judge.attestations.resolver), combined by ``with_attestation``."""
+    attest = attestation or (lambda measure, host: None)
     by_pair = {(r["host"], r["control"]): r["status"] for r in results}
     out = []
     status_of: dict[str, str] = {}
@@ -271,6 +293,11 @@ def rollup(catalog: Catalog, results: list[dict], hosts: list[str], unfinished: 
             for h in unfinished:
                 per_host[h] = "not_verified" if controls else "organisational"
             overall = "organisational" if not controls else (_worst(per_host.values()) if per_host else "not_assessed")
+            if attestation is not None:
+                for h in per_host:
+                    per_host[h] = with_attestation(per_host[h] if controls else None, attest(it.id, h))
+                overall = (_worst(per_host.values()) if per_host else
+                           with_attestation(None if not controls else overall, attest(it.id, None)))
             counts: dict[str, int] = {}
             for h in hosts:
                 for c in controls:
@@ -290,13 +317,18 @@ def rollup(catalog: Catalog, results: list[dict], hosts: list[str], unfinished: 
     return out
 
 
-def coverage(catalog: Catalog, control_ids: list[str]) -> dict[str, list]:
-    """Items that no technical control proves, and library controls that prove no item."""
+def coverage(catalog: Catalog, control_ids: list[str], attested: set[str] | None = None) -> dict[str, list]:
+    """Items that no technical control proves, and library controls that prove no item. With
+    ``attested`` (the measure ids an attestation file names): ``unattested_items``, the measures
+    with neither a control nor an attestation."""
     mapped = catalog.items_of_control()
-    return {
+    out = {
         "organisational_items": [m.id for m in catalog.measures() if not m.controls],
         "unmapped_controls": [c for c in control_ids if c not in mapped],
     }
+    if attested is not None:
+        out["unattested_items"] = [i for i in out["organisational_items"] if i not in attested]
+    return out
 
 
 def document(catalog: Catalog) -> dict[str, Any]:
