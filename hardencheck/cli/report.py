@@ -47,7 +47,8 @@ def run(args, console: Console) -> int:
                       highlight=False, soft_wrap=True)
     else:
         out = folder
-    written, failed = write_reports(saved.doc, out, args.formats, args.lang, results_sha256=saved.results_sha256)
+    written, failed = write_reports(saved.doc, out, args.formats, args.lang, results_sha256=saved.results_sha256,
+                                    signoff=saved.signoff)
     for p in written:
         console.print(f"report: {p}", markup=False, highlight=False, soft_wrap=True)
     for fmt, err in failed:

@@ -12,6 +12,7 @@ from typing import Any
 from hardencheck.errors import ConfigError
 from hardencheck.records.bundle import document_from_hosts, is_bundle
 from hardencheck.records.files import sha256_bytes
+from hardencheck.records.signoff import read_signoff
 from hardencheck.results import document_bytes
 
 
@@ -21,6 +22,7 @@ class SavedRun:
     path: Path                  # results.json (which may not exist for a killed run)
     results_sha256: str         # of the bytes read, or of the document as it would be written
     killed: bool = False        # read from the host files of a scan that never finished
+    signoff: dict[str, Any] | None = None   # the bundle's signoff.json (records.signoff.read_signoff)
 
 
 def load_saved_run(path: str | Path) -> SavedRun:
@@ -46,4 +48,6 @@ def load_saved_run(path: str | Path) -> SavedRun:
     if not str(saved.doc.get("schema_version", "")).startswith("1."):
         raise ConfigError(f"unsupported schema_version {saved.doc.get('schema_version')!r} (this hardencheck "
                           "reads 1.x)", file=str(saved.path), field="schema_version")
+    if is_bundle(folder):
+        saved.signoff = read_signoff(folder)
     return saved

@@ -47,16 +47,16 @@ def check_key(key: str) -> None:
     _ssh_keygen()
 
 
-def sign_bytes(data: bytes, key: str, sig_path: Path) -> None:
+def sign_bytes(data: bytes, key: str, sig_path: Path, namespace: str = NAMESPACE) -> None:
     """Sign ``data`` with ``key`` (a private key file, or a public key whose private half is in the
-    agent) and write the armoured signature to ``sig_path`` atomically."""
+    agent) for ``namespace`` and write the armoured signature to ``sig_path`` atomically."""
     exe = _ssh_keygen()
     folder = sig_path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{sig_path.name}.", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        proc = subprocess.run([exe, "-Y", "sign", "-q", "-f", key, "-n", NAMESPACE, tmp],
+        proc = subprocess.run([exe, "-Y", "sign", "-q", "-f", key, "-n", namespace, tmp],
                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         if proc.returncode != 0:
             raise ConfigError(f"ssh-keygen could not sign: {proc.stderr.decode(errors='replace').strip()}",
@@ -77,7 +77,8 @@ class Check:
     message: str
 
 
-def verify_bytes(data: bytes, sig_path: Path, allowed_signers: str) -> Check:
+def verify_bytes(data: bytes, sig_path: Path, allowed_signers: str, namespace: str = NAMESPACE,
+                 what: str = "the manifest") -> Check:
     """Check the signature of ``data`` against an allowed-signers file, as ``ssh-keygen -Y verify``."""
     exe = _ssh_keygen()
     if not Path(allowed_signers).is_file():
@@ -90,12 +91,20 @@ def verify_bytes(data: bytes, sig_path: Path, allowed_signers: str) -> Check:
         return Check(False, [], "signed by a key that is not in the allowed signers"
                      + (f" ({_last_line(detail)})" if detail else ""))
     for principal in principals:
-        proc = subprocess.run([exe, "-Y", "verify", "-f", allowed_signers, "-I", principal, "-n", NAMESPACE,
+        proc = subprocess.run([exe, "-Y", "verify", "-f", allowed_signers, "-I", principal, "-n", namespace,
                                "-s", str(sig_path)], input=data, capture_output=True, timeout=60)
         if proc.returncode == 0:
             return Check(True, principals, f"good signature by {principal}")
     detail = _last_line(proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace"))
-    return Check(False, principals, f"the signature does not match the manifest ({detail})")
+    return Check(False, principals, f"the signature does not match {what} ({detail})")
+
+
+def matches_novalidate(data: bytes, sig_path: Path, namespace: str) -> bool:
+    """Whether the signature is one of ``data`` for ``namespace``, whoever made it
+    (``ssh-keygen -Y check-novalidate``: no allowed-signers file, so nothing about the signer)."""
+    proc = subprocess.run([_ssh_keygen(), "-Y", "check-novalidate", "-n", namespace, "-s", str(sig_path)],
+                          input=data, capture_output=True, timeout=60)
+    return proc.returncode == 0
 
 
 def _last_line(text: str) -> str:

@@ -25,6 +25,7 @@ from hardencheck.records.bundle import HOSTS_DIR, MANIFEST, NEXT_SIGNATURE, OPEN
     STATES, is_bundle, read_pruned
 from hardencheck.records.files import sha256_bytes, sha256_file
 from hardencheck.records.signature import verify_bytes
+from hardencheck.records.signoff import SIGNOFF, SIGNOFF_SIG, check_signoff
 
 OK, BAD, INCOMPLETE = 0, 1, 2
 
@@ -140,7 +141,7 @@ def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) 
         if p.is_dir() and not p.is_symlink():
             continue
         rel = p.relative_to(folder).as_posix()
-        if rel in (MANIFEST, SIGNATURE, NEXT_SIGNATURE) or rel in listed:
+        if rel in (MANIFEST, SIGNATURE, NEXT_SIGNATURE, SIGNOFF, SIGNOFF_SIG) or rel in listed:
             continue
         if p.name.startswith(".") and running:
             rep.add("incomplete", f"{label}/{rel}", "a temporary file left by the interrupted scan "
@@ -168,6 +169,8 @@ def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) 
     elif sig.is_file():
         rep.add("note", f"{label}/{SIGNATURE}", "signed, but the signature was not checked "
                                                 "(give --allowed-signers)")
+
+    check_signoff(folder, data, run.get("id"), allowed_signers, rep)   # beside the listed files
 
     state = run.get("state")
     if state not in STATES:

@@ -45,13 +45,15 @@ def render(fmt: str, doc: dict, lang: str = "en", *, results_sha256: str | None 
     return renderer(fmt)(build_view(doc, results_sha256=results_sha256), lang)
 
 
-def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: str
+def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: str, signoff: dict | None = None
                    ) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
     """The reports of ``doc`` as bytes (file name in a run folder -> content), counted once into
     one view, and the (format, error) of those that could not be rendered: one broken renderer
-    never costs the others. Writing them is the caller's (a scan's bundle, or ``write_reports``)."""
+    never costs the others. Writing them is the caller's (a scan's bundle, or ``write_reports``).
+    ``signoff``: the run bundle's sign-off, shown by the HTML report."""
     try:
         view = build_view(doc, results_sha256=results_sha256)
+        view.signoff = signoff
     except Exception as e:  # noqa: BLE001 - a document the view cannot count: every format says so
         return {}, [(fmt, f"{type(e).__name__}: {e}") for fmt in formats]
     rendered: dict[str, bytes] = {}
@@ -65,12 +67,12 @@ def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: 
 
 
 def write_reports(doc: dict, folder: Path, formats: list[str], lang: str, *,
-                  results_sha256: str) -> tuple[list[Path], list[tuple[str, str]]]:
+                  results_sha256: str, signoff: dict | None = None) -> tuple[list[Path], list[tuple[str, str]]]:
     """Render ``formats`` from the results document into ``folder`` (atomically, one file each).
     ``results_sha256`` is the hash of the results.json bytes the reports stand for. Returns
     (paths written, [(format, error)]); a renderer's failure is listed, a failure to write
     (disk full) is raised: that is no report's fault, and the CLI says so in one line."""
-    rendered, failed = render_reports(doc, formats, lang, results_sha256=results_sha256)
+    rendered, failed = render_reports(doc, formats, lang, results_sha256=results_sha256, signoff=signoff)
     written = []
     for name, data in rendered.items():
         write_bytes_atomic(folder / name, data)

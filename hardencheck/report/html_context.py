@@ -17,6 +17,7 @@ from typing import Any
 from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES, ROLLUP
 from hardencheck.report import i18n
+from hardencheck.report.html_signoff import signoff_context
 from hardencheck.report.html_text import _A, clip, jvalue, plain
 from hardencheck.report.i18n_html import Lang
 from hardencheck.report.view import SEVERITIES, ReportView
@@ -224,6 +225,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "reasons": list(i18n.REASON),
         "version": __version__, "table_hosts": TABLE_HOSTS,
         "snippets": sorted(snippets.values(), key=lambda x: x["n"]),
+        "signoff": signoff_context(view, L),
     }
 
 

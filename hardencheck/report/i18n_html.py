@@ -185,6 +185,43 @@ T: dict[str, dict[str, str]] = {
                                   "highlighted escapes (\\x1b, \\u202e); invalid UTF-8 appears as a highlighted �.",
                            "de": "Steuer-, unsichtbare und richtungsändernde Zeichen aus Server-Ausgaben erscheinen als "
                                  "hervorgehobene Escapes (\\x1b, \\u202e); ungültiges UTF-8 als hervorgehobenes �."},
+    # review and sign-off (report.html_signoff, templates/signoff.html.j2)
+    "signoff": {"en": "Review and sign-off", "de": "Prüfung und Freigabe"},
+    "signoff_cover": {"en": "Sign-off", "de": "Freigabe"},
+    "signoff_none": {"en": "not signed off (form at the end of the report)",
+                     "de": "nicht freigegeben (Formular am Ende des Berichts)"},
+    "signoff_empty": {"en": "Not signed off yet. To be completed by the reviewer; `hardencheck signoff` records the "
+                            "decision, signed, beside the run bundle.",
+                      "de": "Noch nicht freigegeben. Von der prüfenden Person auszufüllen; `hardencheck signoff` "
+                            "hält die Entscheidung signiert neben dem Prüflauf-Bündel fest."},
+    "signoff_reviewer": {"en": "Reviewer", "de": "Prüfende Person"},
+    "signoff_date": {"en": "Date (UTC)", "de": "Datum (UTC)"},
+    "signoff_decision": {"en": "Decision", "de": "Entscheidung"},
+    "signoff_comment": {"en": "Comment", "de": "Kommentar"},
+    "signoff_manifest": {"en": "Signs off manifest.json (SHA-256)", "de": "Freigegebenes manifest.json (SHA-256)"},
+    "signoff_signature": {"en": "Signature", "de": "Unterschrift"},
+    "decision_accepted": {"en": "accepted", "de": "abgenommen"},
+    "decision_accepted_with_findings": {"en": "accepted with findings", "de": "abgenommen mit Feststellungen"},
+    "decision_rejected": {"en": "rejected", "de": "abgelehnt"},
+    "signoff_signed": {"en": "Signed with the reviewer's SSH key (OpenSSH signature, namespace hardencheck-signoff, "
+                             "in signoff.json.sig): `hardencheck verify` checks the signature and that it names this "
+                             "bundle's manifest.",
+                       "de": "Mit dem SSH-Schlüssel der prüfenden Person signiert (OpenSSH-Signatur, Namensraum "
+                             "hardencheck-signoff, in signoff.json.sig): `hardencheck verify` prüft die Signatur und "
+                             "dass sie das manifest.json dieses Bündels nennt."},
+    "signoff_check": {"en": "`hardencheck verify` checks that this sign-off names this bundle's manifest.",
+                      "de": "`hardencheck verify` prüft, dass diese Freigabe das manifest.json dieses Bündels nennt."},
+    "signoff_unsigned": {"en": "UNSIGNED: who made this sign-off is not proven.",
+                         "de": "NICHT SIGNIERT: wer diese Freigabe erteilt hat, ist nicht belegt."},
+    "signoff_other_manifest": {"en": "This sign-off names another manifest than this bundle's: it does NOT sign off "
+                                     "this run.",
+                               "de": "Diese Freigabe nennt ein anderes manifest.json als das dieses Bündels: sie gilt "
+                                     "NICHT für diesen Prüflauf."},
+    "responses": {"en": "Management response: remediation planned", "de": "Stellungnahme: geplante Behebung"},
+    "response_id": {"en": "Entry", "de": "Eintrag"},
+    "response_owner": {"en": "Owner", "de": "Verantwortlich"},
+    "response_due": {"en": "Due", "de": "Fällig"},
+    "response_state": {"en": "State", "de": "Stand"},
     # appendix
     "appendix": {"en": "Appendix", "de": "Anhang"},
     "method": {"en": "Method", "de": "Methode"},

@@ -122,6 +122,7 @@ class ReportView:
     error_groups: list[Group]                     # check_errors by (control, reason), most hosts first
     tom_counts: dict[str, int] = field(default_factory=dict)     # measures per roll-up status
     tom_open: list[Measure] = field(default_factory=list)        # not_met / not_verified
+    signoff: dict | None = None      # the bundle's sign-off (records.signoff.read_signoff), when it has one
 
     @property
     def sha256(self) -> str:
