@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from hardencheck.report import i18n
 from hardencheck.report.i18n_html import Lang
 from hardencheck.report.view import ReportView
 
 DECISIONS = ("accepted", "accepted_with_findings", "rejected")
+#: results that are no finding: a remediation planned for them is not listed
+NOT_FINDINGS = ("pass", "not_applicable", "skipped")
 
 
 def _text(v: Any) -> str:
@@ -27,7 +30,7 @@ def _text(v: Any) -> str:
 
 def signoff_context(view: ReportView, L: Lang) -> dict[str, Any]:
     s = view.signoff
-    ctx: dict[str, Any] = {"present": s is not None, "responses": _responses(view.doc),
+    ctx: dict[str, Any] = {"present": s is not None, "responses": _responses(view.doc, L),
                            "decisions": [L.t(f"decision_{d}") for d in DECISIONS]}
     if s is not None:
         decision = s.get("decision")
@@ -42,15 +45,20 @@ def signoff_context(view: ReportView, L: Lang) -> dict[str, Any]:
     return ctx
 
 
-def _responses(doc: dict) -> list[dict[str, str]]:
-    """Every management response (``remediation_planned``) of the results, with its finding."""
+def _responses(doc: dict, L: Lang) -> list[dict[str, str]]:
+    """Every management response (``remediation_planned``) to a finding (a result that is not a
+    pass, not applicable or skipped), with the finding."""
     out = []
     for r in doc.get("results") or []:
+        if r.get("status") in NOT_FINDINGS:
+            continue
+        st = r.get("status")
         for resp in r.get("responses") or []:
             if not isinstance(resp, dict) or resp.get("action", "remediation_planned") != "remediation_planned":
                 continue
             out.append({"host": _text(r.get("host")), "control": _text(r.get("control")),
-                        "status": _text(r.get("status")), "id": _text(resp.get("id")),
+                        "status": L.status(st) if st in i18n.STATUS else _text(st), "id": _text(resp.get("id")),
+                        "text": _text(resp.get("justification")),
                         "owner": _text(resp.get("owner")), "due": _text(resp.get("due")),
                         "state": _text(resp.get("state"))})
     return out

@@ -219,6 +219,7 @@ T: dict[str, dict[str, str]] = {
                                      "NICHT für diesen Prüflauf."},
     "responses": {"en": "Management response: remediation planned", "de": "Stellungnahme: geplante Behebung"},
     "response_id": {"en": "Entry", "de": "Eintrag"},
+    "response_text": {"en": "Response", "de": "Stellungnahme"},
     "response_owner": {"en": "Owner", "de": "Verantwortlich"},
     "response_due": {"en": "Due", "de": "Fällig"},
     "response_state": {"en": "State", "de": "Stand"},

@@ -248,13 +248,18 @@ def test_hostile_comment_is_inert_in_html_and_terminal(lab, tmp_path, capsys):
 def test_management_responses_are_listed_in_the_signoff_section(lab):
     from hardencheck.report import render
     doc = json.loads((lab["bundle"] / "results.json").read_text())
+    doc["results"][0]["status"] = "fail"
     doc["results"][0]["responses"] = [{"id": "EXC-2026-020", "action": "remediation_planned", "state": "overdue",
-                                       "owner": "<b>Ops</b>", "due": "2026-11-30"},
+                                       "owner": "<b>Ops</b>", "due": "2026-11-30",
+                                       "justification": "Rebuild the array in Q1."},
                                       {"id": "EXC-2026-014", "action": "risk_accepted"}]
+    doc["results"][1]["status"] = "pass"
+    doc["results"][1]["responses"] = [{"id": "EXC-2026-021", "action": "remediation_planned", "state": "active"}]
     html = render("html", doc, "en").decode()
     block = html[html.index('id="signoff"'):]
     assert "Management response" in block and "EXC-2026-020" in block and "overdue" in block
-    assert "&lt;b&gt;Ops&lt;/b&gt;" in block and "EXC-2026-014" not in block
+    assert "Rebuild the array in Q1." in block and "2026-11-30" in block
+    assert "&lt;b&gt;Ops&lt;/b&gt;" in block and "EXC-2026-014" not in block and "EXC-2026-021" not in block
 
 
 def test_html_warns_when_the_signoff_names_another_manifest(lab, tmp_path, capsys):
