@@ -252,7 +252,7 @@ def test_management_responses_are_listed_in_the_signoff_section(lab):
     doc["results"][0]["responses"] = [{"id": "EXC-2026-020", "action": "remediation_planned", "state": "overdue",
                                        "owner": "<b>Ops</b>", "due": "2026-11-30",
                                        "justification": "Rebuild the array in Q1."},
-                                      {"id": "EXC-2026-014", "action": "risk_accepted"}]
+                                      {"id": "EXC-2026-014", "action": "risk_accepted", "state": "active"}]
     doc["results"][1]["status"] = "pass"
     doc["results"][1]["responses"] = [{"id": "EXC-2026-021", "action": "remediation_planned", "state": "active"}]
     html = render("html", doc, "en").decode()
