@@ -74,6 +74,10 @@ def _check_input(reviewer: str, decision: str, comment: str) -> None:
             raise ConfigError("must not be empty", field=name)
         if len(value) > MAX_TEXT:
             raise ConfigError(f"longer than {MAX_TEXT} characters", field=name)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError("not valid UTF-8 text", field=name) from None
 
 
 def refusal(check: Any, allow_incomplete: bool) -> str | None:

@@ -183,6 +183,8 @@ def test_signoff_refuses_a_tampered_an_incomplete_or_a_signed_off_bundle(lab, tm
 
     code, _, err = signoff(capsys, partial, None, "accepted", "again", "--allow-incomplete")
     assert code == 3 and "has a sign-off already: rejected by Jana Beispiel (CISO)" in err
+    code, _, err = signoff(capsys, partial, None, "accepted", "bad \udcff bytes", "--allow-incomplete")
+    assert code == 3 and "not valid UTF-8" in err
     with pytest.raises(SystemExit) as exc:
         main(["signoff", str(partial), "--reviewer", "J", "--decision", "maybe", "--comment", "x"])
     assert exc.value.code == 3 and "invalid choice: 'maybe'" in capsys.readouterr().err
