@@ -12,6 +12,9 @@ never landed, or one that landed and matches the announced SHA-256 but was not l
 ("finished after the last manifest", never counted as verified evidence), and a signature still
 in ``.manifest.json.sig.next``, are each reported as ``incomplete``. A file the manifest neither
 lists nor announces is always "added".
+
+The reviewer's sign-off (``signoff.json`` and ``signoff.json.sig``, ``records.signoff``) lies beside
+the listed files: those two names are never "added"; ``records.signoff.check_signoff`` checks them.
 """
 
 from __future__ import annotations
