@@ -28,6 +28,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "junit": ("hardencheck.report.junit", "junit.xml"),
     "md": ("hardencheck.report.markdown", "summary.md"),
     "csv": ("hardencheck.report.csv_format", "results.csv"),
+    "oscal": ("hardencheck.report.oscal", "oscal-assessment-results.json"),
 }
 LANGS = ("en", "de")
 
