@@ -6,6 +6,7 @@ is fine (every setting has a default). Relative paths are relative to the file's
     sign_key: /etc/hardencheck/signing_key      # scan signs each bundle's manifest with it
     allowed_signers: allowed_signers            # verify checks signatures against it
     history: /var/lib/hardencheck/history.db    # the run history (default: <out>/history.db)
+    exceptions: [exceptions/]                   # the response register: files or folders (--exceptions)
     redact:                                     # patterns added to the built-in redaction rules
       - name: acme-api-token
         pattern: 'acme_[A-Za-z0-9]{32}'
@@ -57,7 +58,13 @@ class Settings(BaseModel):
     sign_key: Optional[str] = None
     allowed_signers: Optional[str] = None
     history: Optional[str] = None
+    exceptions: Optional[list[str]] = None
     redact: list[RedactPattern] = []
+
+    @field_validator("exceptions", mode="before")
+    @classmethod
+    def _one_or_more(cls, v):
+        return [v] if isinstance(v, str) else v
 
     def redactor(self) -> Redactor:
         return Redactor(BUILTIN_RULES + tuple(user_rule(p.name, p.pattern) for p in self.redact))
@@ -92,7 +99,8 @@ def load_settings(explicit: str | None = None) -> Settings:
         return None if p is None else str(base / os.path.expanduser(p))
 
     return s.model_copy(update={"sign_key": rel(s.sign_key), "allowed_signers": rel(s.allowed_signers),
-                                "history": rel(s.history)})
+                                "history": rel(s.history),
+                                "exceptions": [rel(p) for p in s.exceptions] if s.exceptions is not None else None})
 
 
 def history_path(explicit: str | None, settings: Settings, out: str | Path) -> Path:

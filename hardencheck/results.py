@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.2"
-STATUSES = ("pass", "fail", "error", "not_applicable", "skipped")
+SCHEMA_VERSION = "1.3"
+#: ``waived``: a ``fail`` covered by an active exception of the response register (judge.exceptions)
+STATUSES = ("pass", "fail", "error", "not_applicable", "skipped", "waived")
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
@@ -38,6 +39,8 @@ class Result:
     tom: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)   # effective parameters used
     evidence: dict[str, Any] = field(default_factory=dict)
+    # the register's entries that match this result (judge.exceptions.respond); omitted when none
+    responses: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self):
         assert self.status in STATUSES, self.status
@@ -92,13 +95,22 @@ def exit_code(results: list[Result], fail_on: str) -> int:
     return 0
 
 
+def result_to_json(r: Result) -> dict[str, Any]:
+    d = asdict(r)
+    if not d["responses"]:
+        del d["responses"]           # only results a register entry matches carry it
+    return d
+
+
 def outcome_to_json(o: HostOutcome) -> dict[str, Any]:
-    return {"host": asdict(o.host), "results": [asdict(r) for r in o.results], "evidence": o.evidence}
+    return {"host": asdict(o.host), "results": [result_to_json(r) for r in o.results], "evidence": o.evidence}
 
 
 def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]],
                              hosts: list[dict[str, Any]], *, tom: dict[str, Any] | None = None,
-                             comparison: dict[str, Any] | None = None) -> dict[str, Any]:
+                             comparison: dict[str, Any] | None = None,
+                             exceptions: dict[str, Any] | None = None,
+                             deviations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The results document from per-host records as the bundle stores them (outcome_to_json),
     with the TOM roll-up and the comparison with the last run when there are any. The one place
     the document is assembled: a scan's and a killed run's alike."""
@@ -126,6 +138,10 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
         doc["tom"] = tom
     if comparison is not None:
         doc["comparison"] = comparison
+    if exceptions is not None:
+        doc["exceptions"] = exceptions
+    if deviations is not None:
+        doc["deviations"] = deviations
     return doc
 
 

@@ -78,7 +78,8 @@ ART32 = {
 #: Roll-up statuses, worst first. "organisational": no technical control proves the item and the
 #: run had no attestation file; with one, such an item is "attested", "attestation_expired" or
 #: "not_attested" (judge.attestations; the last two count as not verified, never as met).
-ROLLUP = ("not_met", "not_verified", "attestation_expired", "not_attested", "attested", "met",
+#: "met_with_exceptions": no failure except waived ones (judge.exceptions), never plain "met".
+ROLLUP = ("not_met", "not_verified", "attestation_expired", "not_attested", "met_with_exceptions", "attested", "met",
           "organisational", "not_assessed", "not_applicable")
 
 ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -249,6 +250,8 @@ def measure_status(control_statuses: list[str]) -> str:
         return "not_met"
     if "error" in control_statuses:
         return "not_verified"
+    if "waived" in control_statuses:
+        return "met_with_exceptions"
     if "pass" in control_statuses:
         return "met"
     if "skipped" in control_statuses:

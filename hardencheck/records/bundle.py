@@ -109,7 +109,8 @@ def document_from_hosts(folder: Path) -> dict[str, Any]:
     run = dict(start["run"], complete=False, ended_at=None, exit_code=2)
     run["inventory"] = dict(run["inventory"], not_scanned=[n for n in run["inventory"]["hosts"]
                                                             if n not in finished])
-    return document_from_host_files(run, start["controls"], hosts, tom=start.get("tom", {}))
+    return document_from_host_files(run, start["controls"], hosts, tom=start.get("tom", {}),
+                                    exceptions=start.get("exceptions"), deviations=start.get("deviations"))
 
 
 def folder_run_id(folder: Path) -> str | None:

@@ -3,7 +3,9 @@
 Columns (stable English names, whatever ``lang``, so scripts can rely on them; the ``status``
 column holds the status codes of results.json, not words: the file is the same in every language): run id, host,
 address, host-key fingerprint, control, title, severity, status, reason, expected, actual (compact
-JSON), message, TOM item ids (``;``-separated), collected_at (UTC).
+JSON), message, TOM item ids (``;``-separated), collected_at (UTC), and the response register's
+entries that match the result (``;``-separated when several): response_id, response_action,
+response_state, response_expires (a ``waived`` row is a failure that the active entry covers).
 
 - UTF-8 with a byte-order mark, so spreadsheet tools detect the encoding; RFC 4180 quoting and
   CRLF line ends through the csv module.
@@ -24,7 +26,8 @@ import json
 from hardencheck.report.view import ReportView, no_surrogates
 
 COLUMNS = ("run_id", "host", "address", "host_key_fingerprint", "control", "title", "severity", "status",
-           "reason", "expected", "actual", "message", "tom", "collected_at")
+           "reason", "expected", "actual", "message", "tom", "collected_at",
+           "response_id", "response_action", "response_state", "response_expires")
 CELL_LIMIT = 32000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TRUNCATED = "… [cut: {n} more characters in results.json]"
@@ -50,6 +53,7 @@ def rows(doc: dict):
         eh = ev.get("host") or {}
         ident = idents.get(r.get("host")) or {}
         actual = r.get("actual")
+        resp = [p for p in r.get("responses") or [] if isinstance(p, dict)]
         yield [
             run_id, r.get("host"), eh.get("address") or ident.get("address"),
             eh.get("host_key_fingerprint") or ident.get("host_key_fingerprint"),
@@ -57,6 +61,8 @@ def rows(doc: dict):
             r.get("reason"), r.get("expected"),
             None if actual is None else json.dumps(actual, ensure_ascii=False, separators=(",", ":")),
             r.get("message"), ";".join(map(str, r.get("tom") or [])), ev.get("collected_at"),
+            *(";".join(str(p.get(k) or "") for p in resp) if resp else None
+              for k in ("id", "action", "state", "expires")),
         ]
 
 

@@ -18,6 +18,7 @@ from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES, ROLLUP
 from hardencheck.report import i18n
 from hardencheck.report.html_signoff import signoff_context
+from hardencheck.report.html_exceptions import exceptions_context
 from hardencheck.report.html_text import _A, clip, jvalue, plain
 from hardencheck.report.i18n_html import Lang
 from hardencheck.report.view import SEVERITIES, ReportView
@@ -30,7 +31,7 @@ INLINE_SNIPPET_HOSTS = 10
 #: Hosts folded open by default up to this many.
 OPEN_HOSTS = 3
 
-RESULT_STATUSES = ("fail", "error", "pass", "not_applicable", "skipped")
+RESULT_STATUSES = ("fail", "error", "waived", "pass", "not_applicable", "skipped")
 CHART_STATUSES = ("met", "not_met", "not_verified", "organisational", "other")
 _STATUS_RANK = {s: i for i, s in enumerate(RESULT_STATUSES)}
 
@@ -225,6 +226,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "reasons": list(i18n.REASON),
         "version": __version__, "table_hosts": TABLE_HOSTS,
         "snippets": sorted(snippets.values(), key=lambda x: x["n"]),
+        "register": exceptions_context(view, lang),
         "signoff": signoff_context(view, L),
     }
 

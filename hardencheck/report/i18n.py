@@ -34,6 +34,7 @@ STATUS: Table = {
     "error": {"en": "error", "de": "Fehler"},
     "not_applicable": {"en": "not applicable", "de": "nicht anwendbar"},
     "skipped": {"en": "skipped", "de": "übersprungen"},
+    "waived": {"en": "waived", "de": "ausgenommen"},
 }
 STATUS_DEF: Table = {
     "pass": {"en": "the control's expectation holds on the host",
@@ -48,11 +49,17 @@ STATUS_DEF: Table = {
                              "Vorbedingung wie „kein Software-RAID“)"},
     "skipped": {"en": "deselected for this run (--tags or --control)",
                 "de": "für diesen Lauf abgewählt (--tags oder --control)"},
+    "waived": {"en": "failed, but an approved exception of the response register covers it (risk accepted or "
+                     "false positive, not expired); the failure's facts and evidence are kept",
+               "de": "nicht bestanden, aber eine genehmigte Ausnahme des Ausnahmeregisters deckt es ab (Risiko "
+                     "akzeptiert oder Fehlalarm, nicht abgelaufen); Fakten und Nachweise der Abweichung bleiben "
+                     "erhalten"},
 }
 
 #: The status of a TOM measure (hardencheck.judge.tom.ROLLUP).
 ROLLUP: Table = {
     "met": {"en": "met", "de": "erfüllt"},
+    "met_with_exceptions": {"en": "met with exceptions", "de": "erfüllt mit Ausnahmen"},
     "not_met": {"en": "not met", "de": "nicht erfüllt"},
     "not_verified": {"en": "not verified", "de": "nicht nachgewiesen"},
     "organisational": {"en": "organisational", "de": "organisatorisch"},
@@ -62,6 +69,9 @@ ROLLUP: Table = {
 ROLLUP_DEF: Table = {
     "met": {"en": "every control of the measure passes on every host where it applies",
             "de": "jede Kontrolle der Maßnahme ist auf jedem Server bestanden, auf den sie zutrifft"},
+    "met_with_exceptions": {"en": "no failure except ones waived by an approved exception; never plain met",
+                            "de": "keine Abweichung außer solchen, die eine genehmigte Ausnahme abdeckt; nie einfach "
+                                  "erfüllt"},
     "not_met": {"en": "at least one control fails on at least one host",
                 "de": "mindestens eine Kontrolle ist auf mindestens einem Server nicht bestanden"},
     "not_verified": {"en": "no failure, but some control could not be checked (error)",
@@ -72,6 +82,19 @@ ROLLUP_DEF: Table = {
                      "de": "ihre Kontrollen waren in diesem Lauf abgewählt"},
     "not_applicable": {"en": "none of its controls applies to the hosts",
                        "de": "keine ihrer Kontrollen trifft auf die Server zu"},
+}
+
+#: The response register (hardencheck.judge.exceptions): an entry's action and its state on the scan's date.
+RESPONSE_ACTION: Table = {
+    "risk_accepted": {"en": "risk accepted", "de": "Risiko akzeptiert"},
+    "false_positive": {"en": "false positive", "de": "Fehlalarm"},
+    "remediation_planned": {"en": "remediation planned", "de": "Behebung geplant"},
+}
+RESPONSE_STATE: Table = {
+    "active": {"en": "active", "de": "gültig"},
+    "expiring": {"en": "expiring soon", "de": "läuft bald ab"},
+    "expired": {"en": "EXPIRED", "de": "ABGELAUFEN"},
+    "overdue": {"en": "OVERDUE", "de": "ÜBERFÄLLIG"},
 }
 
 #: The outcome of a measure or control in one run of the annual report (records.effectiveness):

@@ -2,7 +2,9 @@
 per control.
 
 Mapping: ``fail`` -> ``<failure type=severity>`` (expected and actual in the body), ``error`` ->
-``<error type=reason>``, ``skipped`` and ``not_applicable`` -> ``<skipped>`` with the reason. Each
+``<error type=reason>``, ``skipped`` and ``not_applicable`` -> ``<skipped>`` with the reason, ``waived``
+(a failure an approved exception covers) -> ``<skipped>`` whose message names the waiver's id, action,
+expiry and justification, with the failure kept in the body (``waived_message``). Each
 suite carries the host's identity as properties (address, user, host-key fingerprint …) and the
 suite counts. The layout follows the Apache Ant JUnit schema (windyroad ``JUnit.xsd``), which the
 tests validate against: ``<testsuites>`` without attributes, every suite with ``package`` and
@@ -102,6 +104,16 @@ def _body(r: dict) -> str:
     return clean("\n".join(lines), BODY_LIMIT)
 
 
+def waived_message(r: dict) -> str:
+    """``waived by EXC-1 (risk_accepted, expires 2027-03-31): <justification>`` for each waiver that
+    covers the result (CI viewers show a skipped case's message)."""
+    parts = [f"waived by {p.get('id')} ({p.get('action')}, {p.get('state')}"
+             + (f", expires {p['expires']}" if p.get("expires") else "") + f"): {p.get('justification') or ''}"
+             for p in r.get("responses") or [] if p.get("action") in ("risk_accepted", "false_positive")
+             and p.get("state") in ("active", "expiring")]
+    return "; ".join(parts) or "waived"
+
+
 def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], results: list[dict],
            run: dict) -> None:
     name = str(host.get("name") or "")
@@ -115,7 +127,7 @@ def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], res
         "tests": str(len(results)),
         "failures": str(counts["fail"]),
         "errors": str(counts["error"]),
-        "skipped": str(counts["skipped"] + counts["not_applicable"]),
+        "skipped": str(counts["skipped"] + counts["not_applicable"] + counts.get("waived", 0)),
         "time": _seconds(host.get("started_at"), host.get("ended_at")),
     })
     props = ET.SubElement(suite, "properties")
@@ -148,6 +160,9 @@ def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], res
         elif status == "error":
             el = ET.SubElement(case, "error", {"message": clean(r.get("message"), MESSAGE_LIMIT),
                                                "type": clean(r.get("reason") or "error", 80)})
+            el.text = _body(r)
+        elif status == "waived":
+            el = ET.SubElement(case, "skipped", {"message": clean(waived_message(r), MESSAGE_LIMIT)})
             el.text = _body(r)
         elif status in ("skipped", "not_applicable"):
             why = f"{status}: {r.get('reason') or ''}: {r.get('message') or ''}".replace(": : ", ": ")

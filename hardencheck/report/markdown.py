@@ -15,6 +15,7 @@ workflow command when the file is printed to a job log).
 
 from __future__ import annotations
 
+import json
 import re
 
 from hardencheck.report import i18n
@@ -273,8 +274,60 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
             if len(s.tom_open) > TOP_TOM:
                 out += ["", L["more"].format(n=len(s.tom_open) - TOP_TOM)]
 
+    out += _exceptions(s, lang)
     out += ["", f"<sub>{L['footer'].format(run=md(s.run_id or '-', 64))}</sub>", ""]
     return "\n".join(out)
+
+
+#: The response register's words (statuses, actions and states come from report.i18n).
+_EXC = {
+    "en": {"title": "Exceptions", "waived": "Waived results", "id": "waiver", "action": "action",
+           "expires": "expires", "justification": "justification", "expired": "EXPIRED (counted as failures again)",
+           "expiring": "expire within 14 days", "overdue": "remediation OVERDUE",
+           "deviations": "Deviations from the baseline", "param": "parameter", "default": "default",
+           "value": "value", "why": "why less strict"},
+    "de": {"title": "Ausnahmen", "waived": "Ausgenommene Ergebnisse", "id": "Ausnahme", "action": "Maßnahme",
+           "expires": "läuft ab", "justification": "Begründung",
+           "expired": "ABGELAUFEN (zählen wieder als Abweichung)", "expiring": "laufen innerhalb von 14 Tagen ab",
+           "overdue": "Behebung ÜBERFÄLLIG", "deviations": "Abweichungen von der Vorgabe", "param": "Parameter",
+           "default": "Vorgabe", "value": "Wert", "why": "warum weniger streng"},
+}
+
+
+def _exceptions(s: ReportView, lang: str) -> list[str]:
+    """Waived results with the waiver's id, action and expiry; expired, expiring and overdue
+    entries; deviations from the baseline. Bounded like every list here."""
+    E, L = _EXC[lang], LABELS[lang]
+    out: list[str] = []
+    warn = [(E[k], s.exceptions_in(k)) for k in ("expired", "expiring", "overdue")]
+    if s.waived or any(hit for _, hit in warn):
+        out += ["", f"### {E['title']}", ""]
+        for label, hit in warn:
+            if hit:
+                out.append(f"⚠ {len(hit)} {label}: " + ", ".join(
+                    f"{md(e.get('id'), 64)} ({md(e.get('expires') or e.get('due'), 10)})" for e in hit[:TOP_FAILING])
+                    + "  ")
+        if s.waived:
+            out += ["", f"#### {E['waived']} ({len(s.waived)})", ""]
+            out += _table([L["severity"], L["control"], L["host"], E["id"], E["action"], E["expires"],
+                           E["justification"]], ["l"] * 7)
+            for f in s.waived[:TOP_FAILING]:
+                p = next((r for r in f.responses if r.get("state") in ("active", "expiring")), {})
+                out.append(_row(_sev(f.severity, lang), md(f.control, 32), md(f.host, NAME_LIMIT), md(p.get("id"), 64),
+                                md(word(i18n.RESPONSE_ACTION, p.get("action"), lang), 40),
+                                md(p.get("expires") or "–", 10), md(p.get("justification"))))
+            if len(s.waived) > TOP_FAILING:
+                out += ["", L["more"].format(n=len(s.waived) - TOP_FAILING)]
+    if s.deviations:
+        out += ["", f"### {E['deviations']} ({len(s.deviations)})", ""]
+        out += _table([L["host"], L["control"], E["param"], E["default"], E["value"], E["why"]], ["l"] * 6)
+        for d in s.deviations[:TOP_FAILING]:
+            out.append(_row(md(d.get("host"), NAME_LIMIT), md(d.get("control"), 32), md(d.get("param"), 40),
+                            md(json.dumps(d.get("default"), ensure_ascii=False, default=str), 60),
+                            md(json.dumps(d.get("value"), ensure_ascii=False, default=str), 60), md(d.get("why"))))
+        if len(s.deviations) > TOP_FAILING:
+            out += ["", L["more"].format(n=len(s.deviations) - TOP_FAILING)]
+    return out
 
 
 def render(view: ReportView, lang: str = "en") -> bytes:

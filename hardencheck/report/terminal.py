@@ -22,7 +22,8 @@ from hardencheck.report.view import build_view
 from hardencheck.results import HostOutcome, status_counts
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim", "skipped": "dim"}
+STATUS_STYLE = {"pass": "green", "fail": "red", "error": "magenta", "not_applicable": "dim", "skipped": "dim",
+                "waived": "yellow"}
 
 
 def safe(text: object, limit: int = 300) -> str:
@@ -99,7 +100,8 @@ class Progress:
 
 
 TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "organisational": "yellow",
-             "not_assessed": "dim", "not_applicable": "dim"}
+             "not_assessed": "dim", "not_applicable": "dim",
+             "met_with_exceptions": "yellow"}
 
 
 #: Tables in a plain (non-terminal) output such as a CI log are printed at least this wide, so
@@ -134,7 +136,36 @@ _DE = {
     "failures at or above '{x}'": "Abweichungen ab Schweregrad '{x}'",
     "scan incomplete (errors)": "Prüfung unvollständig (Fehler)",
     "scan interrupted: {n} of {m} host(s) finished": "Prüfung abgebrochen: {n} von {m} Server(n) fertig",
+    "exceptions": "Ausnahmen", "waived by": "ausgenommen durch",
+    "EXPIRED (counted as failures again)": "ABGELAUFEN (zählen wieder als Abweichung)",
+    "expire within 14 days": "laufen innerhalb von 14 Tagen ab", "remediation OVERDUE": "Behebung ÜBERFÄLLIG",
+    "deviations from the baseline (parameters that loosen a control)":
+        "Abweichungen von der Vorgabe (Parameter, die eine Kontrolle lockern)",
 }
+
+
+def print_exceptions(console: Console, s, w) -> None:
+    """The response register in the summary: waived results by waiver, entries expired, expiring
+    within 14 days or overdue (warnings), and the deviations from the baseline."""
+    if s.waived:
+        by_id: dict[str, list[str]] = {}
+        for f in s.waived:
+            rid = next((r.get("id") for r in f.responses if r.get("state") in ("active", "expiring")), "?")
+            by_id.setdefault(str(rid), []).append(f"{f.control}@{f.host}")
+        console.print(f"[yellow]{w('exceptions')}: {len(s.waived)} {w('waived by')} " + "; ".join(
+            f"{safe(rid)} ({safe(', '.join(pairs), 160)})" for rid, pairs in by_id.items()) + "[/]")
+    for states, label, style in ((("expired",), "EXPIRED (counted as failures again)", "red"),
+                                 (("expiring",), "expire within 14 days", "yellow"),
+                                 (("overdue",), "remediation OVERDUE", "red")):
+        hit = s.exceptions_in(*states)
+        if hit:
+            console.print(f"[{style}]warning: {len(hit)} {w('exceptions')} {w(label)}: "
+                          + ", ".join(f"{safe(e.get('id'))} ({safe(e.get('expires') or e.get('due'))})" for e in hit)
+                          + "[/]")
+    if s.deviations:
+        console.print(f"[yellow]{w('deviations from the baseline (parameters that loosen a control)')}: " + "; ".join(
+            f"{safe(d.get('host'))} {safe(d.get('control'))}.{safe(d.get('param'))}" for d in s.deviations[:20])
+            + (" …" if len(s.deviations) > 20 else "") + "[/]")
 
 
 def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = None,
@@ -193,6 +224,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             print_table(console, t)
         console.print(f"{w('TOM measures')}: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {tom_word(st)}[/]"
                                                           for st in TOM_STYLE if s.tom_counts.get(st)))
+    print_exceptions(console, s, w)
     console.print(f"{w('total')}: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st_word(st)}[/]"
                                                for st, n in s.totals.items()))
     if results_path:

@@ -69,6 +69,7 @@ class ResultLine:
     title: str
     message: str
     reason: str | None = None
+    responses: list[dict] = field(default_factory=list)   # the register's entries that match it
 
 
 @dataclass
@@ -121,6 +122,7 @@ class ReportView:
     check_errors: list[ResultLine]                # error results on hosts that answered
     error_groups: list[Group]                     # check_errors by (control, reason), most hosts first
     tom_counts: dict[str, int] = field(default_factory=dict)     # measures per roll-up status
+    waived: list[ResultLine] = field(default_factory=list)       # every waived fail, worst severity first
     tom_open: list[Measure] = field(default_factory=list)        # not_met / not_verified
     signoff: dict | None = None      # the bundle's sign-off (records.signoff.read_signoff), when it has one
 
@@ -131,6 +133,21 @@ class ReportView:
         if not self.results_sha256:
             self.results_sha256 = sha256_bytes(document_bytes(self.doc, errors="surrogatepass"))
         return self.results_sha256
+
+    @property
+    def exceptions(self) -> list[dict]:
+        """The response register's entries as the scan used them (judge.exceptions.document), each
+        with its state on the scan's date; [] when the run had no register."""
+        return list(((self.doc.get("exceptions") or {}).get("entries")) or [])
+
+    def exceptions_in(self, *states: str) -> list[dict]:
+        """Register entries in one of ``states`` (active, expiring, expired, overdue)."""
+        return [e for e in self.exceptions if e.get("state") in states]
+
+    @property
+    def deviations(self) -> list[dict]:
+        """Parameter overrides that loosen a control (judge.deviations), per host."""
+        return list(self.doc.get("deviations") or [])
 
     @property
     def hosts_with_errors(self) -> list[HostRow]:
@@ -195,10 +212,13 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
     def line(i: int, r: dict) -> ResultLine:
         cid = _s(r.get("control"))
         return ResultLine(index=i, host=_s(r.get("host")), control=cid, severity=_s(r.get("severity") or "info"),
-                          title=titles.get(cid, ""), message=_s(r.get("message")), reason=r.get("reason"))
+                          title=titles.get(cid, ""), message=_s(r.get("message")), reason=r.get("reason"),
+                          responses=list(r.get("responses") or []))
 
     failures = [line(i, r) for i, r in enumerate(results) if r.get("status") == "fail"]
     failures.sort(key=lambda f: (-SEVERITY_ORDER.get(f.severity, 0), f.control, f.host))
+    waived = [line(i, r) for i, r in enumerate(results) if r.get("status") == "waived"]
+    waived.sort(key=lambda f: (-SEVERITY_ORDER.get(f.severity, 0), f.control, f.host))
     by_sev = {s: 0 for s in SEVERITIES}
     for f in failures:
         by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
@@ -248,4 +268,4 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
         not_scanned=list((run.get("inventory") or {}).get("not_scanned") or []),
         totals=totals, hosts=hosts, failures=failures, failures_by_severity=by_sev,
         failure_groups=failure_groups, errors_by_reason=errors_by_reason, check_errors=check_errors,
-        error_groups=error_groups, tom_counts=tom_counts, tom_open=tom_open)
+        error_groups=error_groups, tom_counts=tom_counts, tom_open=tom_open, waived=waived)

@@ -45,8 +45,9 @@ def finished_run(run: dict[str, Any], *, ended_at: str | None, complete: bool, n
     return out
 
 
-def manifest_metadata(run: dict[str, Any], *, tom_sha256: str) -> dict[str, Any]:
-    """manifest.json's ``run`` block at the start (the bundle adds state and end itself)."""
+def manifest_metadata(run: dict[str, Any], *, tom_sha256: str, exceptions: dict | None = None) -> dict[str, Any]:
+    """manifest.json's ``run`` block at the start (the bundle adds state and end itself);
+    ``exceptions``: results.json's register block, of which the manifest keeps files and SHA-256."""
     return {
         "id": run["id"], "started_at": run["started_at"], "ended_at": None, "tool": run["tool"],
         "python": run["python"], "scanner": run["scanner"],
@@ -54,6 +55,7 @@ def manifest_metadata(run: dict[str, Any], *, tom_sha256: str) -> dict[str, Any]
                       "sha256": run["inventory"]["sha256"]},
         "controls": {"sha256": run["controls"]["sha256"]}, "tom": {"sha256": tom_sha256},
         "hosts_planned": list(run["inventory"]["hosts"]),
+        **({"exceptions": {"files": exceptions["files"], "sha256": exceptions["sha256"]}} if exceptions else {}),
     }
 
 

@@ -16,6 +16,7 @@ from hardencheck.errors import ConfigError, ConfigErrors
 from hardencheck.inventory import limit_hosts, load_inventory, local_inventory
 from hardencheck.inventory.ssh_config import apply_ssh_config
 from hardencheck.judge import tom
+from hardencheck.judge.exceptions import Register, check_register, load_register
 from hardencheck.judge.controls import ControlSet, check_param_overrides, load_controls
 from hardencheck.records.signature import check_key
 from hardencheck.report import FORMATS
@@ -49,6 +50,7 @@ class ScanRequest:
     no_history: bool = False
     compare: str | None = None
     fail_on_new: str | None = None
+    exceptions: list[str] | None = None      # the response register: files or folders (--exceptions)
 
     @classmethod
     def from_namespace(cls, ns: Any) -> "ScanRequest":
@@ -79,6 +81,7 @@ class ScanPlan:
     hosts: list                      # the selected hosts, ssh_config and CLI overrides applied
     settings: Settings
     sign_key: str | None
+    register: Register | None = None   # judge.exceptions: --exceptions / hardencheck.yml
 
 
 def prepare(req: ScanRequest) -> ScanPlan:
@@ -116,7 +119,21 @@ def prepare(req: ScanRequest) -> ScanPlan:
         check_key(sign_key)
     if req.effective_compare and req.no_history:
         raise ConfigError("--compare/--fail-on-new need the run history; drop --no-history", field="--no-history")
-    return ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key)
+    plan = ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key)
+    plan.register = load_exceptions(req.exceptions or settings.exceptions, controls, inv)
+    return plan
+
+
+def load_exceptions(paths: list[str] | None, controls: ControlSet, inv) -> Register | None:
+    """The response register, checked against the control library and the whole inventory (a
+    --limit does not make an entry wrong); None without one."""
+    if not paths:
+        return None
+    reg = load_register(paths)
+    errors = check_register(reg, controls.by_id(), inv.hosts)
+    if errors:
+        raise ConfigErrors(errors)
+    return reg
 
 
 def select_hosts(req: ScanRequest):

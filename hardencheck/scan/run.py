@@ -25,6 +25,8 @@ from typing import Callable
 from hardencheck.collect import engine
 from hardencheck.collect.transports import make_transport
 from hardencheck.config import history_path
+from hardencheck.judge import exceptions as response_register
+from hardencheck.judge.deviations import deviations as find_deviations
 from hardencheck.judge import tom
 from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
@@ -83,6 +85,10 @@ class ScanRun:
         self.controls_json = [control_json(lc) for lc in plan.controls.controls]
         self.tom_items = plan.catalog.items_of_control()
         self.tom_catalog = tom.document(plan.catalog)
+        # the response register, judged on the run's UTC start date, and the loosened parameters
+        self.today = response_register.utc_date(self.started)
+        self.exceptions = response_register.document(plan.register, self.today)
+        self.deviations = find_deviations({lc.id: lc.control for lc in plan.controls.controls}, plan.hosts)
         self.bundle: BundleWriter | None = None
         self.finished: list[HostOutcome] = []
         self.bundle_error: BundleWriteError | None = None
@@ -96,9 +102,11 @@ class ScanRun:
         ``BundleWriteError`` when the run folder cannot be created (nothing was scanned)."""
         try:
             self.bundle = BundleWriter(
-                self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256),
+                self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256,
+                                                exceptions=self.exceptions),
                 find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
-                plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog}})
+                plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog},
+                      "deviations": self.deviations, **({"exceptions": self.exceptions} if self.exceptions else {})})
         except OSError as e:
             raise BundleWriteError(e) from None
         if self.history is not None:
@@ -106,6 +114,9 @@ class ScanRun:
                                                  str(self.run_dir)))
 
     def host_done(self, outcome: HostOutcome) -> None:
+        # waivers first (judge.exceptions): the host file, the history and the progress line agree
+        response_register.apply(outcome.results, outcome.host.name, outcome.host.groups, self.plan.register,
+                                self.today)
         # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
         # still puts it into results.json
         self.finished.append(outcome)
@@ -206,5 +217,6 @@ class ScanRun:
                             [o.host.name for o in outcomes], unfinished=not_scanned)
         return document_from_host_files(run, self.controls_json, hosts,
                                         tom={"catalog": self.tom_catalog, "items": rollup},
-                                        comparison=comparison)
+                                        comparison=comparison, exceptions=self.exceptions,
+                                        deviations=self.deviations)
 

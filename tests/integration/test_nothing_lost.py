@@ -344,7 +344,7 @@ def test_megabytes_of_login_noise_are_kept_bounded_and_marked(lab, tmp_path):
     bundle = the_bundle(out)
     doc = json.loads((bundle / "results.json").read_text())
     validate_document(doc)
-    assert doc["schema_version"] == "1.2"
+    assert doc["schema_version"] == "1.3"
     (host,) = doc["hosts"]
     assert host["status"] == "ok"
     assert host["noise_truncated"] is True and host["noise_bytes"] >= 30_000_000 + 2000

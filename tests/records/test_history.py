@@ -73,7 +73,7 @@ def test_new_database_is_wal_and_at_the_current_version(tmp_path):
     History(db).close()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == hist.SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == hist.SCHEMA_VERSION == 3
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"runs", "run_hosts", "run_controls", "results", "hosts", "controls", "texts", "tom_catalogs",
             "prunes"} <= tables
@@ -88,8 +88,8 @@ def test_v1_database_is_migrated_keeping_its_runs(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'prunes'").fetchone()[0] == 0
     conn.close()
-    with History(db) as h:                   # today's code migrates to v2
-        assert h.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    with History(db) as h:                   # today's code migrates to v2 and v3
+        assert h.conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert h.results("r1")[("a", "SSH-001")]["status"] == "fail"
         assert h.prunes() == []
         idx = h.conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'results_by_control'").fetchone()[0]
@@ -320,3 +320,12 @@ def test_history_path_resolution(tmp_path, monkeypatch):
     monkeypatch.setenv("HARDENCHECK_HISTORY", str(tmp_path / "env.db"))
     assert history_path(None, Settings(history="/srv/h.db"), "x") == tmp_path / "env.db"
     assert history_path("given.db", Settings(), "x") == Path("given.db")
+
+def test_a_waived_result_is_stored_like_any_other_status(tmp_path):
+    db = tmp_path / "history.db"
+    folder = write_run(tmp_path / "out", make_doc("r1", "2026-01-01T00:00:00.000Z",
+                                                  {"a": {"SSH-001": "waived", "SSH-002": "fail"}}))
+    with History(db) as h:
+        h.import_run(folder)
+        assert h.results("r1")[("a", "SSH-001")]["status"] == "waived"
+        assert h.results("r1")[("a", "SSH-002")]["status"] == "fail"

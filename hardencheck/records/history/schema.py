@@ -8,7 +8,7 @@ references it (bundle path, host file + sha256, evidence ids). One file, WAL mod
 with ``PRAGMA user_version`` and the ordered ``MIGRATIONS`` list below (version N = the first N
 scripts applied; a database from a newer hardencheck is refused, never rewritten).
 
-Schema (version 2)
+Schema (version 3)
 ------------------
 Timestamps are the ISO-8601 UTC strings of results.json (``2026-11-23T04:43:06.123Z``): they sort
 as text, ``substr(started_at, 1, 10)`` is the UTC date. Statuses and severities are the strings of
@@ -45,7 +45,8 @@ of 1.1M results stores each distinct text once).
 ``run_controls``   the control library of each run; PRIMARY KEY (run, control), WITHOUT ROWID
     sha256 (the control file's), severity, title, tom_items (JSON list of TOM item ids)
 ``results``        one row per (run, host, control); PRIMARY KEY (run, host, control), WITHOUT ROWID
-    status, severity, reason (error/not_applicable reason code, else NULL),
+    status (v3: also 'waived', a fail covered by the response register; not in run_hosts' counts),
+    severity, reason (error/not_applicable reason code, else NULL),
     message -> texts.id, evidence -> texts.id (JSON list of evidence ids as in results.json
     result.evidence.sections, NULL when none); index results_by_control (control, host, run, status)
     serves per-control and per-(host, control) time series without touching the table
@@ -155,6 +156,25 @@ MIGRATIONS: list[str] = [
         by TEXT,
         keep TEXT
     );
+    CREATE INDEX results_by_control ON results (control, host, run, status);
+    """,
+    # v3: a result may be 'waived' (results.json 1.3: a fail covered by the response register);
+    # SQLite cannot change a CHECK constraint, so the table is rebuilt with the same rows
+    """
+    CREATE TABLE results_v3 (
+        run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        host INTEGER NOT NULL REFERENCES hosts (id),
+        control INTEGER NOT NULL REFERENCES controls (id),
+        status TEXT NOT NULL CHECK (status IN ('pass', 'fail', 'error', 'not_applicable', 'skipped', 'waived')),
+        severity TEXT NOT NULL,
+        reason TEXT,
+        message INTEGER REFERENCES texts (id),
+        evidence INTEGER REFERENCES texts (id),
+        PRIMARY KEY (run, host, control)
+    ) WITHOUT ROWID;
+    INSERT INTO results_v3 SELECT run, host, control, status, severity, reason, message, evidence FROM results;
+    DROP TABLE results;
+    ALTER TABLE results_v3 RENAME TO results;
     CREATE INDEX results_by_control ON results (control, host, run, status);
     """,
 ]
