@@ -43,7 +43,7 @@ def render(view: ReportView, lang: str) -> bytes:
     titles = {str(c.get("id")): str(c.get("title") or "") for c in doc.get("controls") or []}
 
     inventory = _inventory(ctx, view, results, doc.get("evidence") or {})
-    observations, obs_of = parts.observations(ctx, results, titles)
+    observations, obs_of = parts.observations(ctx, results, titles, doc.get("deviations"))
     risks, risk_of = parts.risks(ctx, results, obs_of)
     tom = doc.get("tom") or {}
     items = [m for m in tom.get("items") or [] if isinstance(m, dict)]

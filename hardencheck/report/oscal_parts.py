@@ -12,6 +12,8 @@ What maps to what:
   ``met`` satisfied (pass), ``attested`` satisfied (other: a person's attestation, not a test),
   ``not_met`` and ``met_with_exceptions`` not-satisfied (fail: the controls failed, the waivers
   are the finding's risks), everything else not-satisfied (other: nothing was proven);
+- each deviation from the baseline (a parameter a host's inventory loosens) -> a property and a
+  remark of that host's observation of the control;
 - each entry of the response register that covers a failed or waived result -> a risk:
   ``deviation-approved`` when it waived a result, ``remediating`` for ``remediation_planned``,
   ``open`` otherwise (an expired waiver: the result is a fail again);
@@ -21,6 +23,7 @@ What maps to what:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +90,16 @@ def rlink(target: Any, sha256: Any = None, media_type: str | None = None) -> dic
     return out
 
 
-def observations(ctx: Context, results: list[dict], titles: dict[str, str]) -> tuple[list[dict], dict]:
-    """One observation per judged result; returns them and {(host, control): observation uuid}."""
+def observations(ctx: Context, results: list[dict], titles: dict[str, str], deviations: Any = None
+                 ) -> tuple[list[dict], dict]:
+    """One observation per judged result; returns them and {(host, control): observation uuid}.
+    ``deviations`` (results.json 1.3): parameters a host's inventory makes less strict than the
+    library's default; each is a ``baseline-deviation`` property and a remark of its result's
+    observation (a pass under a loosened parameter says so)."""
+    loosened: dict[tuple[str, str], list[dict]] = {}
+    for d in deviations if isinstance(deviations, list) else []:
+        if isinstance(d, dict):
+            loosened.setdefault((str(d.get("host")), str(d.get("control"))), []).append(d)
     out, by_pair = [], {}
     for i, r in enumerate(results):
         status = r.get("status")
@@ -126,10 +137,21 @@ def observations(ctx: Context, results: list[dict], titles: dict[str, str]) -> t
         if not evidence["props"]:
             del evidence["props"]
         obs["relevant-evidence"] = [evidence]
+        devs = loosened.get((host, control), [])
+        if devs:
+            obs["props"] += props(("baseline-deviation", [
+                f"{d.get('param')}: {_json(d.get('default'))} -> {_json(d.get('value'))}" for d in devs]))
+            obs["remarks"] = md("\n\n".join(
+                f"Deviation from the baseline: {d.get('param')} is {_json(d.get('value'))} on this host "
+                f"(library default {_json(d.get('default'))}): {d.get('why') or ''}" for d in devs))
         if not obs["props"]:
             del obs["props"]
         out.append(obs)
     return out, by_pair
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def risks(ctx: Context, results: list[dict], obs_of: dict) -> tuple[list[dict], dict]:

@@ -175,7 +175,8 @@ def synthetic(host_a="legacy-db-1", host_b="web-1", *, justification=WAIVER["jus
             "tom": {"catalog": {"id": "acme-tom", "version": "3.2", "sha256": "f" * 64, "path": "tom.yml",
                                 "title": {"en": "ACME TOM", "de": "ACME TOM"}}, "items": items},
             "attestations": attestations, "exceptions": {"file": {"path": "exc.yml"}, "entries": [waiver]},
-            "deviations": []}
+            "deviations": [{"host": host_a, "control": "SSH-001", "param": "root_login_allowed", "default": ["no"],
+                            "value": ["no", "yes"], "why": "accepts values the default does not"}]}
 
 
 def test_waivers_become_risks_and_attestations_are_kept():
@@ -210,6 +211,11 @@ def test_waivers_become_risks_and_attestations_are_kept():
     hashes = [h["value"] for d in docs for rl in d["rlinks"] for h in rl.get("hashes", [])]
     assert hashes == ["b" * 64, "b" * 64, "c" * 64]
     assert ("state", "expired") in {(p["name"], p["value"]) for p in second["parts"][0]["props"]}
+    # a pass under a loosened parameter says so
+    passed = next(o for o in result["observations"] if o["title"] == "SSH-001 on legacy-db-1: pass")
+    assert ("baseline-deviation", 'root_login_allowed: ["no"] -> ["no", "yes"]') in \
+        {(p["name"], p["value"]) for p in passed["props"]}
+    assert "accepts values the default does not" in passed["remarks"]
     # the host without a host key fingerprint has no such property (not an empty one)
     items = result["local-definitions"]["inventory-items"]
     assert [sum(p["name"] == "host-key-fingerprint" for p in i["props"]) for i in items] == [1, 0]
