@@ -60,5 +60,5 @@ def _responses(doc: dict, L: Lang) -> list[dict[str, str]]:
                         "status": L.status(st) if st in i18n.STATUS else _text(st), "id": _text(resp.get("id")),
                         "text": _text(resp.get("justification")),
                         "owner": _text(resp.get("owner")), "due": _text(resp.get("due")),
-                        "state": _text(resp.get("state"))})
+                        "state": i18n.word(i18n.RESPONSE_STATE, resp.get("state"), L.lang, _text(resp.get("state")))})
     return out

@@ -259,9 +259,11 @@ def test_management_responses_are_listed_in_the_signoff_section(lab):
     doc["results"][1]["responses"] = [{"id": "EXC-2026-021", "action": "remediation_planned", "state": "active"}]
     html = render("html", doc, "en").decode()
     block = html[html.index('id="signoff"'):]
-    assert "Management response" in block and "EXC-2026-020" in block and "overdue" in block
+    assert "Management response" in block and "EXC-2026-020" in block and "OVERDUE" in block
     assert "Rebuild the array in Q1." in block and "2026-11-30" in block
     assert "&lt;b&gt;Ops&lt;/b&gt;" in block and "EXC-2026-014" not in block and "EXC-2026-021" not in block
+    de = render("html", doc, "de").decode()
+    assert "ÜBERFÄLLIG" in de[de.index('id="signoff"'):] and "Stellungnahme: geplante Behebung" in de
 
 
 def test_html_warns_when_the_signoff_names_another_manifest(lab, tmp_path, capsys):
