@@ -7,6 +7,7 @@ is fine (every setting has a default). Relative paths are relative to the file's
     allowed_signers: allowed_signers            # verify checks signatures against it
     history: /var/lib/hardencheck/history.db    # the run history (default: <out>/history.db)
     exceptions: [exceptions/]                   # the response register: files or folders (--exceptions)
+    attestations: attestations.yml              # organisational measures attested (--attestations)
     redact:                                     # patterns added to the built-in redaction rules
       - name: acme-api-token
         pattern: 'acme_[A-Za-z0-9]{32}'
@@ -59,6 +60,7 @@ class Settings(BaseModel):
     allowed_signers: Optional[str] = None
     history: Optional[str] = None
     exceptions: Optional[list[str]] = None
+    attestations: Optional[str] = None
     redact: list[RedactPattern] = []
 
     @field_validator("exceptions", mode="before")
@@ -100,7 +102,8 @@ def load_settings(explicit: str | None = None) -> Settings:
 
     return s.model_copy(update={"sign_key": rel(s.sign_key), "allowed_signers": rel(s.allowed_signers),
                                 "history": rel(s.history),
-                                "exceptions": [rel(p) for p in s.exceptions] if s.exceptions is not None else None})
+                                "exceptions": [rel(p) for p in s.exceptions] if s.exceptions is not None else None,
+                                "attestations": rel(s.attestations)})
 
 
 def history_path(explicit: str | None, settings: Settings, out: str | Path) -> Path:

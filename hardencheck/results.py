@@ -109,6 +109,7 @@ def outcome_to_json(o: HostOutcome) -> dict[str, Any]:
 def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]],
                              hosts: list[dict[str, Any]], *, tom: dict[str, Any] | None = None,
                              comparison: dict[str, Any] | None = None,
+                             attestations: dict[str, Any] | None = None,
                              exceptions: dict[str, Any] | None = None,
                              deviations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The results document from per-host records as the bundle stores them (outcome_to_json),
@@ -138,6 +139,8 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
         doc["tom"] = tom
     if comparison is not None:
         doc["comparison"] = comparison
+    if attestations is not None:
+        doc["attestations"] = attestations     # judge.attestations.evaluate
     if exceptions is not None:
         doc["exceptions"] = exceptions
     if deviations is not None:

@@ -78,6 +78,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--exceptions", action="append", metavar="FILE",
                    help="the response register: a file or a folder of files, repeatable (default: exceptions "
                         "in hardencheck.yml); an active risk_accepted/false_positive entry turns a fail into 'waived'")
+    s.add_argument("--attestations", metavar="FILE", help="attestations of organisational TOM measures (default: "
+                                                          "attestations in hardencheck.yml)")
     s.add_argument("--sign-key", help="sign the bundle's manifest with this SSH key (ssh-keygen -Y sign; a "
                                       ".pub file uses the key in ssh-agent; default: sign_key from hardencheck.yml)")
     s.add_argument("--history", help="run history database (default: $HARDENCHECK_HISTORY, history in "

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 
 from rich.console import Console
 from rich.tree import Tree
 
 from hardencheck.cli.common import EXIT_OK, Parser
+from hardencheck.config import load_settings
 from hardencheck.judge import tom
+from hardencheck.judge.attestations import load_attestations, state
 from hardencheck.judge.controls import load_controls
 
 COMMANDS = {"tom": "the TOM catalog: its items and which controls prove them"}
@@ -24,6 +27,10 @@ def add_parsers(sub) -> None:
         x.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
                        help="catalog file (default: $HARDENCHECK_TOM, else controls/tom/default.yml)")
         x.add_argument("--controls", help="control library folder")
+        if name == "coverage":
+            x.add_argument("--attestations", metavar="FILE", help="attestation file: also list the measures "
+                                                                  "with neither a control nor a valid attestation")
+            x.add_argument("--config", help="hardencheck.yml (its `attestations:`)")
         if name == "show":
             x.add_argument("--lang", choices=["en", "de"], default="en")
 
@@ -36,7 +43,11 @@ def run(args, console: Console) -> int:
                       f"(catalog {catalog.info.id} {catalog.info.version})")
         return EXIT_OK
     if args.tom_command == "coverage":
-        return _coverage(console, catalog, controls)
+        code = _coverage(console, catalog, controls)
+        path = args.attestations or load_settings(args.config).attestations
+        if path:
+            _attestation_coverage(console, catalog, load_attestations(path, catalog))
+        return code
     return _show(console, catalog, args.lang)
 
 
@@ -55,6 +66,24 @@ def _coverage(console: Console, catalog, controls) -> int:
         console.print(f"  {c}  {controls.by_id()[c].control.title}", markup=False)
     if not cov["unmapped_controls"]:
         console.print("  none: every control proves at least one item")
+    return EXIT_OK
+
+
+def _attestation_coverage(console: Console, catalog, att) -> int:
+    """The measures with neither a control nor an attestation valid today (UTC), and why."""
+    today = datetime.now(timezone.utc).date()
+    states: dict[str, list[tuple[str, str]]] = {}
+    for e in att.entries:
+        states.setdefault(e.measure, []).append((state(e, today), e.valid_until.isoformat()))
+    cov = tom.coverage(catalog, [], attested={m for m, sts in states.items() if any(s == "valid" for s, _ in sts)})
+    by_id = {it.id: it for it, _, _ in catalog.walk()}
+    console.print(f"\n{len(cov['unattested_items'])} item(s) without a technical control and without an attestation "
+                  f"valid today ({today.isoformat()}, UTC) in {att.path}:", markup=False)
+    for i in cov["unattested_items"]:
+        why = ", ".join(f"attestation {s.replace('_', ' ')} (valid until {u})" for s, u in states.get(i, []))
+        console.print(f"  {i}  {by_id[i].title.en}" + (f"  [{why}]" if why else ""), markup=False)
+    if not cov["unattested_items"]:
+        console.print("  none: every organisational item has a valid attestation")
     return EXIT_OK
 
 

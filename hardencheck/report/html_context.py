@@ -17,6 +17,7 @@ from typing import Any
 from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES, ROLLUP
 from hardencheck.report import i18n
+from hardencheck.report.html_attestations import attestation_context
 from hardencheck.report.html_signoff import signoff_context
 from hardencheck.report.html_exceptions import exceptions_context
 from hardencheck.report.html_text import _A, clip, jvalue, plain
@@ -33,6 +34,8 @@ OPEN_HOSTS = 3
 
 RESULT_STATUSES = ("fail", "error", "waived", "pass", "not_applicable", "skipped")
 CHART_STATUSES = ("met", "not_met", "not_verified", "organisational", "other")
+#: attestation statuses in the summary's figures: attested holds, the others are not verified
+CHART_AS = {"attested": "met", "attestation_expired": "not_verified", "not_attested": "not_verified"}
 _STATUS_RANK = {s: i for i, s in enumerate(RESULT_STATUSES)}
 
 
@@ -158,7 +161,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         key = m["it"].get("category") or ""
         c = cats.setdefault(key, {"key": key, "name": L.category(key), "counts": {s: 0 for s in CHART_STATUSES},
                                   "n": 0, "pairs_met": 0, "pairs_judged": 0})
-        st = m["it"]["status"]
+        st = CHART_AS.get(m["it"]["status"], m["it"]["status"])
         c["counts"][st if st in CHART_STATUSES else "other"] += 1
         c["n"] += 1
         c["pairs_met"] += m["host_counts"].get("met", 0)
@@ -227,6 +230,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "version": __version__, "table_hosts": TABLE_HOSTS,
         "snippets": sorted(snippets.values(), key=lambda x: x["n"]),
         "register": exceptions_context(view, lang),
+        "attestations": attestation_context(view, lang),
         "signoff": signoff_context(view, L),
     }
 

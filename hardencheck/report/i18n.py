@@ -63,6 +63,9 @@ ROLLUP: Table = {
     "not_met": {"en": "not met", "de": "nicht erfüllt"},
     "not_verified": {"en": "not verified", "de": "nicht nachgewiesen"},
     "organisational": {"en": "organisational", "de": "organisatorisch"},
+    "attested": {"en": "attested", "de": "bestätigt"},
+    "attestation_expired": {"en": "attestation expired", "de": "Bestätigung abgelaufen"},
+    "not_attested": {"en": "not attested", "de": "nicht bestätigt"},
     "not_assessed": {"en": "not assessed", "de": "nicht bewertet"},
     "not_applicable": {"en": "not applicable", "de": "nicht anwendbar"},
 }
@@ -74,14 +77,35 @@ ROLLUP_DEF: Table = {
                                   "erfüllt"},
     "not_met": {"en": "at least one control fails on at least one host",
                 "de": "mindestens eine Kontrolle ist auf mindestens einem Server nicht bestanden"},
-    "not_verified": {"en": "no failure, but some control could not be checked (error)",
-                     "de": "keine Abweichung, aber eine Kontrolle konnte nicht geprüft werden (Fehler)"},
+    "not_verified": {"en": "no failure, but some control could not be checked (error), or an attested document "
+                           "is missing or changed",
+                     "de": "keine Abweichung, aber eine Kontrolle konnte nicht geprüft werden (Fehler), oder ein "
+                           "bestätigtes Dokument fehlt oder wurde geändert"},
     "organisational": {"en": "no technical control proves the measure; a person attests it",
                        "de": "keine technische Kontrolle weist die Maßnahme nach; eine Person bestätigt sie"},
+    "attested": {"en": "organisational: a valid attestation with every document present and unchanged",
+                 "de": "organisatorisch: eine gültige Bestätigung, jedes Dokument vorhanden und unverändert"},
+    "attestation_expired": {"en": "its attestation expired: not verified, never met",
+                            "de": "ihre Bestätigung ist abgelaufen: nicht nachgewiesen, nie erfüllt"},
+    "not_attested": {"en": "organisational, and no valid attestation covers it: not verified",
+                     "de": "organisatorisch, und keine gültige Bestätigung deckt sie ab: nicht nachgewiesen"},
     "not_assessed": {"en": "its controls were deselected in this run",
                      "de": "ihre Kontrollen waren in diesem Lauf abgewählt"},
     "not_applicable": {"en": "none of its controls applies to the hosts",
                        "de": "keine ihrer Kontrollen trifft auf die Server zu"},
+}
+
+#: An attestation's validity on the scan's date, and the status of each of its documents
+#: (hardencheck.judge.attestations.STATES, DOCUMENT_STATUSES).
+ATTESTATION_STATE: Table = {
+    "valid": {"en": "valid", "de": "gültig"},
+    "expired": {"en": "expired", "de": "abgelaufen"},
+    "not_yet_valid": {"en": "not yet valid", "de": "noch nicht gültig"},
+}
+DOCUMENT_STATUS: Table = {
+    "ok": {"en": "ok", "de": "in Ordnung"},
+    "missing": {"en": "MISSING", "de": "FEHLT"},
+    "mismatch": {"en": "CHANGED (SHA-256 differs)", "de": "GEÄNDERT (SHA-256 weicht ab)"},
 }
 
 #: The response register (hardencheck.judge.exceptions): an entry's action and its state on the scan's date.

@@ -274,9 +274,41 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
             if len(s.tom_open) > TOP_TOM:
                 out += ["", L["more"].format(n=len(s.tom_open) - TOP_TOM)]
 
+    out += _attestations(s, lang)
     out += _exceptions(s, lang)
     out += ["", f"<sub>{L['footer'].format(run=md(s.run_id or '-', 64))}</sub>", ""]
     return "\n".join(out)
+
+
+#: The attestation section's words (statuses and states come from report.i18n).
+_ATT = {
+    "en": {"title": "Attestations of organisational measures", "measure": "measure", "statement": "statement",
+           "by": "attested by", "date": "date", "until": "valid until", "state": "state", "docs": "documents",
+           "groups": "groups"},
+    "de": {"title": "Bestätigungen organisatorischer Maßnahmen", "measure": "Maßnahme", "statement": "Aussage",
+           "by": "bestätigt von", "date": "Datum", "until": "gültig bis", "state": "Gültigkeit",
+           "docs": "Dokumente", "groups": "Gruppen"},
+}
+
+
+def _attestations(s: ReportView, lang: str) -> list[str]:
+    """Every attestation (bounded): measure, statement, who, when, validity, its documents' status."""
+    if not s.attestations:
+        return []
+    A = _ATT[lang]
+    out = ["", f"### {A['title']}", ""]
+    out += _table([A["measure"], A["statement"], A["by"], A["date"], A["until"], A["state"], A["docs"]], ["l"] * 7)
+    for e in s.attestations[:TOP_TOM]:
+        docs = [f"{md(d.get('path') or d.get('url'), 60)}: {md(word(i18n.DOCUMENT_STATUS, d.get('status'), lang), 40)}"
+                for d in e.get("evidence") or []]
+        measure = md(e.get("measure"), 32) + (f" ({A['groups']}: {md(', '.join(e['groups']), 60)})"
+                                             if e.get("groups") else "")
+        out.append(_row(measure, md(e.get("statement"), 120), md(e.get("attested_by"), 60), md(e.get("date"), 10),
+                        md(e.get("valid_until"), 10), md(word(i18n.ATTESTATION_STATE, e.get("state"), lang), 40),
+                        "; ".join(docs) or "-"))
+    if len(s.attestations) > TOP_TOM:
+        out += ["", LABELS[lang]["more"].format(n=len(s.attestations) - TOP_TOM)]
+    return out
 
 
 #: The response register's words (statuses, actions and states come from report.i18n).

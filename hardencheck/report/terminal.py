@@ -99,7 +99,8 @@ class Progress:
         return f"{prefix} {mark} {safe(host)}: " + ", ".join(parts)
 
 
-TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "organisational": "yellow",
+TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "attestation_expired": "magenta",
+             "not_attested": "magenta", "attested": "green", "organisational": "yellow",
              "not_assessed": "dim", "not_applicable": "dim",
              "met_with_exceptions": "yellow"}
 
@@ -141,6 +142,7 @@ _DE = {
     "expire within 14 days": "laufen innerhalb von 14 Tagen ab", "remediation OVERDUE": "Behebung ÜBERFÄLLIG",
     "deviations from the baseline (parameters that loosen a control)":
         "Abweichungen von der Vorgabe (Parameter, die eine Kontrolle lockern)",
+    "attestations": "Bestätigungen", "attested document": "Bestätigtes Dokument",
 }
 
 
@@ -224,6 +226,12 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             print_table(console, t)
         console.print(f"{w('TOM measures')}: " + ", ".join(f"[{TOM_STYLE[st]}]{s.tom_counts[st]} {tom_word(st)}[/]"
                                                           for st in TOM_STYLE if s.tom_counts.get(st)))
+    if s.attestations:
+        console.print(f"{w('attestations')}: " + ", ".join(
+            f"{n} {safe(word(i18n.ATTESTATION_STATE, st, lang))}" for st, n in s.attestation_counts.items()))
+        for measure, doc, st in s.attestation_document_problems:
+            console.print(f"[red]{w('attested document')} {safe(doc, 120)} ({safe(measure)}): "
+                          f"{safe(word(i18n.DOCUMENT_STATUS, st, lang))}[/]")
     print_exceptions(console, s, w)
     console.print(f"{w('total')}: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st_word(st)}[/]"
                                                for st, n in s.totals.items()))

@@ -123,7 +123,7 @@ class ReportView:
     error_groups: list[Group]                     # check_errors by (control, reason), most hosts first
     tom_counts: dict[str, int] = field(default_factory=dict)     # measures per roll-up status
     waived: list[ResultLine] = field(default_factory=list)       # every waived fail, worst severity first
-    tom_open: list[Measure] = field(default_factory=list)        # not_met / not_verified
+    tom_open: list[Measure] = field(default_factory=list)        # not_met / not verified (OPEN_TOM)
     signoff: dict | None = None      # the bundle's sign-off (records.signoff.read_signoff), when it has one
 
     @property
@@ -133,6 +133,25 @@ class ReportView:
         if not self.results_sha256:
             self.results_sha256 = sha256_bytes(document_bytes(self.doc, errors="surrogatepass"))
         return self.results_sha256
+
+    @property
+    def attestations(self) -> list[dict]:
+        """results.json's attestation entries (judge.attestations.evaluate); [] without a file."""
+        return list(((self.doc.get("attestations") or {}).get("entries")) or [])
+
+    @property
+    def attestation_counts(self) -> dict[str, int]:
+        """Attestations per validity state (valid, expired, not_yet_valid), only those present."""
+        out: dict[str, int] = {}
+        for e in self.attestations:
+            out[_s(e.get("state"))] = out.get(_s(e.get("state")), 0) + 1
+        return out
+
+    @property
+    def attestation_document_problems(self) -> list[tuple[str, str, str]]:
+        """(measure, document path or URL, status) of every document that is missing or changed."""
+        return [(_s(e.get("measure")), _s(d.get("path") or d.get("url")), _s(d.get("status")))
+                for e in self.attestations for d in e.get("evidence") or [] if d.get("status") != "ok"]
 
     @property
     def exceptions(self) -> list[dict]:
@@ -161,6 +180,10 @@ class ReportView:
             key = h.reason or "unknown"
             out[key] = out.get(key, 0) + 1
         return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+#: Roll-up statuses the summaries list as open: not met, or not verified (attestations included).
+OPEN_TOM = ("not_met", "not_verified", "attestation_expired", "not_attested")
 
 
 def _s(value: Any) -> str:
@@ -254,7 +277,7 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
             continue
         st = _s(m.get("status"))
         tom_counts[st] = tom_counts.get(st, 0) + 1
-        if st in ("not_met", "not_verified"):
+        if st in OPEN_TOM:
             tom_open.append(Measure(id=_s(m.get("id")), title=m.get("title") or {},
                                     category=m.get("category"), status=st,
                                     hosts=[h for h, hs in (m.get("hosts") or {}).items() if hs == st]))

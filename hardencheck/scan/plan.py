@@ -17,6 +17,7 @@ from hardencheck.inventory import limit_hosts, load_inventory, local_inventory
 from hardencheck.inventory.ssh_config import apply_ssh_config
 from hardencheck.judge import tom
 from hardencheck.judge.exceptions import Register, check_register, load_register
+from hardencheck.judge.attestations import Attestations, load_attestations
 from hardencheck.judge.controls import ControlSet, check_param_overrides, load_controls
 from hardencheck.records.signature import check_key
 from hardencheck.report import FORMATS
@@ -51,6 +52,7 @@ class ScanRequest:
     compare: str | None = None
     fail_on_new: str | None = None
     exceptions: list[str] | None = None      # the response register: files or folders (--exceptions)
+    attestations: str | None = None
 
     @classmethod
     def from_namespace(cls, ns: Any) -> "ScanRequest":
@@ -82,6 +84,7 @@ class ScanPlan:
     settings: Settings
     sign_key: str | None
     register: Register | None = None   # judge.exceptions: --exceptions / hardencheck.yml
+    attestations: Attestations | None = None    # judge.attestations: --attestations / hardencheck.yml
 
 
 def prepare(req: ScanRequest) -> ScanPlan:
@@ -121,7 +124,17 @@ def prepare(req: ScanRequest) -> ScanPlan:
         raise ConfigError("--compare/--fail-on-new need the run history; drop --no-history", field="--no-history")
     plan = ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key)
     plan.register = load_exceptions(req.exceptions or settings.exceptions, controls, inv)
+    plan.attestations = load_attestation_file(req.attestations or settings.attestations, catalog, inv)
     return plan
+
+
+def load_attestation_file(path: str | None, catalog: tom.Catalog, inv) -> Attestations | None:
+    """The attestation file, validated against the catalog's measures and the inventory's groups
+    (of every host, not only those selected); None when there is none."""
+    if not path:
+        return None
+    groups = {g for h in inv.hosts for g in (h.groups or [])}
+    return load_attestations(path, catalog, groups)
 
 
 def load_exceptions(paths: list[str] | None, controls: ControlSet, inv) -> Register | None:

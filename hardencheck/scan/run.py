@@ -19,6 +19,7 @@ import secrets
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +28,7 @@ from hardencheck.collect.transports import make_transport
 from hardencheck.config import history_path
 from hardencheck.judge import exceptions as response_register
 from hardencheck.judge.deviations import deviations as find_deviations
-from hardencheck.judge import tom
+from hardencheck.judge import attestations, tom
 from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
 from hardencheck.records.files import describe_os_error, sha256_bytes
@@ -89,6 +90,10 @@ class ScanRun:
         self.today = response_register.utc_date(self.started)
         self.exceptions = response_register.document(plan.register, self.today)
         self.deviations = find_deviations({lc.id: lc.control for lc in plan.controls.controls}, plan.hosts)
+        # attestations judged on the run's UTC start date; their file and documents go into the bundle
+        self.attestations, self.attestation_files = (attestations.evaluate(
+            plan.attestations, datetime.fromtimestamp(self.started, timezone.utc).date())
+            if plan.attestations is not None else (None, {}))
         self.bundle: BundleWriter | None = None
         self.finished: list[HostOutcome] = []
         self.bundle_error: BundleWriteError | None = None
@@ -106,7 +111,10 @@ class ScanRun:
                                                 exceptions=self.exceptions),
                 find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
                 plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog},
-                      "deviations": self.deviations, **({"exceptions": self.exceptions} if self.exceptions else {})})
+                      "deviations": self.deviations, **({"exceptions": self.exceptions} if self.exceptions else {}),
+                      **({"attestations": self.attestations} if self.attestations is not None else {})})
+            if self.attestation_files:
+                self.bundle.put_many(self.attestation_files)
         except OSError as e:
             raise BundleWriteError(e) from None
         if self.history is not None:
@@ -214,9 +222,11 @@ class ScanRun:
                            exit_code=code)
         hosts = [outcome_to_json(o) for o in outcomes]
         rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
-                            [o.host.name for o in outcomes], unfinished=not_scanned)
+                            [o.host.name for o in outcomes], unfinished=not_scanned,
+                            attestation=attestations.resolver(
+                                self.attestations, {h.name: set(h.groups or []) for h in self.plan.hosts}))
         return document_from_host_files(run, self.controls_json, hosts,
                                         tom={"catalog": self.tom_catalog, "items": rollup},
                                         comparison=comparison, exceptions=self.exceptions,
-                                        deviations=self.deviations)
+                                        deviations=self.deviations, attestations=self.attestations)
 
