@@ -110,7 +110,8 @@ def document_from_hosts(folder: Path) -> dict[str, Any]:
     run["inventory"] = dict(run["inventory"], not_scanned=[n for n in run["inventory"]["hosts"]
                                                             if n not in finished])
     return document_from_host_files(run, start["controls"], hosts, tom=start.get("tom", {}),
-                                    exceptions=start.get("exceptions"), deviations=start.get("deviations"))
+                                    exceptions=start.get("exceptions"), deviations=start.get("deviations"),
+                                    attestations=start.get("attestations"))
 
 
 def folder_run_id(folder: Path) -> str | None:

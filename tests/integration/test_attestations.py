@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hardencheck.cli import main
+from hardencheck.records.bundle import document_from_hosts
 from hardencheck.results import validate_document
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)> ‮gnp.exe | `rm -rf` @all [x](javascript:alert(3)) \x1b[31mred"
@@ -80,6 +81,7 @@ def test_valid_attested_expired_not_verified_and_bundle_copies(tmp_path, capsys)
     assert listed[block["file"]["copy"]] == block["file"]["sha256"]
     assert listed[d["copy"]] == d["sha256"] and (run / d["copy"]).read_bytes() == b"Zutrittskonzept v1\n"
     assert json.loads((run / "run.json").read_text())["attestations"] == block
+    assert document_from_hosts(run)["attestations"] == block       # also a killed run's document has them
     capsys.readouterr()
     assert main(["verify", str(run)]) == 0
     # later, somebody edits the recorded document in the bundle: verify names it
@@ -157,3 +159,17 @@ def test_tom_coverage_lists_measures_without_control_or_attestation(tmp_path, ca
     out = capsys.readouterr().out
     block = out.split("without a technical control and without an attestation")[1]
     assert "1.3.4" in block and "4.3" in block and "  1.1 " not in block
+
+
+def test_history_records_a_run_with_attestations(tmp_path, capsys):
+    """The run history takes the new roll-up statuses (it keeps the catalog tree, not the statuses)."""
+    att = attestation_file(tmp_path / "site")
+    history = tmp_path / "history.db"
+    out = tmp_path / "reports"
+    assert main(["scan", "--out", str(out), "--control", "KERN-001", "--history", str(history),
+                 "--attestations", str(att), "--format", "json"]) in (0, 1, 2)
+    capsys.readouterr()
+    assert main(["history", "--history", str(history)]) == 0
+    assert "complete" in capsys.readouterr().out
+    assert main(["audit", "--history", str(history), "--from", "2026-01-01", "--to", "2099-12-31",
+                 "--out", str(tmp_path / "audit")]) == 0
