@@ -104,8 +104,11 @@ def test_valid_attested_expired_not_verified_and_bundle_copies(tmp_path, capsys)
 
 def test_terminal_and_german(tmp_path, capsys):
     att = attestation_file(tmp_path / "site")
-    scan(tmp_path, att, "--lang", "de")
+    _, run, _ = scan(tmp_path, att, "--lang", "de")
     out = capsys.readouterr().out
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert "Bestätigt von" in html and "Bestätigung abgelaufen" in html and "Am Prüfdatum" in html
+    assert "Bestätigungen organisatorischer Maßnahmen" in (run / "summary.md").read_text(encoding="utf-8")
     assert "Bestätigungen" in out and "abgelaufen" in out
     assert "\u202e" not in out and "\x1b[31m" not in out
 
