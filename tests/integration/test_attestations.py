@@ -92,6 +92,7 @@ def test_valid_attested_expired_not_verified_and_bundle_copies(tmp_path, capsys)
     # the reports show the attestation; the hostile statement is inert in each
     html = (run / "report.html").read_text(encoding="utf-8")
     assert "Jana Beispiel (CISO)" in html and d["sha256"] in html and "2099-12-31" in html
+    assert block["file"]["sha256"] in html                          # which attestation file was used
     assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
     assert "\u202e" not in html and "\x1b" not in html
     md = (run / "summary.md").read_text(encoding="utf-8")
