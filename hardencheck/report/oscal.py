@@ -83,7 +83,7 @@ def render(view: ReportView, lang: str) -> bytes:
     }
     if ctx.resources:
         ar["back-matter"] = {"resources": ctx.resources}
-    return (json.dumps({"assessment-results": ar}, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps({"assessment-results": ar}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
 def _summary(view: ReportView) -> str:

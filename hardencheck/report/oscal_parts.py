@@ -50,6 +50,7 @@ class Context:
     host_files: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # host -> (href, sha256)
     resources: list[dict] = field(default_factory=list)
     parties: dict[tuple[str, str], dict] = field(default_factory=dict)
+    _resource_uuids: set[str] = field(default_factory=set)
 
     def party(self, name: Any, kind: str = "person", remarks: str | None = None) -> str:
         """The UUID of a party of the metadata (one per name and kind)."""
@@ -65,7 +66,8 @@ class Context:
                  extra: list | None = None) -> str:
         """A back-matter resource (once per key); returns the ``#uuid`` that links to it."""
         uid = self.ids("resource", *key)
-        if not any(r["uuid"] == uid for r in self.resources):
+        if uid not in self._resource_uuids:
+            self._resource_uuids.add(uid)
             r: dict[str, Any] = {"uuid": uid, "title": line(title)}
             if description:
                 r["description"] = description
