@@ -63,7 +63,18 @@ def test_registered():
 
 def test_real_scan_validates_and_points_at_the_host_files(tmp_path):
     out = tmp_path / "runs"
+    # a register entry and an attestation: results carry ``responses`` into the host files, and
+    # the attestation's document is copied into the bundle
+    (tmp_path / "exceptions.yml").write_text(
+        "exceptions:\n  - id: REM-1\n    action: remediation_planned\n    controls: [SSH-001]\n"
+        "    hosts: ['*']\n    justification: move to keys\n    owner: Ops\n    due: 2099-01-01\n")
+    (tmp_path / "zutritt.txt").write_text("badge access\n")
+    (tmp_path / "attestations.yml").write_text(
+        "attestations:\n  - measure: '1.1'\n    statement: Badge access.\n    owner: FM\n"
+        "    attested_by: Jana Beispiel\n    date: 2020-01-01\n    valid_until: 2099-12-31\n"
+        "    evidence:\n      - path: zutritt.txt\n")
     main(["scan", "--out", str(out), "--control", "RAID-001,SSH-001", "--quiet", "--no-history",
+          "--exceptions", str(tmp_path / "exceptions.yml"), "--attestations", str(tmp_path / "attestations.yml"),
           "--format", "json,oscal"])
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     data = (run_dir / "oscal-assessment-results.json").read_bytes()
@@ -101,6 +112,11 @@ def test_real_scan_validates_and_points_at_the_host_files(tmp_path):
     status = next(m["status"] for m in res["tom"]["items"] if m["id"] == "1.2.1")
     assert finding["target"]["status"]["state"] == ("satisfied" if status == "met" else "not-satisfied")
     assert ar["import-ap"]["href"][1:] in resources
+    assert any(r.get("responses") for r in res["results"])        # the host file's hash covers them
+    (att,) = result["attestations"]
+    (doc_link,) = [link for link in att["parts"][0]["links"] if link["rel"] == "evidence"]
+    copy_rlink = resources[doc_link["href"][1:]]["rlinks"][0]
+    assert copy_rlink["hashes"][0]["value"] == manifest[copy_rlink["href"]]
     # `report RUN --format oscal` renders the same bytes from the saved run
     assert main(["report", str(run_dir), "--format", "oscal", "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "oscal-assessment-results.json").read_bytes() == data
