@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardencheck.report.oscal_text import Ids, day_start, host_file, href, line, md, props, token, when
+from hardencheck.report.oscal_text import NS, Ids, day_start, host_file, href, line, md, props, token, when
 
 WAIVING = ("risk_accepted", "false_positive")
 #: roll-up status -> (finding target state, reason); any other status: not-satisfied, other
@@ -263,7 +263,7 @@ def attestations(ctx: Context, block: Any) -> list[dict]:
                                                            ("expected-sha256", d.get("expected_sha256")))),
                           "rel": "evidence"})
         part: dict[str, Any] = {
-            "uuid": ctx.ids("attestation", i), "name": "attestation",
+            "uuid": ctx.ids("attestation", i), "name": "attestation", "ns": NS,
             "title": line(f"TOM {e.get('measure')}: attestation {e.get('state') or ''}"),
             "props": props(("tom-measure", e.get("measure")), ("owner", e.get("owner")),
                            ("attested-by", e.get("attested_by")), ("date", e.get("date")),
