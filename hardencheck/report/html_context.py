@@ -33,7 +33,8 @@ INLINE_SNIPPET_HOSTS = 10
 OPEN_HOSTS = 3
 
 RESULT_STATUSES = ("fail", "error", "waived", "pass", "not_applicable", "skipped")
-CHART_STATUSES = ("met", "not_met", "not_verified", "organisational", "other")
+#: met_with_exceptions (only waived failures) is judged but never met: it lowers the compliance figures
+CHART_STATUSES = ("met", "met_with_exceptions", "not_met", "not_verified", "organisational", "other")
 #: attestation statuses in the summary's figures: attested holds, the others are not verified
 CHART_AS = {"attested": "met", "attestation_expired": "not_verified", "not_attested": "not_verified"}
 _STATUS_RANK = {s: i for i, s in enumerate(RESULT_STATUSES)}
@@ -146,7 +147,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
                 if s:
                     by_status.setdefault(s, []).append((hn, host_index[hn]))
             hc = {s: len(v) for s, v in by_status.items()}
-            judged = hc.get("met", 0) + hc.get("not_met", 0) + hc.get("not_verified", 0)
+            judged = sum(hc.get(s, 0) for s in ("met", "met_with_exceptions", "not_met", "not_verified"))
             entry.update({
                 "by_status": [(s, by_status[s]) for s in ROLLUP if s in by_status],
                 "host_counts": hc, "host_pct": _pct(hc.get("met", 0), judged),
@@ -165,14 +166,15 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         c["counts"][st if st in CHART_STATUSES else "other"] += 1
         c["n"] += 1
         c["pairs_met"] += m["host_counts"].get("met", 0)
-        c["pairs_judged"] += sum(m["host_counts"].get(s, 0) for s in ("met", "not_met", "not_verified"))
+        c["pairs_judged"] += sum(m["host_counts"].get(s, 0) for s in ("met", "met_with_exceptions", "not_met",
+                                                                     "not_verified"))
     order = {k: i for i, k in enumerate(CATEGORIES)}
     categories = sorted(cats.values(), key=lambda c: order.get(c["key"], 99))
     total = {"name": L.t("total"), "counts": {s: sum(c["counts"][s] for c in categories) for s in CHART_STATUSES},
              "n": sum(c["n"] for c in categories), "pairs_met": sum(c["pairs_met"] for c in categories),
              "pairs_judged": sum(c["pairs_judged"] for c in categories)}
     for c in categories + [total]:
-        judged = c["counts"]["met"] + c["counts"]["not_met"] + c["counts"]["not_verified"]
+        judged = sum(c["counts"][s] for s in ("met", "met_with_exceptions", "not_met", "not_verified"))
         c["pct"] = _pct(c["counts"]["met"], judged)
         c["host_pct"] = _pct(c["pairs_met"], c["pairs_judged"])
     chart = _chart(categories)
@@ -199,8 +201,11 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         overall = ("not_met", L.t("overall_not_met", n=mc["not_met"]))
     elif mc["not_verified"]:
         overall = ("not_verified", L.t("overall_not_verified", n=mc["not_verified"]))
-    elif mc["met"]:
+    elif mc["met"] or mc["met_with_exceptions"]:
         overall = ("met", L.t("overall_met"))
+        if mc["met_with_exceptions"]:
+            overall = ("met_with_exceptions", f"{L.t('overall_met')}: {mc['met_with_exceptions']} "
+                                              f"{L.status('met_with_exceptions', True)}")
     else:
         overall = ("other", L.t("overall_none"))
     inv = run.get("inventory") or {}

@@ -110,8 +110,11 @@ def test_a_waived_failure_in_every_format(lab, tmp_path, capsys):
     assert "warning: 1 exceptions remediation OVERDUE: REM-LAB-3" in " ".join(terminal.split())
 
     # the exit code honours the waiver: only SSH-002 on hardened
-    code, doc, _ = scan(lab, tmp_path / "one", "--limit", "hardened", "--control", "SSH-002", "--exceptions", str(reg))
+    code, doc, one = scan(lab, tmp_path / "one", "--limit", "hardened", "--control", "SSH-002", "--exceptions", str(reg))
     assert code == 0 and doc["run"]["exit_code"] == 0
+    # the report's figures: a measure met only with exceptions is judged, never counted as met
+    assert 'class="overall o-met_with_exceptions"' in (one / "report.html").read_text()
+    assert "1 met with exceptions" in (one / "summary.md").read_text()
     code, doc, _ = scan(lab, tmp_path / "none", "--limit", "hardened", "--control", "SSH-002")
     assert code == 1 and result(doc, "hardened", "SSH-002")["status"] == "fail" and "exceptions" not in doc
     assert "responses" not in result(doc, "hardened", "SSH-002")
