@@ -100,7 +100,7 @@ def compare(history, old_run_id: str, new_run_id: str) -> dict:
                  "before": before, "after": after, "reason": cur["reason"], "message": cur["message"]}
         if after == "fail":
             out["still_failing" if before == "fail" else "new_failures"].append(entry)
-        elif before == "fail":
+        elif before == "fail" and after != "waived":     # waived: still failing, an exception covers it
             out["fixed" if after in FIXED_TO else "failures_not_rechecked"].append(entry)
         if after == "error" and before != "error":
             out["new_errors"].append(entry)

@@ -105,3 +105,15 @@ def test_markdown_summary_has_the_changes_section(tmp_path):
     assert "r1" in en and "| 2 | 0 | 1 |" in en     # new failures, new errors, fixed
     assert "b\\|&lt;x&gt;" in en and "<x>" not in en    # host names are escaped
     assert "Changes since" not in render("md", old, "en").decode()
+
+
+def test_a_waived_failure_is_neither_fixed_nor_unchecked_and_an_expired_waiver_is_a_new_failure(tmp_path):
+    out = tmp_path / "out"
+    with History(tmp_path / "h.db") as h:
+        h.import_run(write_run(out, make_doc("r1", "2026-01-01T00:00:00.000Z", {"a": {"SSH-002": "fail"}})))
+        h.import_run(write_run(out, make_doc("r2", "2026-01-02T00:00:00.000Z", {"a": {"SSH-002": "waived"}})))
+        h.import_run(write_run(out, make_doc("r3", "2026-01-03T00:00:00.000Z", {"a": {"SSH-002": "fail"}})))
+        waived = drift.compare(h, "r1", "r2")
+        expired = drift.compare(h, "r2", "r3")
+    assert waived["fixed"] == [] and waived["failures_not_rechecked"] == [] and waived["new_failures"] == []
+    assert _pairs(expired["new_failures"]) == [("a", "SSH-002", "waived", "fail")]
