@@ -76,6 +76,14 @@ def test_a_waived_failure_in_every_format(lab, tmp_path, capsys):
     assert [e["id"] for e in doc["exceptions"]["entries"]] == ["EXC-LAB-1", "EXC-LAB-2", "REM-LAB-3"]
     assert json.loads((run_dir / "run.json").read_text())["exceptions"]["files"][0]["sha256"] == sha
     assert json.loads((run_dir / "manifest.json").read_text())["run"]["exceptions"]["files"][0]["sha256"] == sha
+    assert main(["verify", str(run_dir)]) == 0
+    # the report is rendered again from results.json alone, without the register file
+    saved = reg.read_bytes()
+    reg.unlink()
+    assert main(["report", str(run_dir), "--format", "html,md", "--out", str(tmp_path / "again")]) == 0
+    again = (tmp_path / "again" / "report.html").read_text()
+    assert 'class="badge s-waived"' in again and "EXC-LAB-1" in again
+    reg.write_bytes(saved)
     # TOM: 1.2.1 (SSH-001, SSH-002) on hardened has only a waived failure
     items = {i["id"]: i for i in doc["tom"]["items"]}
     assert items["1.2.1"]["hosts"]["hardened"] == "met_with_exceptions"
