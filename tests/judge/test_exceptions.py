@@ -191,3 +191,27 @@ def test_deviations_are_the_overrides_that_loosen_a_control():
     hosts = [SimpleNamespace(name="db", params={"SSH-004": {"max_auth_tries": 6}, "SSH-002": {"root_login_allowed": ["no"]}})]
     assert deviations(by_id, hosts) == [{"host": "db", "control": "SSH-004", "param": "max_auth_tries", "default": 4,
                                          "value": 6, "why": "maxauthtries at_most: allows more (6 > 4)"}]
+
+
+def test_the_register_of_hardencheck_yml_is_checked_before_anything_connects(tmp_path):
+    from hardencheck.config import load_settings
+    from hardencheck.scan.plan import ScanRequest, prepare
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    (tmp_path / "reg").mkdir()
+    (tmp_path / "reg" / "a.yml").write_text((root / "inventories" / "exceptions.example.yml").read_text())
+    cfg = tmp_path / "hardencheck.yml"
+    cfg.write_text("exceptions: reg\n")
+    assert load_settings(str(cfg)).exceptions == [str(tmp_path / "reg")]
+    req = ScanRequest(inventory=str(root / "inventories" / "example.yml"), config=str(cfg), ssh_config="/dev/null",
+                      limit=["web1.example.com"])
+    plan = prepare(req)                 # the register names db1 and staging: the whole inventory counts
+    assert [e.entry.id for e in plan.register.entries] == ["EXC-2026-014", "FP-2026-003", "REM-2026-021"]
+    (tmp_path / "reg" / "b.yml").write_text("exceptions:\n  - id: X\n    action: false_positive\n"
+                                            "    controls: [FW-001]\n    groups: [nosuchgroup]\n"
+                                            "    justification: j\n    approved_by: a\n")
+    with pytest.raises(ConfigErrors) as e:
+        prepare(req)
+    assert [str(x) for x in e.value.errors] == [
+        f"{tmp_path / 'reg' / 'b.yml'}:5 [exceptions[0].groups[0]]: 'nosuchgroup' matches no group of the "
+        "inventory (groups: databases, db, prod, staging, web)"]
