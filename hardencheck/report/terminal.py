@@ -138,8 +138,9 @@ _DE = {
     "scan incomplete (errors)": "Prüfung unvollständig (Fehler)",
     "scan interrupted: {n} of {m} host(s) finished": "Prüfung abgebrochen: {n} von {m} Server(n) fertig",
     "exceptions": "Ausnahmen", "waived by": "ausgenommen durch",
-    "EXPIRED (counted as failures again)": "ABGELAUFEN (zählen wieder als Abweichung)",
-    "expire within 14 days": "laufen innerhalb von 14 Tagen ab", "remediation OVERDUE": "Behebung ÜBERFÄLLIG",
+    "exceptions EXPIRED, counted as failures again": "Ausnahmen ABGELAUFEN, zählen wieder als Abweichung",
+    "exceptions expiring within 14 days": "Ausnahmen, die innerhalb von 14 Tagen ablaufen",
+    "remediation OVERDUE": "Behebung ÜBERFÄLLIG",
     "deviations from the baseline (parameters that loosen a control)":
         "Abweichungen von der Vorgabe (Parameter, die eine Kontrolle lockern)",
     "attestations": "Bestätigungen", "attested document": "Bestätigtes Dokument",
@@ -156,12 +157,12 @@ def print_exceptions(console: Console, s, w) -> None:
             by_id.setdefault(str(rid), []).append(f"{f.control}@{f.host}")
         console.print(f"[yellow]{w('exceptions')}: {len(s.waived)} {w('waived by')} " + "; ".join(
             f"{safe(rid)} ({safe(', '.join(pairs), 160)})" for rid, pairs in by_id.items()) + "[/]")
-    for states, label, style in ((("expired",), "EXPIRED (counted as failures again)", "red"),
-                                 (("expiring",), "expire within 14 days", "yellow"),
+    for states, label, style in ((("expired",), "exceptions EXPIRED, counted as failures again", "red"),
+                                 (("expiring",), "exceptions expiring within 14 days", "yellow"),
                                  (("overdue",), "remediation OVERDUE", "red")):
         hit = s.exceptions_in(*states)
         if hit:
-            console.print(f"[{style}]warning: {len(hit)} {w('exceptions')} {w(label)}: "
+            console.print(f"[{style}]warning: {w(label)} ({len(hit)}): "
                           + ", ".join(f"{safe(e.get('id'))} ({safe(e.get('expires') or e.get('due'))})" for e in hit)
                           + "[/]")
     if s.deviations:

@@ -115,7 +115,7 @@ def test_a_waived_failure_in_every_format(lab, tmp_path, capsys):
     assert "<script>" not in md and "\x1b" not in md and not any(x.startswith("::") for x in md.splitlines())
     assert "\\[x\\](http://e.vil)" in md and "\\@here" in md
     assert "waived" in terminal and "EXC-LAB-1" in terminal and "\x1b[31m" not in terminal
-    assert "warning: 1 exceptions remediation OVERDUE: REM-LAB-3" in " ".join(terminal.split())
+    assert "warning: remediation OVERDUE (1): REM-LAB-3" in " ".join(terminal.split())
 
     # the exit code honours the waiver: only SSH-002 on hardened
     code, doc, one = scan(lab, tmp_path / "one", "--limit", "hardened", "--control", "SSH-002", "--exceptions", str(reg))
@@ -149,7 +149,7 @@ def test_a_waiver_expiring_soon_still_waives_and_is_warned_about(lab, tmp_path, 
     terminal = " ".join(capsys.readouterr().out.split())
     assert code == 0 and result(doc, "hardened", "SSH-002")["status"] == "waived"
     assert result(doc, "hardened", "SSH-002")["responses"][0]["state"] == "expiring"
-    assert "expire within 14 days: EXC-LAB-1" in terminal
+    assert "exceptions expiring within 14 days (1): EXC-LAB-1" in " ".join(terminal.split())
     assert "1 exception(s) expire within 14 days" in (run_dir / "report.html").read_text()
 
 
