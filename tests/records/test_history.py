@@ -73,10 +73,10 @@ def test_new_database_is_wal_and_at_the_current_version(tmp_path):
     History(db).close()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == hist.SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == hist.SCHEMA_VERSION == 4
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"runs", "run_hosts", "run_controls", "results", "hosts", "controls", "texts", "tom_catalogs",
-            "prunes"} <= tables
+            "prunes", "run_exceptions", "result_responses", "run_deviations", "run_attestations"} <= tables
 
 
 def test_v1_database_is_migrated_keeping_its_runs(tmp_path):
@@ -88,8 +88,8 @@ def test_v1_database_is_migrated_keeping_its_runs(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'prunes'").fetchone()[0] == 0
     conn.close()
-    with History(db) as h:                   # today's code migrates to v2 and v3
-        assert h.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    with History(db) as h:                   # today's code migrates to v2, v3 and v4
+        assert h.conn.execute("PRAGMA user_version").fetchone()[0] == 4
         assert h.results("r1")[("a", "SSH-001")]["status"] == "fail"
         assert h.prunes() == []
         idx = h.conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'results_by_control'").fetchone()[0]
@@ -329,3 +329,109 @@ def test_a_waived_result_is_stored_like_any_other_status(tmp_path):
         h.import_run(folder)
         assert h.results("r1")[("a", "SSH-001")]["status"] == "waived"
         assert h.results("r1")[("a", "SSH-002")]["status"] == "fail"
+
+
+def _with_register(doc):
+    """``doc`` with a response register (EXC-1 waives SSH-001 on a, EXC-0 expired), a deviation and
+    two attestations, as results.json 1.3 has them."""
+    for r in doc["results"]:
+        if r["control"] == "SSH-001" and r["host"] == "a":
+            r["status"] = "waived"
+            r["responses"] = [{"id": "EXC-1", "action": "risk_accepted", "state": "expiring"},
+                              {"id": "EXC-0", "action": "risk_accepted", "state": "expired"}]
+    doc["schema_version"] = "1.3"
+    doc["exceptions"] = {"files": ["reg.yml"], "sha256": "e" * 64, "date": "2026-01-01", "entries": [
+        {"id": "EXC-0", "action": "risk_accepted", "controls": ["SSH-001"], "hosts": ["a"], "groups": [],
+         "justification": "old", "approved_by": "CISO", "granted": "2025-01-01", "expires": "2025-12-31",
+         "ticket": None, "owner": None, "due": None, "state": "expired", "file": "reg.yml", "line": 2},
+        {"id": "EXC-1", "action": "risk_accepted", "controls": ["SSH-001"], "hosts": ["a"], "groups": [],
+         "justification": "Vendor <b>appliance</b>", "approved_by": "CISO", "granted": "2026-01-01",
+         "expires": "2026-01-10", "ticket": "SEC-1", "owner": None, "due": None, "state": "expiring",
+         "file": "reg.yml", "line": 10}]}
+    doc["deviations"] = [{"host": "a", "control": "FILE-004", "param": "max_age_days", "default": 30, "value": 90,
+                          "why": "accepts older evidence (90 instead of 30)"}]
+    doc["attestations"] = {"file": {"path": "att.yml", "sha256": "a" * 64}, "date": "2026-01-01", "entries": [
+        {"measure": "1.1", "groups": None, "statement": "badges", "owner": "FM", "attested_by": "CISO",
+         "date": "2025-06-01", "valid_until": "2026-05-31", "state": "valid",
+         "evidence": [{"path": "doc.pdf", "sha256": "d" * 64, "status": "ok", "checked": True}]},
+        {"measure": "1.3", "groups": ["prod"], "statement": "training", "owner": "HR", "attested_by": "CISO",
+         "date": "2024-01-01", "valid_until": "2025-01-01", "state": "expired", "evidence": []}]}
+    return doc
+
+
+def _register_rows(db, run_id):
+    with History(db) as h:
+        runs, _ = h.period_runs(__import__("datetime").date(2026, 1, 1), __import__("datetime").date(2026, 1, 1))
+    return {r["run_id"]: r for r in runs}[run_id]
+
+
+def test_the_register_deviations_and_attestations_are_stored_per_run_by_import_and_recorder(tmp_path):
+    doc = _with_register(make_doc("r1", "2026-01-01T00:00:00.000Z", {"a": {"SSH-001": "fail", "SSH-002": "pass"},
+                                                                      "b": {"SSH-001": "pass"}}))
+    db = tmp_path / "imported.db"
+    with History(db) as h:
+        h.import_run(write_run(tmp_path / "out", doc))
+    db2 = tmp_path / "recorded.db"
+    rec = HistoryRecorder(db2)
+    rec.begin(_recorder_run(doc), doc["controls"], {}, None, None)
+    by_host = {}
+    for r in doc["results"]:
+        by_host.setdefault(r["host"], []).append(r)
+    for hrec in doc["hosts"]:
+        rec.host_done({"host": hrec, "results": by_host[hrec["name"]], "evidence": {}}, "hosts/x.json", "0" * 64)
+    rec.end(doc, "m" * 64)
+    rec.close()
+    for path in (db, db2):
+        run = _register_rows(path, "r1")
+        assert run["controls"]["SSH-001"]["waived"] == 1 and run["controls"]["SSH-001"]["fail"] == 0
+        exc = {e["id"]: e for e in run["exceptions"]}
+        assert list(exc) == ["EXC-0", "EXC-1"]
+        assert exc["EXC-1"]["state"] == "expiring" and exc["EXC-1"]["expires"] == "2026-01-10"
+        assert exc["EXC-1"]["justification"] == "Vendor <b>appliance</b>"
+        assert exc["EXC-1"]["controls"] == ["SSH-001"] and exc["EXC-1"]["hosts"] == ["a"]
+        assert exc["EXC-1"]["covered"] == [["a", "SSH-001"]] and exc["EXC-1"]["waived"] == [["a", "SSH-001"]]
+        assert exc["EXC-0"]["state"] == "expired" and exc["EXC-0"]["covered"] == [["a", "SSH-001"]]
+        assert run["deviations"] == [{"host": "a", "control": "FILE-004", "param": "max_age_days", "default": 30,
+                                      "value": 90, "why": "accepts older evidence (90 instead of 30)"}]
+        assert [(a["measure"], a["groups"], a["state"], a["status"]) for a in run["attestations"]] == [
+            ("1.1", None, "valid", "attested"), ("1.3", ["prod"], "expired", "attestation_expired")]
+        conn = sqlite3.connect(path)
+        assert conn.execute("SELECT exceptions_sha256, attestations_sha256 FROM runs").fetchone() == ("e" * 64,
+                                                                                                      "a" * 64)
+        assert conn.execute("SELECT entry_id, state FROM result_responses ORDER BY entry_id").fetchall() == [
+            ("EXC-0", "expired"), ("EXC-1", "expiring")]
+        conn.close()
+
+
+def test_a_run_without_register_or_attestations_has_none_of_them(tmp_path):
+    db = tmp_path / "history.db"
+    with History(db) as h:
+        h.import_run(write_run(tmp_path / "out", make_doc("r1", "2026-01-01T00:00:00.000Z", {"a": {}})))
+    run = _register_rows(db, "r1")
+    assert run["exceptions"] is None and run["attestations"] is None and run["deviations"] == []
+
+
+def test_v3_database_is_migrated_to_v4_keeping_waived_results_and_taking_registers_from_then_on(tmp_path):
+    db = tmp_path / "history.db"
+    old = _with_register(make_doc("r1", "2026-01-01T00:00:00.000Z", {"a": {"SSH-001": "fail"}}))
+    with History(db, target=3) as h:         # the code path of schema version 3: no register tables
+        h.import_run(write_run(tmp_path / "out", old))
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'run_exceptions'").fetchone()[0] == 0
+    conn.close()
+    # a read-only reader of the v3 file sees the runs, and no register (None, not an error)
+    from datetime import date
+    from hardencheck.records.history import HistoryReader
+    with HistoryReader(db) as r:
+        runs, _ = r.period_runs(date(2026, 1, 1), date(2026, 1, 1))
+        assert runs[0]["controls"]["SSH-001"]["waived"] == 1 and runs[0]["exceptions"] is None
+    new = _with_register(make_doc("r2", "2026-01-01T01:00:00.000Z", {"a": {"SSH-001": "fail"}}))
+    with History(db) as h:                   # today's code migrates to v4
+        assert h.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert h.results("r1")[("a", "SSH-001")]["status"] == "waived"
+        h.import_run(write_run(tmp_path / "out", new))
+        cols = {r[1] for r in h.conn.execute("PRAGMA table_info(runs)")}
+        assert {"exceptions_sha256", "attestations_sha256"} <= cols
+    assert _register_rows(db, "r1")["exceptions"] is None
+    assert [e["id"] for e in _register_rows(db, "r2")["exceptions"]] == ["EXC-0", "EXC-1"]

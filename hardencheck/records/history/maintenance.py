@@ -83,6 +83,7 @@ def import_run(history: "History", folder: str | os.PathLike) -> dict:
             file, sha = host_files.get(h["name"], ("results.json", doc_sha))
             history._insert_host(pk, {"host": h, "results": by_host.get(h["name"], [])}, file, sha)
         history._fill_not_scanned(pk)
+        history._insert_register(pk, doc)
     return {"run_id": run["id"], "status": "imported", "state": state, "folder": str(folder)}
 
 

@@ -215,14 +215,64 @@ class Queries:
         for rid, run in by_id.items():
             for cid, *counts in self.conn.execute(
                     "SELECT r.control, SUM(r.status = 'pass'), SUM(r.status = 'fail'), SUM(r.status = 'error'), "
-                    "SUM(r.status = 'not_applicable'), SUM(r.status = 'skipped') FROM results r "
-                    "WHERE r.run = ? GROUP BY r.control", (rid,)):
+                    "SUM(r.status = 'not_applicable'), SUM(r.status = 'skipped'), SUM(r.status = 'waived') "
+                    "FROM results r WHERE r.run = ? GROUP BY r.control", (rid,)):
                 name = names.get(cid)
                 if name is None:              # a result for a control missing from run_controls
                     name = names[cid] = self.conn.execute("SELECT name FROM controls WHERE id = ?",
                                                           (cid,)).fetchone()[0]
-                run["controls"][name] = dict(zip(COUNTED, counts))
+                run["controls"][name] = dict(zip(COUNTED + ("waived",), counts))
+        self._period_register(by_id)
         return list(by_id.values()), info
+
+    def schema_version(self) -> int:
+        return self.conn.execute("PRAGMA user_version").fetchone()[0]
+
+    def _period_register(self, by_id: dict[int, dict]) -> None:
+        """Adds to each run of ``by_id`` (run pk -> run dict) what schema v4 keeps of the response
+        register and attestations: ``exceptions`` (entries as used, each with ``covered``: the
+        [host, control] pairs it matched and ``waived``: those it waived), ``deviations`` and
+        ``attestations`` (entries with the status they give their measure); ``None`` for each when the
+        history predates v4 (older read-only copies)."""
+        v4 = self.schema_version() >= 4
+        for rid, run in by_id.items():
+            run["exceptions"] = run["deviations"] = run["attestations"] = None
+            if not v4:
+                continue
+            sha = self.conn.execute("SELECT exceptions_sha256, attestations_sha256 FROM runs WHERE id = ?",
+                                    (rid,)).fetchone()
+            entries = {}
+            for row in self.conn.execute(
+                    "SELECT entry_id, action, state, granted, expires, due, approved_by, owner, ticket, justification,"
+                    " controls, hosts, groups FROM run_exceptions WHERE run = ? ORDER BY entry_id", (rid,)):
+                e = dict(zip(("id", "action", "state", "granted", "expires", "due", "approved_by", "owner",
+                              "ticket", "justification", "controls", "hosts", "groups"), row))
+                for k in ("controls", "hosts", "groups"):
+                    e[k] = json.loads(e[k]) if e[k] else []
+                e["covered"], e["waived"] = [], []
+                entries[e["id"]] = e
+            for entry_id, hname, cname, status in self.conn.execute(
+                    "SELECT rr.entry_id, h.name, c.name, r.status FROM result_responses rr"
+                    " JOIN hosts h ON h.id = rr.host JOIN controls c ON c.id = rr.control"
+                    " LEFT JOIN results r ON r.run = rr.run AND r.host = rr.host AND r.control = rr.control"
+                    " WHERE rr.run = ? ORDER BY h.name, c.name", (rid,)):
+                e = entries.get(entry_id)
+                if e is not None:
+                    e["covered"].append([hname, cname])
+                    if status == "waived":
+                        e["waived"].append([hname, cname])
+            run["exceptions"] = list(entries.values()) if (entries or sha[0]) else None
+            run["deviations"] = [dict(zip(("host", "control", "param", "default", "value", "why"), (
+                h, c, p, json.loads(d) if d else None, json.loads(v) if v else None, w))) for h, c, p, d, v, w in
+                self.conn.execute("SELECT h.name, c.name, d.param, d.default_value, d.value, d.why FROM run_deviations d"
+                                  " JOIN hosts h ON h.id = d.host JOIN controls c ON c.id = d.control"
+                                  " WHERE d.run = ? ORDER BY h.name, c.name, d.param", (rid,))]
+            att = [dict(zip(("measure", "groups", "state", "status", "date", "valid_until", "attested_by", "owner"),
+                            (m, json.loads(g) if g else None, st, stat, d, vu, by, ow)))
+                   for m, g, st, stat, d, vu, by, ow in self.conn.execute(
+                       "SELECT measure, groups, state, status, date, valid_until, attested_by, owner"
+                       " FROM run_attestations WHERE run = ? ORDER BY idx", (rid,))]
+            run["attestations"] = att if (att or sha[1]) else None
 
     def failing_hosts(self, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
         """(run id, control) -> the hosts it failed on in that run, for the ``wanted`` pairs: one small

@@ -75,3 +75,4 @@ class HistoryRecorder(History):
                  _j(planned) if planned is not None else None, len(planned) if planned is not None else None,
                  self.run_pk))
             self._fill_not_scanned(self.run_pk)
+            self._insert_register(self.run_pk, doc)

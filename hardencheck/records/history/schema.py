@@ -8,7 +8,7 @@ references it (bundle path, host file + sha256, evidence ids). One file, WAL mod
 with ``PRAGMA user_version`` and the ordered ``MIGRATIONS`` list below (version N = the first N
 scripts applied; a database from a newer hardencheck is refused, never rewritten).
 
-Schema (version 3)
+Schema (version 4)
 ------------------
 Timestamps are the ISO-8601 UTC strings of results.json (``2026-11-23T04:43:06.123Z``): they sort
 as text, ``substr(started_at, 1, 10)`` is the UTC date. Statuses and severities are the strings of
@@ -52,6 +52,21 @@ of 1.1M results stores each distinct text once).
     serves per-control and per-(host, control) time series without touching the table
 ``tom_catalogs``   (sha256 PRIMARY KEY, catalog TEXT JSON): {"catalog": results.json tom.catalog
                    identity, "items": [the item tree without per-run fields] | null}
+``run_exceptions`` (v4) the response register's entries as the run used them (results.json
+                   ``exceptions.entries``); PRIMARY KEY (run, entry_id), WITHOUT ROWID
+    action, state (on the run's UTC date: active | expiring | expired | overdue), granted, expires, due,
+    approved_by, owner, ticket, justification (the text), controls, hosts, groups (JSON lists),
+    file, line; runs.exceptions_sha256 (v4) is the register's SHA-256
+``result_responses`` (v4) which entries matched which result: (run, host, control, entry_id, state);
+                   a ``waived`` result names the entry that waived it here. WITHOUT ROWID
+``run_deviations`` (v4) deviations from the baseline (results.json ``deviations``): run, host, control,
+                   param, default_value, value (JSON), why; PRIMARY KEY (run, host, control, param)
+``run_attestations`` (v4) the attestation entries as the run judged them (results.json
+                   ``attestations.entries``): run, idx (order in the file), measure, groups (JSON or
+                   NULL), state (valid | expired | not_yet_valid), status (what it gives the measure:
+                   attested | attestation_expired | not_attested | not_verified), date, valid_until,
+                   attested_by, owner, statement, documents (JSON: path/url, sha256, status);
+                   runs.attestations_sha256 (v4) is the attestation file's SHA-256
 ``prunes``         (v2) one row per run removed by ``prune``: run_id, inventory_key, started_at,
                    manifest_sha256, bundle_path, bundle_removed (0/1), pruned_at, by, keep
 
@@ -176,6 +191,63 @@ MIGRATIONS: list[str] = [
     DROP TABLE results;
     ALTER TABLE results_v3 RENAME TO results;
     CREATE INDEX results_by_control ON results (control, host, run, status);
+    """,
+    # v4: the response register, deviations and attestations of each run (issue 12, part 5)
+    """
+    ALTER TABLE runs ADD COLUMN exceptions_sha256 TEXT;
+    ALTER TABLE runs ADD COLUMN attestations_sha256 TEXT;
+    CREATE TABLE run_exceptions (
+        run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        entry_id TEXT NOT NULL,
+        action TEXT NOT NULL,
+        state TEXT NOT NULL,
+        granted TEXT,
+        expires TEXT,
+        due TEXT,
+        approved_by TEXT,
+        owner TEXT,
+        ticket TEXT,
+        justification TEXT,
+        controls TEXT,
+        hosts TEXT,
+        groups TEXT,
+        file TEXT,
+        line INTEGER,
+        PRIMARY KEY (run, entry_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE result_responses (
+        run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        host INTEGER NOT NULL REFERENCES hosts (id),
+        control INTEGER NOT NULL REFERENCES controls (id),
+        entry_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (run, host, control, entry_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_deviations (
+        run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        host INTEGER NOT NULL REFERENCES hosts (id),
+        control INTEGER NOT NULL REFERENCES controls (id),
+        param TEXT NOT NULL,
+        default_value TEXT,
+        value TEXT,
+        why TEXT,
+        PRIMARY KEY (run, host, control, param)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_attestations (
+        run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        measure TEXT NOT NULL,
+        groups TEXT,
+        state TEXT NOT NULL,
+        status TEXT NOT NULL,
+        date TEXT,
+        valid_until TEXT,
+        attested_by TEXT,
+        owner TEXT,
+        statement TEXT,
+        documents TEXT,
+        PRIMARY KEY (run, idx)
+    ) WITHOUT ROWID;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

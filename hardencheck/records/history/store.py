@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hardencheck.judge.attestations import entry_status
 from hardencheck.records import provenance
 from hardencheck.records.bundle import inventory_key
 from hardencheck.records.files import sha256_bytes
@@ -101,6 +102,8 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, target: int | None = None):
         self.path = str(path)
         self.conn = connect(path, target=target)
+        #: the schema version written to (below 4 only in tests that build an older database)
+        self.version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         self._ids: dict[tuple[str, str], int] = {}
 
     def _forget(self) -> None:
@@ -191,16 +194,60 @@ class Store:
              ident.get("address"), ident.get("host_key_fingerprint"), _j(h.get("groups") or []), file, sha256,
              counts["pass"], counts["fail"], counts["error"], counts["not_applicable"], counts["skipped"]))
         self.conn.execute("DELETE FROM results WHERE run = ? AND host = ?", (run_pk, hid))
-        rows = []
+        if self.version >= 4:
+            self.conn.execute("DELETE FROM result_responses WHERE run = ? AND host = ?", (run_pk, hid))
+        rows, responses = [], []
         for r in results:
             if r.get("host") not in (None, name):
                 raise ValueError(f"result of host {r.get('host')!r} in the record of {name!r}")
             ev = (r.get("evidence") or {}).get("sections") if isinstance(r.get("evidence"), dict) else None
             rows.append((run_pk, hid, self.control_id(r["control"]), r["status"], r.get("severity") or "info",
                          r.get("reason"), self.text_id(r.get("message")), self.text_id(_j(ev) if ev else None)))
+            for resp in r.get("responses") or []:
+                if isinstance(resp, dict) and resp.get("id"):
+                    responses.append((run_pk, hid, rows[-1][2], str(resp["id"]), resp.get("state") or "active"))
         self.conn.executemany(
             "INSERT OR REPLACE INTO results (run, host, control, status, severity, reason, message, evidence)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if self.version < 4:
+            return
+        self.conn.executemany("INSERT OR REPLACE INTO result_responses (run, host, control, entry_id, state)"
+                              " VALUES (?, ?, ?, ?, ?)", responses)
+
+    def _insert_register(self, run_pk: int, doc: dict) -> None:
+        """The run's response register entries, deviations and attestation entries (results.json 1.3
+        ``exceptions``, ``deviations``, ``attestations``); replaces what the run had."""
+        if self.version < 4:
+            return
+        for table in ("run_exceptions", "run_deviations", "run_attestations"):
+            self.conn.execute(f"DELETE FROM {table} WHERE run = ?", (run_pk,))
+        exc = doc.get("exceptions") or {}
+        att = doc.get("attestations") or {}
+        self.conn.execute("UPDATE runs SET exceptions_sha256 = ?, attestations_sha256 = ? WHERE id = ?",
+                          (exc.get("sha256"), (att.get("file") or {}).get("sha256"), run_pk))
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO run_exceptions (run, entry_id, action, state, granted, expires, due, approved_by,"
+            " owner, ticket, justification, controls, hosts, groups, file, line)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_pk, str(e["id"]), e.get("action") or "", e.get("state") or "active", e.get("granted"),
+              e.get("expires"), e.get("due"), e.get("approved_by"), e.get("owner"), e.get("ticket"),
+              e.get("justification"), _j(e.get("controls") or []), _j(e.get("hosts") or []),
+              _j(e.get("groups") or []), e.get("file"), e.get("line"))
+             for e in exc.get("entries") or [] if isinstance(e, dict) and e.get("id")])
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO run_deviations (run, host, control, param, default_value, value, why)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(run_pk, self.host_id(d["host"]), self.control_id(d["control"]), str(d.get("param")),
+              _j(d.get("default")), _j(d.get("value")), d.get("why"))
+             for d in doc.get("deviations") or [] if isinstance(d, dict) and d.get("host") and d.get("control")])
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO run_attestations (run, idx, measure, groups, state, status, date, valid_until,"
+            " attested_by, owner, statement, documents) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(run_pk, i, str(e["measure"]), _j(e.get("groups")) if e.get("groups") else None,
+              e.get("state") or "", entry_status(e), e.get("date"), e.get("valid_until"), e.get("attested_by"),
+              e.get("owner"), e.get("statement"),
+              _j([{k: d.get(k) for k in ("path", "url", "sha256", "status")} for d in e.get("evidence") or []]))
+             for i, e in enumerate(att.get("entries") or []) if isinstance(e, dict) and e.get("measure")])
 
     def _fill_not_scanned(self, run_pk: int) -> None:
         row = self.conn.execute("SELECT planned_hosts FROM runs WHERE id = ?", (run_pk,)).fetchone()
