@@ -11,13 +11,16 @@ from typing import Any
 
 from hardencheck.judge import tom as tom_catalog
 from hardencheck.records import provenance
-from hardencheck.records.effectiveness import (Calendar, Run, control_sequences, gaps, hosts_seen, iso_utc,
+from hardencheck.records.effectiveness import (JUDGED, Calendar, Run, control_sequences, gaps, hosts_seen, iso_utc,
                                                item_sequence, period_bounds, runs_digest, runs_in_period,
                                                series_figures)
 from hardencheck.records.files import sha256_file
+from hardencheck.records.register_history import attestation_outcomes, attestation_validity, exception_life
 from hardencheck.records.history import HistoryReader, Queries
 
-AUDIT_VERSION = 1
+#: 2: outcome ``held_with_exceptions`` (letter W), ``exceptions`` (each entry's life) and ``attestations``
+#: (validity per measure); organisational measures judged by their attestations
+AUDIT_VERSION = 2
 
 
 @dataclass
@@ -68,7 +71,9 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
 
     run_outcomes, ctl_seq = control_sequences(runs)
     measures = [it for it in outline.items if not it.get("group")]
-    item_seq = {it["id"]: item_sequence(it.get("controls") or [], run_outcomes) for it in measures}
+    attested = attestation_outcomes(runs, measures)
+    item_seq = {it["id"]: item_sequence(it.get("controls") or [], run_outcomes, attested[it["id"]])
+                for it in measures}
     cal = Calendar(date_from, last_day, runs)
     daily = cal.daily(run_outcomes, item_seq.values())
     gap_list = gaps(daily)
@@ -90,13 +95,12 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
                                     "controls", "text")}
         if not it.get("group"):
             ctls = it.get("controls") or []
-            if not ctls:
-                e["organisational"] = True
+            e["organisational"] = not ctls
+            if not ctls and not item_seq[it["id"]]:
                 e["figures"] = None
                 e["weekly"] = None
                 e["outcomes"] = None
             else:
-                e["organisational"] = False
                 e["figures"] = with_hosts(series_figures(item_seq[it["id"]], runs, period_end), ctls)
                 e["weekly"] = cal.weekly(item_seq[it["id"]])
                 e["outcomes"] = cal.letters(item_seq[it["id"]])
@@ -118,6 +122,7 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
                  "controls": len(r.controls), "successful": r.successful, "manifest_sha256": r.manifest_sha256,
                  "tool_version": r.tool_version}
                 for r in runs]
+    exc_life = exception_life(runs)
     judged_items = [x for x in items_out if x.get("figures") and x["figures"]["judged"]]
     return {
         "audit_version": AUDIT_VERSION,
@@ -141,17 +146,40 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
         "overall": {
             "items_judged": len(judged_items),
             "items_held_every_run": sum(1 for x in judged_items if x["figures"]["held"] == x["figures"]["judged"]),
+            "items_held_with_exceptions": sum(1 for x in judged_items if x["figures"]["held_with_exceptions"]),
+            "items_attested_judged": sum(1 for x in judged_items if x.get("organisational")),
             "items_with_failures": sum(1 for x in judged_items if x["figures"]["failed"]),
             "items_open": sum(1 for x in judged_items if x["figures"]["open"]),
             "controls_judged": sum(1 for c in controls_out if c["figures"]["judged"]),
             "controls_open": sum(1 for c in controls_out if c["figures"]["open"]),
+            "controls_held_with_exceptions": sum(1 for c in controls_out if c["figures"]["held_with_exceptions"]),
+            "outcomes": {"items": {o: sum((x["figures"] or {}).get(o, 0) for x in items_out if not x.get("group"))
+                                   for o in JUDGED},
+                         "controls": {o: sum(c["figures"][o] for c in controls_out) for o in JUDGED}},
+            "exceptions": len(exc_life), "exceptions_expired": sum(1 for x in exc_life if x["expired_at"]),
+            "exceptions_renewed": sum(1 for x in exc_life if x["renewed_by"]),
             "episodes": sum(len(c["figures"]["episodes"]) for c in controls_out),
         },
         "items": items_out,
         "controls": controls_out,
+        "exceptions": exc_life,
+        "attestations": attestation_validity(runs, measures),
+        "deviations": deviations_seen(runs),
         "hosts": hosts_seen(runs),
         "series": {"days": daily, "weeks": [{"from": a.isoformat(), "to": b.isoformat()} for a, b in cal.weeks]},
     }
+
+
+def deviations_seen(runs: list[Run]) -> list[dict[str, Any]]:
+    """Each deviation from the baseline (host, control, parameter, value) with its first and last run."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for r in runs:
+        for d in r.deviations or []:
+            k = (d["host"], d["control"], d["param"], repr(d.get("value")))
+            x = out.setdefault(k, {**d, "first_seen": r.started_at, "runs": 0})
+            x["last_seen"] = r.started_at
+            x["runs"] += 1
+    return [out[k] for k in sorted(out)]
 
 
 def audit(history: str | Path, date_from: date, date_to: date, *, inventory: str | None = None,

@@ -20,6 +20,8 @@ Outcome of a control in a run (the run's planned hosts: every host the run set o
                         ``error`` result (including hosts that were unreachable or refused), or no
                         result at all (the host was never scanned: run interrupted or still running),
                         or the control was deselected on part of the hosts.
+    ``held_with_exceptions``  verified on every planned host, and every failure was ``waived`` by an
+                        active entry of the response register: judged, never counted as held.
     ``held``            it passed on at least one host, and on every other planned host it passed or
                         was not applicable.
     ``not_applicable``  not applicable on every planned host: left out of the share.
@@ -32,19 +34,23 @@ Outcome of a TOM item in a run
     Over the item's controls that are in the run's library (the controls the report's catalog names
     for the item): ``failed`` if any failed; else ``not_assessed`` if all were deselected; else
     ``not_verified`` if any was not verified *or deselected* (a measure is held only when every one of
-    its controls was checked); else ``held`` if any held; else ``not_applicable``. Items without
-    technical controls are organisational and get no figures. This is stricter than the run report's
+    its controls was checked); else ``held_with_exceptions`` if any was; else ``held`` if any held; else
+    ``not_applicable``. A run with attestations adds its attestation outcome for the measures it has
+    entries for (``register_history.attestation_outcomes``: ``held`` when attested, else
+    ``not_verified``); an organisational measure (no controls) is judged by it alone, ``not_verified``
+    when the run's attestation file has no entry for it, and has no outcome in runs without one. This is stricter than the run report's
     per-run roll-up, which ignores deselected controls next to passing ones.
 
 Share held
-    ``held ÷ (held + failed + not_verified)`` over the runs where the control (item) had one of
-    these three outcomes. A measure never counts as held where it was not verified, and a run that
+    ``held ÷ (held + held_with_exceptions + failed + not_verified)`` over the runs where the control
+    (item) had one of these four outcomes; ``share_held_or_excepted`` counts both helds. A measure never counts as held where it was not verified, and a run that
     could not verify it is in the denominator.
 
 Failure episodes, streaks and time to fix
     An episode starts at a run in which the control (item) failed and lasts until the first later run
     in which it *held*; runs in between that could not verify it (``not_verified``) do not end it
-    (nothing showed it fixed), runs where it was not assessed or not applicable are passed over. A
+    (nothing showed it fixed), nor do runs where it held only with exceptions (the failure was
+    accepted, not fixed; they never start one either), runs where it was not assessed or not applicable are passed over. A
     failure ends when a run shows it held on every planned host of that run, so a host taken out of
     the inventory ends its own failures.
     streak, runs   the runs of the episode (first failing run to the last run before the fix).
@@ -66,8 +72,8 @@ Series
     Per day: runs, successful runs, and the sum over that day's runs of the item and control outcomes.
     Per week (7-day blocks from ``date_from``; the last may be shorter): per item and control the worst
     outcome of its runs that week (``failed`` > ``not_verified`` > ``held``; ``None``: no judged run).
-    Per run: ``outcomes``, one letter per run of ``runs.list`` (H held, F failed, V not verified,
-    A not applicable, S deselected, ``-`` not in that run's library), so every figure can be
+    Per run: ``outcomes``, one letter per run of ``runs.list`` (H held, W held with exceptions,
+    F failed, V not verified, A not applicable, S deselected, ``-`` not in that run's library), so every figure can be
     recomputed from audit.json alone.
 
 Loading
@@ -84,13 +90,14 @@ from typing import Any, Iterable
 from hardencheck.errors import ConfigError
 from hardencheck.records.files import sha256_bytes
 
-HELD, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED = (
-    "held", "failed", "not_verified", "not_applicable", "not_assessed")
-OUTCOMES = (HELD, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED)
-JUDGED = (HELD, FAILED, NOT_VERIFIED)
-_WORST = {FAILED: 3, NOT_VERIFIED: 2, HELD: 1}
+HELD, HELD_WITH_EXCEPTIONS, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED = (
+    "held", "held_with_exceptions", "failed", "not_verified", "not_applicable", "not_assessed")
+OUTCOMES = (HELD, HELD_WITH_EXCEPTIONS, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED)
+JUDGED = (HELD, HELD_WITH_EXCEPTIONS, FAILED, NOT_VERIFIED)
+_WORST = {FAILED: 4, NOT_VERIFIED: 3, HELD_WITH_EXCEPTIONS: 2, HELD: 1}
 #: one letter per outcome in the ``outcomes`` strings of audit.json ("-": not in that run's library)
-LETTER = {HELD: "H", FAILED: "F", NOT_VERIFIED: "V", NOT_APPLICABLE: "A", NOT_ASSESSED: "S"}
+LETTER = {HELD: "H", HELD_WITH_EXCEPTIONS: "W", FAILED: "F", NOT_VERIFIED: "V", NOT_APPLICABLE: "A",
+          NOT_ASSESSED: "S"}
 DAY = 86400
 
 #: an outcome sequence: [(run index, outcome)] in run order, over the runs where the control (item) existed
@@ -107,10 +114,11 @@ class Counts:
     error: int = 0
     not_applicable: int = 0
     skipped: int = 0
+    waived: int = 0
 
     @property
     def n(self) -> int:
-        return self.passed + self.fail + self.error + self.not_applicable + self.skipped
+        return self.passed + self.fail + self.error + self.not_applicable + self.skipped + self.waived
 
 
 @dataclass
@@ -128,13 +136,17 @@ class Run:
     tom_sha256: str | None = None
     controls_sha256: str | None = None
     hosts_planned: int | None = None      # runs.hosts_planned, when larger than the hosts known
+    exceptions: list[dict] | None = None  # the register's entries as used (History.period_runs; v4)
+    attestations: list[dict] | None = None  # attestation entries with their status (None: no file)
+    deviations: list[dict] | None = None  # deviations from the baseline
 
     @classmethod
     def from_history(cls, r: dict[str, Any]) -> "Run":
         """A run as ``History.period_runs`` returns it (result counts by status)."""
         return cls(run_id=r["run_id"], started_at=r["started_at"], state=r["state"], hosts=r["hosts"],
-                   controls={name: Counts(c["pass"], c["fail"], c["error"], c["not_applicable"], c["skipped"])
-                             for name, c in r["controls"].items()},
+                   controls={name: Counts(c["pass"], c["fail"], c["error"], c["not_applicable"], c["skipped"],
+                                          c.get("waived") or 0) for name, c in r["controls"].items()},
+                   exceptions=r.get("exceptions"), attestations=r.get("attestations"), deviations=r.get("deviations"),
                    inventory_key=r["inventory_key"], ended_at=r["ended_at"], manifest_sha256=r["manifest_sha256"],
                    tool_version=r["tool_version"], tom_sha256=r["tom_sha256"],
                    controls_sha256=r["controls_sha256"], hosts_planned=r["hosts_planned"])
@@ -177,6 +189,8 @@ def control_outcome(c: Counts, n_planned: int) -> str:
         return NOT_ASSESSED
     if c.error or c.skipped or c.n < n_planned or n_planned == 0:
         return NOT_VERIFIED
+    if c.waived:
+        return HELD_WITH_EXCEPTIONS
     if c.passed:
         return HELD
     return NOT_APPLICABLE
@@ -193,6 +207,8 @@ def item_outcome(outcomes: list[str]) -> str | None:
         return NOT_ASSESSED
     if NOT_VERIFIED in s or NOT_ASSESSED in s:
         return NOT_VERIFIED
+    if HELD_WITH_EXCEPTIONS in s:
+        return HELD_WITH_EXCEPTIONS
     if HELD in s:
         return HELD
     return NOT_APPLICABLE
@@ -210,11 +226,13 @@ def control_sequences(runs: list[Run]) -> tuple[list[dict[str, str]], dict[str, 
     return run_outcomes, ctl_seq
 
 
-def item_sequence(controls: list[str], run_outcomes: list[dict[str, str]]) -> Seq:
-    """The outcome sequence of a TOM item made of ``controls``."""
+def item_sequence(controls: list[str], run_outcomes: list[dict[str, str]],
+                  attested: list[str | None] | None = None) -> Seq:
+    """The outcome sequence of a TOM item made of ``controls`` (and, per run, its attestation outcome)."""
     seq = []
     for i, outs in enumerate(run_outcomes):
-        o = item_outcome([outs[c] for c in controls if c in outs])
+        extra = [attested[i]] if attested and attested[i] else []
+        o = item_outcome([outs[c] for c in controls if c in outs] + extra)
         if o is not None:
             seq.append((i, o))
     return seq
@@ -247,10 +265,12 @@ def series_figures(seq: Seq, runs: list[Run], period_end: datetime) -> dict[str,
     if cur is not None:
         episodes.append(_episode(cur, runs, fixed=None, period_end=period_end))
     fixed = [e for e in episodes if not e["open"]]
-    n_judged = counts[HELD] + counts[FAILED] + counts[NOT_VERIFIED]
+    n_judged = sum(counts[o] for o in JUDGED)
     return {
         "runs": len(seq), "judged": n_judged, **counts,
         "share_held": round(counts[HELD] / n_judged, 6) if n_judged else None,
+        "share_held_or_excepted": (round((counts[HELD] + counts[HELD_WITH_EXCEPTIONS]) / n_judged, 6)
+                                   if n_judged else None),
         "first_run": runs[seq[0][0]].started_at if seq else None,
         "last_run": runs[seq[-1][0]].started_at if seq else None,
         "last_outcome": seq[-1][1] if seq else None,

@@ -19,7 +19,7 @@ import pytest
 
 from hardencheck.records import audit_document
 from hardencheck.records import effectiveness as eff
-from hardencheck.records.effectiveness import (FAILED, HELD, NOT_APPLICABLE, NOT_ASSESSED, NOT_VERIFIED, Counts,
+from hardencheck.records.effectiveness import (FAILED, HELD, HELD_WITH_EXCEPTIONS, NOT_APPLICABLE, NOT_ASSESSED, NOT_VERIFIED, Counts,
                                        control_outcome, item_outcome)
 from hardencheck.errors import ConfigError
 from hardencheck.records.history import HistoryRecorder
@@ -263,13 +263,13 @@ def test_daily_series(history):
     days = {d["date"]: d for d in run_audit(history)["series"]["days"]}
     assert len(days) == 10
     assert days["2026-03-01"] == {"date": "2026-03-01", "runs": 1, "successful": 1,
-                                  "items": {HELD: 2, FAILED: 0, NOT_VERIFIED: 0},
-                                  "controls": {HELD: 2, FAILED: 0, NOT_VERIFIED: 0}}
-    assert days["2026-03-04"]["items"] == {HELD: 1, FAILED: 1, NOT_VERIFIED: 0}
-    assert days["2026-03-04"]["controls"] == {HELD: 2, FAILED: 1, NOT_VERIFIED: 0}
+                                  "items": {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 0},
+                                  "controls": {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 0}}
+    assert days["2026-03-04"]["items"] == {HELD: 1, HELD_WITH_EXCEPTIONS: 0, FAILED: 1, NOT_VERIFIED: 0}
+    assert days["2026-03-04"]["controls"] == {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 1, NOT_VERIFIED: 0}
     assert days["2026-03-06"]["runs"] == 0
     assert (days["2026-03-08"]["runs"], days["2026-03-08"]["successful"]) == (1, 0)
-    assert days["2026-03-08"]["controls"] == {HELD: 0, FAILED: 0, NOT_VERIFIED: 3}
+    assert days["2026-03-08"]["controls"] == {HELD: 0, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 3}
 
 
 def test_as_of_cuts_the_period(history):

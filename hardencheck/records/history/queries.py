@@ -231,7 +231,7 @@ class Queries:
     def _period_register(self, by_id: dict[int, dict]) -> None:
         """Adds to each run of ``by_id`` (run pk -> run dict) what schema v4 keeps of the response
         register and attestations: ``exceptions`` (entries as used, each with ``covered``: the
-        [host, control] pairs it matched and ``waived``: those it waived), ``deviations`` and
+        [host, control] pairs it matched and ``waived``: those it waived, being in force and waiving), ``deviations`` and
         ``attestations`` (entries with the status they give their measure); ``None`` for each when the
         history predates v4 (older read-only copies)."""
         v4 = self.schema_version() >= 4
@@ -251,15 +251,17 @@ class Queries:
                     e[k] = json.loads(e[k]) if e[k] else []
                 e["covered"], e["waived"] = [], []
                 entries[e["id"]] = e
-            for entry_id, hname, cname, status in self.conn.execute(
-                    "SELECT rr.entry_id, h.name, c.name, r.status FROM result_responses rr"
+            for entry_id, hname, cname, status, rstate in self.conn.execute(
+                    "SELECT rr.entry_id, h.name, c.name, r.status, rr.state FROM result_responses rr"
                     " JOIN hosts h ON h.id = rr.host JOIN controls c ON c.id = rr.control"
                     " LEFT JOIN results r ON r.run = rr.run AND r.host = rr.host AND r.control = rr.control"
                     " WHERE rr.run = ? ORDER BY h.name, c.name", (rid,)):
                 e = entries.get(entry_id)
                 if e is not None:
                     e["covered"].append([hname, cname])
-                    if status == "waived":
+                    # the entries that waived it: a waiving action, in force on the run's date
+                    if (status == "waived" and rstate in ("active", "expiring")
+                            and e["action"] in ("risk_accepted", "false_positive")):
                         e["waived"].append([hname, cname])
             run["exceptions"] = list(entries.values()) if (entries or sha[0]) else None
             run["deviations"] = [dict(zip(("host", "control", "param", "default", "value", "why"), (
