@@ -17,7 +17,7 @@ from typing import Any
 from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES
 from hardencheck.report.html import jinja_environment
-from hardencheck.report.i18n import OUTCOME
+from hardencheck.report.i18n import OUTCOME, RESPONSE_ACTION, RESPONSE_STATE, word
 from hardencheck.report.i18n_html import Lang
 
 
@@ -119,6 +119,35 @@ A: dict[str, dict[str, Any]] = {
     "manifest": {"en": "manifest.json SHA-256", "de": "SHA-256 der manifest.json"},
     "successful": {"en": "successful", "de": "erfolgreich"},
     "legend_none": {"en": "no judged run", "de": "kein bewerteter Lauf"},
+    "hwe_runs": {"en": "Held with exceptions", "de": _cap(OUTCOME["held_with_exceptions"]["de"])},
+    "register": {"en": "Exceptions, attestations and deviations over the period",
+                 "de": "Ausnahmen, Bestätigungen und Abweichungen von der Vorgabe im Zeitraum"},
+    "exc_life": {"en": "Exceptions (response register): their life in the period",
+                 "de": "Ausnahmen (Register der Reaktionen): ihr Verlauf im Zeitraum"},
+    "no_exceptions": {"en": "No run of the period used a response register.",
+                      "de": "Kein Lauf des Zeitraums verwendete ein Register der Reaktionen."},
+    "exc_scope": {"en": "Controls / hosts or groups", "de": "Kontrollen / Server oder Gruppen"},
+    "exc_granted": {"en": "Approved by, granted, expires", "de": "Genehmigt von, erteilt, gültig bis"},
+    "exc_states": {"en": "States seen (first run)", "de": "Zustände (erster Lauf)"},
+    "exc_waived": {"en": "Runs / results waived", "de": "Läufe / Ergebnisse ausgenommen"},
+    "exc_renewal": {"en": "Renewal", "de": "Verlängerung"},
+    "renewed_by": {"en": "renewed by {ids}", "de": "verlängert durch {ids}"},
+    "renews": {"en": "renews {ids}", "de": "verlängert {ids}"},
+    "justification": {"en": "Justification", "de": "Begründung"},
+    "att_validity": {"en": "Attestations of measures: validity in the period",
+                     "de": "Bestätigungen von Maßnahmen: Gültigkeit im Zeitraum"},
+    "no_attestations": {"en": "No run of the period used an attestation file.",
+                        "de": "Kein Lauf des Zeitraums verwendete eine Bestätigungsdatei."},
+    "att_runs": {"en": "Runs: attested / expired / not attested / documents not verified",
+                 "de": "Läufe: bestätigt / abgelaufen / nicht bestätigt / Dokumente nicht nachgewiesen"},
+    "att_first_last": {"en": "First / last attested", "de": "Zuerst / zuletzt bestätigt"},
+    "att_lapsed": {"en": "Lapsed in run", "de": "Entfallen im Lauf"},
+    "att_entries": {"en": "Attested by, date, valid until", "de": "Bestätigt von, Datum, gültig bis"},
+    "deviations": {"en": "Deviations from the baseline", "de": "Abweichungen von der Vorgabe"},
+    "no_deviations": {"en": "No deviation from the baseline in the period.",
+                      "de": "Keine Abweichung von der Vorgabe im Zeitraum."},
+    "dev_value": {"en": "Default → value", "de": "Vorgabe → Wert"},
+    "dev_why": {"en": "Less strict because", "de": "Weniger streng, weil"},
     "method_title": {"en": "Method and definitions", "de": "Methode und Definitionen"},
     "method": {
         "en": [
@@ -143,7 +172,14 @@ A: dict[str, dict[str, Any]] = {
             "A successful scan is a run that finished (not interrupted, not still running) and checked at least "
             "one host. A day on which no successful scan started is a gap in the testing process.",
             "Weekly cells show the worst outcome of the week's runs: failed, then not verified, then held; "
-            "weeks are 7-day blocks from the first day of the period."],
+            "weeks are 7-day blocks from the first day of the period.",
+            "Held with exceptions (letter W in audit.json): the control was verified on every planned host and "
+            "each of its failures was waived by an entry of the response register in force on the run's date; it "
+            "is counted apart and never as held, and it neither starts nor ends a failure. An organisational "
+            "measure is judged in each run with an attestation file: held when a valid attestation with intact "
+            "documents covers it, otherwise not verified. The exceptions table shows each register entry from "
+            "its first to its last run, the states it went through, and which later entry renewed it after it "
+            "expired."],
         "de": [
             "Quelle: jeder Prüflauf der Prüfhistorie, der an einem Tag des Zeitraums (UTC) begann, für das "
             "gezeigte Inventar. Es wurde nichts neu geprüft; die Zahlen werden aus den Ergebnissen berechnet, die "
@@ -172,7 +208,14 @@ A: dict[str, dict[str, Any]] = {
             "mindestens einen Server geprüft hat. Ein Tag, an dem keine erfolgreiche Prüfung begann, ist eine "
             "Lücke im Prüfprozess.",
             "Die Wochenfelder zeigen das schlechteste Ergebnis der Läufe der Woche: nicht erfüllt, dann nicht "
-            "nachgewiesen, dann erfüllt; Wochen sind 7-Tage-Blöcke ab dem ersten Tag des Zeitraums."]},
+            "nachgewiesen, dann erfüllt; Wochen sind 7-Tage-Blöcke ab dem ersten Tag des Zeitraums.",
+            "Erfüllt mit Ausnahmen (Buchstabe W in audit.json): die Kontrolle wurde auf jedem geplanten Server "
+            "geprüft, und jede Abweichung war durch einen am Tag des Laufs gültigen Eintrag des Registers der "
+            "Reaktionen ausgenommen; das wird getrennt gezählt, nie als erfüllt, und beginnt oder beendet keine "
+            "Abweichung. Eine organisatorische Maßnahme wird in jedem Lauf mit Bestätigungsdatei bewertet: "
+            "erfüllt bei einer gültigen Bestätigung mit unveränderten Dokumenten, sonst nicht nachgewiesen. Die "
+            "Tabelle der Ausnahmen zeigt jeden Eintrag vom ersten bis zum letzten Lauf, seine Zustände und "
+            "welcher spätere Eintrag ihn nach dem Ablauf verlängerte."]},
     "integrity_text": {
         "en": "The runs summarised are listed above with the SHA-256 of each run bundle's manifest.json. The "
               "digest of the runs is the SHA-256 over one line per run in order: run id, start, state and "
@@ -189,9 +232,10 @@ A: dict[str, dict[str, Any]] = {
     },
 }
 
-COLORS = {"held": "#1a7f37", "failed": "#c62828", "not_verified": "#8e24aa", None: "#e3e6ea"}
+COLORS = {"held": "#1a7f37", "held_with_exceptions": "#7a5c00", "failed": "#c62828", "not_verified": "#8e24aa",
+          None: "#e3e6ea"}
 #: badge classes of the shared stylesheet per outcome
-BADGE = {"held": "s-met", "failed": "s-not_met", "not_verified": "s-not_verified", "not_applicable": "s-other",
+BADGE = {"held": "s-met", "held_with_exceptions": "s-met_with_exceptions", "failed": "s-not_met", "not_verified": "s-not_verified", "not_applicable": "s-other",
          "not_assessed": "s-other"}
 
 
@@ -204,6 +248,12 @@ class _AL(Lang):
 
     def outcome(self, o: str | None) -> str:
         return super().outcome(o) if o else A["legend_none"][self.lang]
+
+    def action(self, a: str | None) -> str:
+        return word(RESPONSE_ACTION, a, self.lang) if a else "—"
+
+    def rstate(self, s: str | None) -> str:
+        return word(RESPONSE_STATE, s, self.lang) if s else "—"
 
     def state(self, s: str) -> str:
         return A["run_state"].get(s, {}).get(self.lang, s)
@@ -243,11 +293,11 @@ def _daily_chart(days: list[dict]) -> dict[str, Any]:
     for k, d in enumerate(days):
         x = left + k * bw
         it = d["items"]
-        total = it["held"] + it["failed"] + it["not_verified"]
+        total = it["held"] + it.get("held_with_exceptions", 0) + it["failed"] + it["not_verified"]
         if total:
             y = top + h
-            for o in ("held", "not_verified", "failed"):
-                if it[o]:
+            for o in ("held", "held_with_exceptions", "not_verified", "failed"):
+                if it.get(o):
                     seg = h * it[o] / total
                     y -= seg
                     bars.append({"x": round(x, 2), "y": round(y, 2), "w": round(max(bw - (0.4 if bw > 2 else 0), 0.6), 2),
@@ -313,6 +363,8 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
         "unmapped": [c for c in controls if not c["items"]],
         "hosts": doc["hosts"], "chart": _daily_chart(doc["series"]["days"]), "weeks": weeks,
         "badge": BADGE, "colors": COLORS, "categories": CATEGORIES,
+        "exceptions": doc.get("exceptions") or [], "attestations": doc.get("attestations") or [],
+        "deviations": doc.get("deviations") or [],
     }
 
 

@@ -125,6 +125,7 @@ RESPONSE_STATE: Table = {
 #: the roll-up's words in German, its own English words.
 OUTCOME: Table = {
     "held": {"en": "held", "de": ROLLUP["met"]["de"]},
+    "held_with_exceptions": {"en": "held with exceptions", "de": ROLLUP["met_with_exceptions"]["de"]},
     "failed": {"en": "failed", "de": ROLLUP["not_met"]["de"]},
     "not_verified": {"en": "not verified", "de": ROLLUP["not_verified"]["de"]},
     "not_applicable": {"en": "not applicable", "de": ROLLUP["not_applicable"]["de"]},

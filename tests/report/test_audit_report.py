@@ -173,3 +173,27 @@ def test_chromium_no_errors_no_requests(hist, chromium):  # noqa: F811
     assert [e for e in p["log"] if e["level"] in ("error", "warning")] == []
     assert p["requests"] == [url]
     assert seconds < 30
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_held_with_exceptions_exceptions_life_and_attestations_in_the_html(tmp_path, lang):
+    """The hand-built history of tests/records/test_register_history: the new outcome distinct in the
+    tables, strips and chart, each exception's life, the attestation validity, deviations; hostile
+    justification inert."""
+    from hardencheck.report.audit_html import COLORS, render
+    from hardencheck.report.i18n import OUTCOME, RESPONSE_STATE
+    from tests.records.test_register_history import build
+    doc = build(tmp_path)
+    page = render(doc, lang).decode()
+    text = _text(page)
+    hwe = OUTCOME["held_with_exceptions"][lang]
+    assert A["hwe_runs"][lang] in text and hwe in page
+    assert COLORS["held_with_exceptions"] in page       # weekly strips and the daily chart's legend
+    assert '<span class="badge s-met_with_exceptions">3</span>' in page     # SSH-001 and measure 1.1: 3 runs
+    assert A["exc_life"][lang] in text and A["att_validity"][lang] in text and A["deviations"][lang] in text
+    assert A["renewed_by"][lang].format(ids="EXC-2") in text and A["renews"][lang].format(ids="EXC-1") in text
+    for st in ("active", "expiring", "expired"):
+        assert RESPONSE_STATE[st][lang] in text
+    assert "<i>EXC-1</i>" not in page and "&lt;i&gt;EXC-1&lt;/i&gt;" in page
+    assert "3 / 1 / 1 / 0" in text                      # measure 1.3: attested / expired / not attested / docs
+    assert "2026-03-03" in text and "also allows 8080" in text
