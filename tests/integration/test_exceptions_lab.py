@@ -94,8 +94,10 @@ def test_a_waived_failure_in_every_format(lab, tmp_path, capsys):
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "\x1b" not in html and "\u202e" not in html and "OVERDUE" in html
     import xmlschema
-    xmlschema.XMLSchema(str(Path(__file__).resolve().parents[1] / "artifacts" / "junit-10.xsd")).validate(
-        str(run_dir / "junit.xml"))
+
+    from tests.report.test_report_ci import junit_xsd   # fetched once, whatever ran before
+
+    xmlschema.XMLSchema(str(junit_xsd())).validate(str(run_dir / "junit.xml"))
     junit = ET.parse(run_dir / "junit.xml").getroot()
     case = next(c for s in junit if s.get("name") == "hardened" for c in s.iter("testcase")
                 if c.get("name").startswith("SSH-002"))
