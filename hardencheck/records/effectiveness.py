@@ -38,21 +38,23 @@ Outcome of a TOM item in a run
     ``not_applicable``. A run with attestations adds its attestation outcome for the measures it has
     entries for (``register_history.attestation_outcomes``: ``held`` when attested, else
     ``not_verified``); an organisational measure (no controls) is judged by it alone, ``not_verified``
-    when the run's attestation file has no entry for it, and has no outcome in runs without one. This is stricter than the run report's
-    per-run roll-up, which ignores deselected controls next to passing ones.
+    when the run's attestation file has no entry for it, and has no outcome in runs without one.
+    This is stricter than the run report's per-run roll-up, which ignores deselected controls next
+    to passing ones.
 
 Share held
     ``held ÷ (held + held_with_exceptions + failed + not_verified)`` over the runs where the control
-    (item) had one of these four outcomes; ``share_held_or_excepted`` counts both helds. A measure never counts as held where it was not verified, and a run that
-    could not verify it is in the denominator.
+    (item) had one of these four outcomes; ``share_held_or_excepted`` counts both helds. A measure
+    never counts as held where it was not verified, and a run that could not verify it is in the
+    denominator.
 
 Failure episodes, streaks and time to fix
     An episode starts at a run in which the control (item) failed and lasts until the first later run
     in which it *held*; runs in between that could not verify it (``not_verified``) do not end it
     (nothing showed it fixed), nor do runs where it held only with exceptions (the failure was
-    accepted, not fixed; they never start one either), runs where it was not assessed or not applicable are passed over. A
-    failure ends when a run shows it held on every planned host of that run, so a host taken out of
-    the inventory ends its own failures.
+    accepted, not fixed; they never start one either), runs where it was not assessed or not
+    applicable are passed over. A failure ends when a run shows it held on every planned host of
+    that run, so a host taken out of the inventory ends its own failures.
     streak, runs   the runs of the episode (first failing run to the last run before the fix).
     streak, days   UTC calendar days from the first failing run to the last run of the episode,
                    both inclusive.

@@ -118,8 +118,10 @@ class ScanRun:
         except OSError as e:
             raise BundleWriteError(e) from None
         if self.history is not None:
+            register = {"exceptions": self.exceptions, "deviations": self.deviations,
+                        "attestations": self.attestations}
             self.history.guard(lambda r: r.begin(self.run, self.controls_json, self.tom_items, self.tom_catalog,
-                                                 str(self.run_dir)))
+                                                 str(self.run_dir), register=register))
 
     def host_done(self, outcome: HostOutcome) -> None:
         # waivers first (judge.exceptions): the host file, the history and the progress line agree

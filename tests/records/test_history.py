@@ -435,3 +435,18 @@ def test_v3_database_is_migrated_to_v4_keeping_waived_results_and_taking_registe
         assert {"exceptions_sha256", "attestations_sha256"} <= cols
     assert _register_rows(db, "r1")["exceptions"] is None
     assert [e["id"] for e in _register_rows(db, "r2")["exceptions"]] == ["EXC-0", "EXC-1"]
+
+
+def test_a_killed_run_keeps_the_register_given_at_begin(tmp_path):
+    doc = _with_register(make_doc("r1", "2026-01-01T00:00:00.000Z", {"a": {"SSH-001": "fail"}}))
+    db = tmp_path / "history.db"
+    rec = HistoryRecorder(db)
+    rec.begin(_recorder_run(doc), doc["controls"], {}, None, None,
+              register={k: doc[k] for k in ("exceptions", "deviations", "attestations")})
+    rec.host_done({"host": doc["hosts"][0], "results": doc["results"], "evidence": {}}, "hosts/a.json", "0" * 64)
+    rec.close()                                # never ended: as after a SIGKILL
+    run = _register_rows(db, "r1")
+    assert [e["id"] for e in run["exceptions"]] == ["EXC-0", "EXC-1"]
+    assert {e["id"]: e["waived"] for e in run["exceptions"]} == {"EXC-0": [], "EXC-1": [["a", "SSH-001"]]}
+    assert [a["status"] for a in run["attestations"]] == ["attested", "attestation_expired"]
+    assert len(run["deviations"]) == 1

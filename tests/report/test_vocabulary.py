@@ -47,7 +47,8 @@ OTHER_WORDS = {
 HOST_WORD = re.compile(r"(?<![-\w])Hosts?(?![-\w])")     # "SSH-Host-Schlüssel" is a compound: allowed
 
 #: The annual report's outcomes are roll-up verdicts.
-OUTCOME_IS = {"held": "met", "held_with_exceptions": "met_with_exceptions", "failed": "not_met", "not_verified": "not_verified",
+OUTCOME_IS = {"held": "met", "held_with_exceptions": "met_with_exceptions", "failed": "not_met",
+              "not_verified": "not_verified",
               "not_applicable": "not_applicable", "not_assessed": "not_assessed"}
 
 

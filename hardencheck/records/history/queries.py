@@ -231,7 +231,8 @@ class Queries:
     def _period_register(self, by_id: dict[int, dict]) -> None:
         """Adds to each run of ``by_id`` (run pk -> run dict) what schema v4 keeps of the response
         register and attestations: ``exceptions`` (entries as used, each with ``covered``: the
-        [host, control] pairs it matched and ``waived``: those it waived, being in force and waiving), ``deviations`` and
+        [host, control] pairs it matched and ``waived``: those it waived, being in force and waiving),
+        ``deviations`` and
         ``attestations`` (entries with the status they give their measure); ``None`` for each when the
         history predates v4 (older read-only copies)."""
         v4 = self.schema_version() >= 4
@@ -266,7 +267,8 @@ class Queries:
             run["exceptions"] = list(entries.values()) if (entries or sha[0]) else None
             run["deviations"] = [dict(zip(("host", "control", "param", "default", "value", "why"), (
                 h, c, p, json.loads(d) if d else None, json.loads(v) if v else None, w))) for h, c, p, d, v, w in
-                self.conn.execute("SELECT h.name, c.name, d.param, d.default_value, d.value, d.why FROM run_deviations d"
+                self.conn.execute("SELECT h.name, c.name, d.param, d.default_value, d.value, d.why"
+                                  " FROM run_deviations d"
                                   " JOIN hosts h ON h.id = d.host JOIN controls c ON c.id = d.control"
                                   " WHERE d.run = ? ORDER BY h.name, c.name, d.param", (rid,))]
             att = [dict(zip(("measure", "groups", "state", "status", "date", "valid_until", "attested_by", "owner"),

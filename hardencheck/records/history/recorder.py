@@ -25,7 +25,10 @@ class HistoryRecorder(History):
         return self
 
     def begin(self, run: dict, controls: list[dict], tom_items: dict[str, list[str]],
-              tom_catalog: dict | None, bundle: str | os.PathLike | None) -> None:
+              tom_catalog: dict | None, bundle: str | os.PathLike | None, *,
+              register: dict | None = None) -> None:
+        """``register``: the run's ``exceptions``, ``deviations`` and ``attestations`` as results.json
+        will have them, stored now so that a killed run keeps them (end() stores the final ones)."""
         if self.run_pk is not None:
             raise RuntimeError("begin() called twice")
         me = provenance.scanner()
@@ -39,6 +42,8 @@ class HistoryRecorder(History):
                                            else None, imported=False, tom_sha256=tom_sha,
                                            scanner_pid=pid, scanner_pid_start=_pid_start(pid))
             self._insert_controls(self.run_pk, controls, tom_items or {})
+            if register:
+                self._insert_register(self.run_pk, register)
         self.run_id = run["id"]
 
     def host_done(self, host_json: dict, file: str | None, sha256: str | None) -> None:
