@@ -78,10 +78,11 @@ A: dict[str, dict[str, Any]] = {
     "open_v": {"en": "since {since} ({age})", "de": "seit {since} ({age})"},
     "weekly": {"en": "Weeks", "de": "Wochen"},
     "weekly_note": {"en": "The strip under each title has one cell per week of the period, coloured by the worst "
-                          "outcome of that week's runs: red failed, purple not verified, green held, grey no judged run.",
+                          "outcome of that week's runs: red failed, purple not verified, brown held with exceptions, "
+                          "green held, grey no judged run.",
                     "de": "Der Streifen unter jedem Titel hat ein Feld je Woche des Zeitraums, gefärbt nach dem "
                           "schlechtesten Ergebnis der Läufe dieser Woche: rot nicht erfüllt, violett nicht "
-                          "nachgewiesen, grün erfüllt, grau kein bewerteter Lauf."},
+                          "nachgewiesen, braun erfüllt mit Ausnahmen, grün erfüllt, grau kein bewerteter Lauf."},
     "organisational": {"en": "organisational (no technical control)", "de": "organisatorisch (keine technische Kontrolle)"},
     "not_judged": {"en": "never judged in the period", "de": "im Zeitraum nie bewertet"},
     "measures_detail": {"en": "Measures in detail", "de": "Maßnahmen im Einzelnen"},
@@ -162,7 +163,7 @@ A: dict[str, dict[str, Any]] = {
             "control was deselected on every host, or not applicable everywhere, are left out.",
             "A measure (TOM item) held in a run when none of its controls failed, every one of them was "
             "checked, and at least one held. Controls added to the library later count from their first run.",
-            "Held share = runs held ÷ (held + failed + not verified).",
+            "Held share = runs held ÷ (held + held with exceptions + failed + not verified).",
             "A failure lasts from the first run in which it failed until the first later run in which it held; "
             "runs in between that could not verify it do not end it. Its streak counts those runs and the UTC "
             "days from the first to the last of them. Time to fix = start of the fixing run − start of the first "
@@ -196,7 +197,8 @@ A: dict[str, dict[str, Any]] = {
             "Eine Maßnahme (TOM-Punkt) war in einem Lauf erfüllt, wenn keine ihrer Kontrollen nicht erfüllt war, "
             "jede geprüft wurde und mindestens eine erfüllt war. Später hinzugekommene Kontrollen zählen ab ihrem "
             "ersten Lauf.",
-            "Anteil erfüllt = erfüllte Läufe ÷ (erfüllt + nicht erfüllt + nicht nachgewiesen).",
+            "Anteil erfüllt = erfüllte Läufe ÷ (erfüllt + erfüllt mit Ausnahmen + nicht erfüllt + nicht "
+            "nachgewiesen).",
             "Eine Abweichung dauert vom ersten Lauf, in dem sie auftrat, bis zum ersten späteren Lauf, in dem die "
             "Kontrolle erfüllt war; Läufe dazwischen, die sie nicht nachweisen konnten, beenden sie nicht. "
             "Ihre Serie zählt diese Läufe und die UTC-Tage vom ersten bis zum letzten. Zeit bis zur Behebung = "
