@@ -120,6 +120,14 @@ A: dict[str, dict[str, Any]] = {
     "manifest": {"en": "manifest.json SHA-256", "de": "SHA-256 der manifest.json"},
     "successful": {"en": "successful", "de": "erfolgreich"},
     "legend_none": {"en": "no judged run", "de": "kein bewerteter Lauf"},
+    "headline_hwe": {"en": "{n} technical measures held only with exceptions in some runs ({e} register entries "
+                           "in the period, {x} of them expired)",
+                     "de": "{n} technische Maßnahmen in manchen Läufen nur mit Ausnahmen erfüllt ({e} Einträge im "
+                           "Register der Reaktionen im Zeitraum, {x} davon abgelaufen)"},
+    "headline_org": {"en": "{n} organisational measures judged by attestations; {m} attested in every run with an "
+                           "attestation file",
+                     "de": "{n} organisatorische Maßnahmen anhand von Bestätigungen bewertet; {m} in jedem Lauf mit "
+                           "Bestätigungsdatei bestätigt"},
     "hwe_runs": {"en": "Held with exceptions", "de": _cap(OUTCOME["held_with_exceptions"]["de"])},
     "register": {"en": "Exceptions, attestations and deviations over the period",
                  "de": "Ausnahmen, Bestätigungen und Abweichungen von der Vorgabe im Zeitraum"},

@@ -197,3 +197,5 @@ def test_held_with_exceptions_exceptions_life_and_attestations_in_the_html(tmp_p
     assert "<i>EXC-1</i>" not in page and "&lt;i&gt;EXC-1&lt;/i&gt;" in page
     assert "3 / 1 / 1 / 0" in text                      # measure 1.3: attested / expired / not attested / docs
     assert "2026-03-03" in text and "also allows 8080" in text
+    assert A["headline_hwe"][lang].format(n=1, e=2, x=1) in text
+    assert A["headline_org"][lang].format(n=1, m=0) in text
