@@ -680,3 +680,25 @@ def test_thirty_clones_stop_cleanly(tmp_path):
     # waited for and reaped: not even a zombie of ours is left
     assert [p for p in pids if start_time(p) == started[p]] == []
     assert took < 60, took
+
+
+def test_extra_kind_hook(tmp_path):
+    """A kind registered by tests/lab/kind_*.py (kind_example_selftest.py): its files are in the
+    host's overlay, its start-script listener runs, its ruleset and its params are in force."""
+    from tests.lab import EXTRA_KINDS
+    assert "xselftest" in EXTRA_KINDS
+    prefix = os.environ.get("HC_XKIND_LAB_PREFIX", "hcxk")
+    with Lab(tmp_path / "xk", prefix=prefix) as xl:
+        xl.start(["xselftest"])
+        p = ssh(xl, "xselftest", "cat /etc/hc-lab-extra/marker; ss -Htln 'sport = :9999' | wc -l; nft list ruleset")
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert lines[0] == "extra kind on xselftest"
+        assert lines[1].strip() == "1"
+        assert "9999" in p.stdout and "policy drop" in p.stdout
+        with socket.create_connection((xl.hosts["xselftest"].address, 9999), timeout=5):
+            pass
+        inv = yaml.safe_load(xl.inventory_path.read_text())
+        assert "9999/tcp" in inv["hosts"]["xselftest"]["params"]["NET-001"]["allowed"]
+    assert leftovers(prefix, tmp_path / "xk") == []
+    assert not Path("/etc/hc-lab-extra").exists()      # the machine's own /etc is untouched

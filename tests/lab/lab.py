@@ -67,6 +67,38 @@ KINDS = KINDS | frozenset(LIVENESS_KINDS)
 #              1000 and a root-owned aide that exists only there; its rkhunter.log holds NUL bytes
 UNTRUSTED_KINDS = ("faketools",)
 KINDS = KINDS | frozenset(UNTRUSTED_KINDS)
+
+
+@dataclass
+class ExtraKind:
+    """A hardened host plus the state one feature's tests need, registered by a module
+    ``tests/lab/kind_<topic>.py`` (imported by tests/lab/__init__.py) with ``register_kind``.
+
+    prepare(host, dirs) -> str: writes files into the host's overlay upper layers, ``dirs`` =
+        {"etc", "var", "root", "home": upper-layer Path, "host": the host's lab folder}, and
+        returns start-script lines (sh; they run inside the host's namespaces after its mounts and
+        before sshd, e.g. a listener started in the background with ``&``).
+    nft: an nftables ruleset (``#!/usr/sbin/nft -f`` text) replacing the hardened one.
+    params: inventory params of the host ({control id: {param: value}}), over the lab's own."""
+    prepare: object = None
+    nft: str | None = None
+    params: dict = field(default_factory=dict)
+
+
+EXTRA_KINDS: dict[str, ExtraKind] = {}
+
+
+def register_kind(name: str, kind: ExtraKind) -> None:
+    """Register an extra host kind (see ExtraKind); names must be new."""
+    if name in KINDS or name in EXTRA_KINDS:
+        raise LabError(f"host kind {name!r} exists already")
+    if not NAME_RE.match(name):
+        raise LabError(f"bad kind name {name!r}")
+    EXTRA_KINDS[name] = kind
+
+
+def _known_kind(name: str) -> bool:
+    return name in KINDS or name in EXTRA_KINDS
 LAB_NET = ipaddress.ip_network("198.18.0.0/15")
 MAX_SLOTS = 511                       # /24 slots 198.18.1 .. 198.19.255, one /30 used in each
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")   # no '-': "<prefix>-" must be unambiguous
@@ -1205,15 +1237,15 @@ class Lab:
         """Start the named standard hosts (each name is also its kind)."""
         names = list(names)
         for n in names:
-            if n not in KINDS:
-                raise LabError(f"unknown host kind {n!r}; kinds: {sorted(KINDS)}")
+            if not _known_kind(n):
+                raise LabError(f"unknown host kind {n!r}; kinds: {sorted(KINDS | set(EXTRA_KINDS))}")
         if len(set(names)) != len(names):
             raise LabError("duplicate host names")
         return self._start([(n, n) for n in names])
 
     def start_clones(self, n: int, kind: str = "hardened") -> "Lab":
         """Start n hosts of one kind, named <kind>-001 ..."""
-        if kind not in KINDS:
+        if not _known_kind(kind):
             raise LabError(f"unknown kind {kind!r}")
         return self._start([(f"{kind}-{i:03d}", kind) for i in range(1, n + 1)])
 
@@ -1343,6 +1375,9 @@ class Lab:
                         h.params = {"SCAN-002": {"report_path": OPENVAS_DIR}, "LOG-006": dict(LOG_RETENTION)}
                     if kind == "sudo":     # the scanner's own account is the approved exception
                         h.params["ACCT-008"] = {"allowed_nopasswd": [AUDIT_USER]}
+                    if kind in EXTRA_KINDS:
+                        for cid, values in EXTRA_KINDS[kind].params.items():
+                            h.params[cid] = {**h.params.get(cid, {}), **values}
                     self.hosts[name] = h
                 self._write_state()
                 self._setup_network()
@@ -1402,7 +1437,8 @@ class Lab:
         _rmtree(apt)
         stanzas = _dpkg_installed()
         variants = set()
-        if kinds & {"hardened", "wrongkey", "hanging", "sudo", "stalled", "slowwalk", "faketools"}:
+        if kinds & {"hardened", "wrongkey", "hanging", "sudo", "stalled", "slowwalk", "faketools",
+                    *EXTRA_KINDS}:
             variants.add("clean")
         if "weak" in kinds:
             variants.add("vulnerable")
@@ -1476,7 +1512,9 @@ class Lab:
             self._add_audit_user(etc, home)
 
         # firewall
-        _write(hd / "nft.conf", NFT_EMPTY if h.kind == "weak" else NFT_HARDENED)
+        extra = EXTRA_KINDS.get(h.kind)
+        _write(hd / "nft.conf", NFT_EMPTY if h.kind == "weak"
+               else (extra.nft if extra and extra.nft else NFT_HARDENED))
 
         # apt: sources + lists + mirror of the variant; stale for weak
         variant = "vulnerable" if h.kind == "weak" else "clean"
@@ -1518,6 +1556,8 @@ class Lab:
         netns_setup = self._system_state(h, etc, var, now)
         netns_setup["services"] += _liveness_services(h, self.prefix)
         netns_setup["services"] += _faketools_setup(h)
+        if extra and extra.prepare:
+            netns_setup["services"] += extra.prepare(h, {**up, "host": hd}) or ""
 
         # start script (runs inside the host's network namespace, becomes the sshd)
         reboot = ""
