@@ -95,6 +95,20 @@ class AppliesTo(_Strict):
     not_host_tags: Optional[list[str]] = None      # the host has none of these tags
 
 
+class German(_Strict):
+    """The control's text in German (``de:``): what the German reports print in place of the
+    English fields. The expectation sentence is not written here: reports build it in German from
+    the structured ``expect`` list (``report/i18n.py``), so it cannot drift from what is judged."""
+
+    title: str = Field(min_length=5, max_length=150)
+    description: str = Field(min_length=10)
+    rationale: str = Field(min_length=10)
+    remediation: str = Field(min_length=10)
+
+
+TRANSLATED_FIELDS = ("title", "description", "rationale", "remediation")
+
+
 class Control(_Strict):
     id: str
     title: str = Field(min_length=5, max_length=150)
@@ -112,6 +126,14 @@ class Control(_Strict):
     expect: list[Expectation] = Field(min_length=1)
     show: list[str] = []          # facts reported with the verdict without being judged
     remediation: str = Field(min_length=10)
+    de: Optional[German] = None   # German text; `controls lint` requires it for the shipped library
+
+    def text(self, field: str, lang: str = "en") -> str:
+        """``title``/``description``/``rationale``/``remediation`` in ``lang`` (English when the
+        control has no text in that language)."""
+        if lang == "de" and self.de is not None:
+            return getattr(self.de, field)
+        return getattr(self, field)
 
     @field_validator("id")
     @classmethod
