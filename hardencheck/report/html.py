@@ -20,7 +20,9 @@ from functools import lru_cache
 import jinja2
 
 from hardencheck.report.html_context import build_context
-from hardencheck.report.html_text import plain, segments
+from markupsafe import Markup
+
+from hardencheck.report.html_text import css_str, plain, segments
 from hardencheck.report.view import ReportView
 
 
@@ -32,6 +34,7 @@ def jinja_environment() -> jinja2.Environment:
     )
     env.filters["seg"] = segments
     env.tests["plain"] = plain                  # t() would change nothing
+    env.filters["css_str"] = lambda s: Markup(css_str(s))   # the print edition's running header
     return env
 
 

@@ -113,3 +113,25 @@ def jvalue(v: Any) -> str:
 
 #: json.dumps(v, ensure_ascii=False) without building an encoder per call
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
+#: kept as is inside a CSS string; everything else is a CSS hex escape
+_CSS_SAFE = re.compile(r"[A-Za-z0-9_.,:;/()+=@#\-]")
+
+
+def css_str(text: Any, limit: int = 200) -> str:
+    """Text -> the inside of a double-quoted CSS string (the print edition's running header):
+    every character but letters, digits and a few punctuation marks as a 6-digit hex escape
+    (spaces too: CSS eats one space after an escape), so no text ends the string or the <style>
+    element; line breaks and controls become a space.
+    Returned as markupsafe.Markup by the template filter (it holds no HTML-special character)."""
+    s = text if isinstance(text, str) else ("" if text is None else str(text))
+    out = []
+    for ch in s[:limit]:
+        if _CSS_SAFE.fullmatch(ch):
+            out.append(ch)
+        elif ch in " \n\r\t" or _SPECIAL.fullmatch(ch):
+            out.append("\\000020")
+        else:
+            out.append(f"\\{ord(ch):06x}")
+    return "".join(out)
