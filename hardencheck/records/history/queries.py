@@ -174,7 +174,7 @@ class Queries:
                     ) -> tuple[list[dict], dict[str, dict]]:
         """The runs that started on a UTC day from ``date_from`` to ``date_to`` (inclusive), of
         ``inventory`` when given, oldest first. Each: run_id, inventory_key, started_at, ended_at, state,
-        manifest_sha256, hosts_planned, tool_version, tom_sha256, controls_sha256; ``hosts`` (planned host
+        manifest_sha256, hosts_planned, tool_version, tom_sha256, controls_sha256, bundle_path; ``hosts`` (planned host
         -> run_hosts status) and ``controls`` (the run's control library -> its result counts by status,
         zero when none). And control id -> {title, severity} as the latest of these runs has it."""
         lo = date_from.isoformat()
@@ -183,14 +183,15 @@ class Queries:
                                                             else "")
         params: tuple = (lo, hi) + ((inventory,) if inventory is not None else ())
         by_id: dict[int, dict] = {}
-        for (rid, run_id, key, started, ended, state, manifest, planned, tool, tom_sha, ctl_sha) in self.conn.execute(
+        for (rid, run_id, key, started, ended, state, manifest, planned, tool, tom_sha, ctl_sha, bundle) in \
+                self.conn.execute(
                 "SELECT u.id, u.run_id, u.inventory_key, u.started_at, u.ended_at, u.state, u.manifest_sha256, "
-                "u.hosts_planned, u.tool_version, u.tom_sha256, u.controls_sha256 FROM runs u WHERE " + where +
-                " ORDER BY u.started_at, u.run_id", params):
+                "u.hosts_planned, u.tool_version, u.tom_sha256, u.controls_sha256, u.bundle_path FROM runs u WHERE "
+                + where + " ORDER BY u.started_at, u.run_id", params):
             by_id[rid] = {"run_id": run_id, "inventory_key": key, "started_at": started, "ended_at": ended,
                           "state": state, "manifest_sha256": manifest, "hosts_planned": planned,
                           "tool_version": tool, "tom_sha256": tom_sha, "controls_sha256": ctl_sha,
-                          "hosts": {}, "controls": {}}
+                          "bundle_path": bundle, "hosts": {}, "controls": {}}
         if not by_id:
             return [], {}
         sub = "SELECT u.id FROM runs u WHERE " + where
