@@ -170,6 +170,11 @@ class Queries:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT inventory_key FROM runs ORDER BY 1")]
 
     # -- the annual report -------------------------------------------------------------------------
+    def run_starts(self, inventory: str | None = None) -> list[str]:
+        """The start time of every run (of ``inventory`` when given), oldest first."""
+        sql = "SELECT started_at FROM runs" + (" WHERE inventory_key = ?" if inventory is not None else "")
+        return sorted(r[0] for r in self.conn.execute(sql, (inventory,) if inventory is not None else ()))
+
     def period_runs(self, date_from: date, date_to: date, inventory: str | None = None
                     ) -> tuple[list[dict], dict[str, dict]]:
         """The runs that started on a UTC day from ``date_from`` to ``date_to`` (inclusive), of
