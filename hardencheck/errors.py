@@ -66,6 +66,7 @@ REASONS = {
     "untrusted_binary": "a tool the probe relies on is not owned by root or is writable by group or others "
                         "(not run; its path and mode are in the evidence)",
     "not_ssh": "the port answered, but not with SSH (another service listens there)",
+    "test_error": "a testinfra test raised an exception other than a failed assertion (its report is in the evidence)",
     "internal": "hardencheck itself failed while judging this control (a bug: please report it)",
 }
 
