@@ -162,6 +162,8 @@ _REASONS_DE: dict[str, str] = {
     "not_ssh": "der Port antwortete, aber nicht mit SSH (dort läuft ein anderer Dienst)",
     "internal": "hardencheck selbst stieß bei der Bewertung dieser Kontrolle auf einen Fehler "
                 "(ein Programmfehler: bitte melden)",
+    "test_error": "ein testinfra-Test brach mit einer anderen Ausnahme als einer nicht erfüllten Zusicherung ab "
+                  "(sein Bericht steht im Nachweis)",
     "precondition": "eine Vorbedingung der Kontrolle ist nicht gegeben",
     "applies_to": "die Kontrolle gilt nicht für Betriebssystem oder Tags dieses Servers",
 }
