@@ -1,0 +1,110 @@
+"""Lab host kinds for the controls real TOMs promise (issue 17): ``tomgood`` keeps each promise,
+``tombad`` breaks each one. Both are hardened hosts plus:
+
+privileged-access roster (ACCT-013, ACCT-014)
+  tomgood: account ``alice`` with her own key, sudo rights by ``sudoers.d/20-admins``; the roster
+  params approve root and alice and exactly the keys present (root's is the lab client key, so its
+  fingerprint is put into the params when the host is prepared).
+  tombad: the same roster params, but ``bob`` is in group sudo, ``User_Alias OPS = carol`` has a
+  rule, and carol's authorized_keys holds alice's key (shared) and a key nobody approved.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+from .lab import ExtraKind, register_kind
+
+ROSTER = ["root", "alice"]
+
+
+def _fingerprint(pub: str) -> str:
+    p = subprocess.run(["ssh-keygen", "-lf", "/dev/stdin"], input=pub + "\n", capture_output=True,
+                       text=True, check=True)
+    return p.stdout.split()[1]
+
+
+def _keypair(where: Path, comment: str) -> str:
+    key = where / comment
+    if not key.exists():
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)],
+                       check=True)
+    return (where / f"{comment}.pub").read_text().strip()
+
+
+def _write(path: Path, text: str, mode: int = 0o644, uid: int = 0, gid: int = 0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    os.chmod(path, mode)
+    os.chown(path, uid, gid)
+
+
+def _add_accounts(etc: Path, users: list[tuple[str, int]], sudo_members: list[str]):
+    """Append accounts (name, uid; own group of the same id) to the host's copies of the identity
+    files; ``sudo_members`` join group sudo."""
+    for fn in ("passwd", "shadow", "group", "gshadow"):
+        src = etc / fn if (etc / fn).exists() else Path("/etc") / fn
+        st = src.stat()
+        lines = src.read_text().splitlines()
+        if fn in ("group", "gshadow") and sudo_members:
+            for i, line in enumerate(lines):
+                if line.startswith("sudo:"):
+                    parts = line.split(":")
+                    parts[-1] = ",".join([m for m in parts[-1].split(",") if m] + sudo_members)
+                    lines[i] = ":".join(parts)
+        for user, uid in users:
+            lines.append({"passwd": f"{user}:x:{uid}:{uid}:tom lab,,,:/home/{user}:/bin/bash",
+                          "shadow": f"{user}:!:20000:0:99999:7:::",
+                          "group": f"{user}:x:{uid}:",
+                          "gshadow": f"{user}:!::"}[fn])
+        _write(etc / fn, "\n".join(lines) + "\n", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def _free_ids(n: int) -> list[int]:
+    used = {int(l.split(":")[2]) for f in ("/etc/passwd", "/etc/group")
+            for l in Path(f).read_text().splitlines() if l.count(":") >= 3}
+    return [u for u in range(3990, 60000) if u not in used][:n]
+
+
+def _roster(host, dirs, bad: bool) -> str:
+    etc, home = dirs["etc"], dirs["home"]
+    keys = dirs["host"] / "tomkeys"
+    keys.mkdir(parents=True, exist_ok=True)
+    alice_pub = _keypair(keys, "alice")
+    users = ["alice", "bob", "carol"] if bad else ["alice"]
+    ids = dict(zip(users, _free_ids(len(users))))
+    _add_accounts(etc, list(ids.items()), ["bob"] if bad else [])
+    rules = "alice ALL=(ALL:ALL) ALL\n"
+    if bad:
+        rules += "User_Alias OPS = carol\nOPS ALL=(root) /usr/bin/systemctl restart nginx\n"
+    _write(etc / "sudoers.d" / "20-admins", rules, 0o440)
+    os.chmod(etc / "sudoers.d", 0o755)
+    auth = {"alice": alice_pub}
+    if bad:
+        auth["carol"] = alice_pub + "\n" + _keypair(keys, "stranger")
+    for user, text in auth.items():
+        uid = ids[user]
+        _write(home / user / ".ssh" / "authorized_keys", text + "\n", 0o600, uid, uid)
+        for p, m in ((home / user / ".ssh", 0o700), (home / user, 0o750)):
+            os.chmod(p, m)
+            os.chown(p, uid, uid)
+    root_pub = (dirs["root"] / ".ssh" / "authorized_keys").read_text().strip()
+    host.params["ACCT-013"] = {"approved_admins": ROSTER}
+    host.params["ACCT-014"] = {"approved_keys": [f"root {_fingerprint(root_pub)}",
+                                                 f"alice {_fingerprint(alice_pub)}"]}
+    return ""
+
+
+def _prepare(bad: bool):
+    def prepare(host, dirs):
+        lines = ""
+        lines += _roster(host, dirs, bad)
+        return lines
+    return prepare
+
+
+register_kind("tomgood", ExtraKind(prepare=_prepare(False)))
+register_kind("tombad", ExtraKind(prepare=_prepare(True)))
