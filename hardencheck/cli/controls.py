@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hardencheck.cli.common import EXIT_OK, Parser
-from hardencheck.errors import ConfigError
-from hardencheck.judge.controls import load_controls
+from hardencheck.errors import ConfigError, ConfigErrors
+from hardencheck.judge.controls import load_controls, translation_errors
 
 COMMANDS = {"controls": "the control library"}
 
@@ -19,7 +19,7 @@ COMMANDS = {"controls": "the control library"}
 def add_parsers(sub) -> None:
     c = sub.add_parser("controls", help=COMMANDS["controls"])
     csub = c.add_subparsers(dest="controls_command", required=True, parser_class=Parser)
-    for name, helptext in (("lint", "validate every control file"), ("list", "list the controls")):
+    for name, helptext in (("lint", "validate every control file (German de: block included)"), ("list", "list the controls")):
         x = csub.add_parser(name, help=helptext)
         x.add_argument("path", nargs="?", help="control folder (default: the shipped controls/)")
     show = csub.add_parser("show", help="show one control")
@@ -30,6 +30,9 @@ def add_parsers(sub) -> None:
 def run(args, console: Console) -> int:
     if args.controls_command == "lint":
         cs = load_controls(args.path)
+        missing = [e for lc in cs.controls for e in translation_errors(lc)]
+        if missing:
+            raise ConfigErrors(missing)
         console.print(f"{len(cs.controls)} control(s) OK in {cs.root} (sha256 {cs.sha256[:16]}…)")
         return EXIT_OK
     if args.controls_command == "list":

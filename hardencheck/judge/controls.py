@@ -277,6 +277,20 @@ def load_controls(root: str | Path | None = None) -> ControlSet:
     return ControlSet(str(root), loaded, h.hexdigest())
 
 
+def translation_errors(lc: LoadedControl) -> list[ConfigError]:
+    """What ``controls lint`` requires beyond loading: a complete German ``de:`` block (its fields
+    are required by the model once the block is there) that is not the English text copied."""
+    c = lc.control
+    data = load_file(Path(lc.file))
+    if c.de is None:
+        return [ConfigError(f"control {c.id} has no German text: add a `de:` block with "
+                            f"{', '.join(TRANSLATED_FIELDS)}", file=lc.file,
+                            line=line_of(data, ["id"]), field="de")]
+    return [ConfigError(f"de.{f} is the English {f} word for word: translate it", file=lc.file,
+                        line=line_of(data, ["de", f]), field=f"de.{f}")
+            for f in TRANSLATED_FIELDS if " ".join(getattr(c.de, f).split()) == " ".join(getattr(c, f).split())]
+
+
 def _is_catalog_file(p: Path, root: Path) -> bool:
     """Files that live beside the controls but are not controls (TOM catalogs, READMEs)."""
     rel = p.relative_to(root).parts
