@@ -70,6 +70,7 @@ class _Need:
     probe: type[Probe]
     remote_args: tuple[str, ...]
     section_ids: dict[str, str]               # command name -> section id
+    items: list = field(default_factory=list)   # a batched probe: each invocation's remote args
 
 
 class HostScan:
@@ -94,12 +95,18 @@ class HostScan:
     def _need(self, probe_name: str, args: dict[str, Any]) -> _Need:
         probe = get_probe(probe_name)
         remote = probe.remote_args(args)
-        key = (probe_name, remote)
+        # a batched probe (the generic resources) runs all its invocations in one section
+        batched = getattr(probe, "batched", False)
+        key = (probe_name, ("*batch*",) if batched else remote)
         if key not in self.needs:
             n = sum(1 for k in self.needs if k[0] == probe_name)
             base = probe_name if n == 0 else f"{probe_name}-{n + 1}"
             self.needs[key] = _Need(probe, remote, {c: f"{base}/{c}" for c in probe.commands})
-        return self.needs[key]
+        need = self.needs[key]
+        if batched and remote not in need.items:
+            need.items.append(remote)
+            need.remote_args = probe.batch_args(need.items)
+        return need
 
     def plan(self, runnable: list[LoadedControl]) -> list[SectionSpec]:
         self._need(HOST_PROBE, get_probe(HOST_PROBE).resolve_args({}))
@@ -111,9 +118,11 @@ class HostScan:
             self._need(c.probe, args)
         specs = []
         for need in self.needs.values():
+            settings = getattr(need.probe, "section_settings", None)   # timeout/tools from the arguments
             for cmd, sid in need.section_ids.items():
-                specs.append(SectionSpec(sid, need.probe.commands[cmd], need.remote_args, need.probe.timeout,
-                                         tools=need.probe.tools.get(cmd, ())))
+                timeout, tools = (settings(cmd, need.remote_args) if settings
+                                  else (need.probe.timeout, need.probe.tools.get(cmd, ())))
+                specs.append(SectionSpec(sid, need.probe.commands[cmd], need.remote_args, timeout, tools=tools))
         return specs
 
     # -- collect -----------------------------------------------------------------------------
