@@ -170,6 +170,12 @@ class Queries:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT inventory_key FROM runs ORDER BY 1")]
 
     # -- the annual report -------------------------------------------------------------------------
+    def period_inventory_keys(self, date_from: date, date_to: date) -> list[str]:
+        """The inventory keys of the runs that started on a UTC day from ``date_from`` to ``date_to``."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT inventory_key FROM runs WHERE started_at >= ? AND started_at < ? ORDER BY 1",
+            (date_from.isoformat(), (date_to + timedelta(days=1)).isoformat()))]
+
     def run_starts(self, inventory: str | None = None) -> list[str]:
         """The start time of every run (of ``inventory`` when given), oldest first."""
         sql = "SELECT started_at FROM runs" + (" WHERE inventory_key = ?" if inventory is not None else "")
