@@ -61,9 +61,10 @@ class Settings(BaseModel):
     history: Optional[str] = None
     exceptions: Optional[list[str]] = None
     attestations: Optional[str] = None
+    testinfra: Optional[list[str]] = None      # testinfra test files/folders run as controls by every scan
     redact: list[RedactPattern] = []
 
-    @field_validator("exceptions", mode="before")
+    @field_validator("exceptions", "testinfra", mode="before")
     @classmethod
     def _one_or_more(cls, v):
         return [v] if isinstance(v, str) else v
@@ -103,7 +104,8 @@ def load_settings(explicit: str | None = None) -> Settings:
     return s.model_copy(update={"sign_key": rel(s.sign_key), "allowed_signers": rel(s.allowed_signers),
                                 "history": rel(s.history),
                                 "exceptions": [rel(p) for p in s.exceptions] if s.exceptions is not None else None,
-                                "attestations": rel(s.attestations)})
+                                "attestations": rel(s.attestations),
+                                "testinfra": [rel(p) for p in s.testinfra] if s.testinfra is not None else None})
 
 
 def history_path(explicit: str | None, settings: Settings, out: str | Path) -> Path:

@@ -80,6 +80,10 @@ def add_parsers(sub) -> None:
                         "in hardencheck.yml); an active risk_accepted/false_positive entry turns a fail into 'waived'")
     s.add_argument("--attestations", metavar="FILE", help="attestations of organisational TOM measures (default: "
                                                           "attestations in hardencheck.yml)")
+    s.add_argument("--testinfra", action="append", metavar="PATH",
+                   help="pytest-testinfra test file or folder (repeatable; default: testinfra in hardencheck.yml): each "
+                        "test marked @pytest.mark.hardencheck(id=..., title=..., severity=...) is a control, run on "
+                        "every host over hardencheck's connection (one exec per command: slower than YAML controls)")
     s.add_argument("--sign-key", help="sign the bundle's manifest with this SSH key (ssh-keygen -Y sign; a "
                                       ".pub file uses the key in ssh-agent; default: sign_key from hardencheck.yml)")
     s.add_argument("--history", help="run history database (default: $HARDENCHECK_HISTORY, history in "

@@ -5,6 +5,8 @@ written and no host is contacted before ``prepare`` returns."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import stat
 from dataclasses import dataclass, field, fields
@@ -53,6 +55,7 @@ class ScanRequest:
     fail_on_new: str | None = None
     exceptions: list[str] | None = None      # the response register: files or folders (--exceptions)
     attestations: str | None = None
+    testinfra: list[str] | None = None       # testinfra files/folders whose marked tests are controls
 
     @classmethod
     def from_namespace(cls, ns: Any) -> "ScanRequest":
@@ -85,6 +88,7 @@ class ScanPlan:
     sign_key: str | None
     register: Register | None = None   # judge.exceptions: --exceptions / hardencheck.yml
     attestations: Attestations | None = None    # judge.attestations: --attestations / hardencheck.yml
+    testinfra: list = field(default_factory=list)   # collect.testinfra.runner.TestinfraControl, in the plan's controls
 
 
 def prepare(req: ScanRequest) -> ScanPlan:
@@ -98,6 +102,11 @@ def prepare(req: ScanRequest) -> ScanPlan:
         raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}",
                           field="--format")
     controls = load_controls(req.controls)
+    settings = load_settings(req.config)
+    testinfra = req.testinfra or settings.testinfra
+    tests = []
+    if testinfra:
+        controls, tests = with_testinfra_controls(controls, testinfra)
     catalog = tom.load_catalog(req.tom, set(controls.by_id()))
     inv, hosts = select_hosts(req)
     errors = check_identity_files(hosts)
@@ -116,16 +125,33 @@ def prepare(req: ScanRequest) -> ScanPlan:
         if unknown:
             raise ConfigError(f"no control has the tag(s) {', '.join(unknown)}; known: "
                               f"{', '.join(sorted(all_tags))}", field="--tags")
-    settings = load_settings(req.config)
     sign_key = req.sign_key or settings.sign_key
     if sign_key:
         check_key(sign_key)
     if req.effective_compare and req.no_history:
         raise ConfigError("--compare/--fail-on-new need the run history; drop --no-history", field="--no-history")
-    plan = ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key)
+    plan = ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key, testinfra=tests)
     plan.register = load_exceptions(req.exceptions or settings.exceptions, controls, inv)
     plan.attestations = load_attestation_file(req.attestations or settings.attestations, catalog, inv)
     return plan
+
+
+def with_testinfra_controls(controls: ControlSet, paths: list[str]) -> tuple[ControlSet, list]:
+    """The library plus the marked testinfra tests of ``paths`` as controls (collected in a
+    pytest subprocess, nothing connects); an id the library has already is an error."""
+    from hardencheck.collect.testinfra.runner import collect_tests
+    tests = collect_tests(paths)
+    known = controls.by_id()
+    clashes = [ConfigError(f"control id {t.id} is the library's too ({known[t.id].file})", file=t.file,
+                           line=t.line, field="hardencheck.id") for t in tests if t.id in known]
+    if clashes:
+        raise ConfigErrors(clashes)
+    loaded = [t.loaded() for t in tests]
+    h = hashlib.sha256(controls.sha256.encode())
+    for lc in loaded:
+        h.update(f"{lc.id}\0{lc.sha256}\n".encode())
+    merged = dataclasses.replace(controls, controls=controls.controls + loaded, sha256=h.hexdigest())
+    return merged, tests
 
 
 def load_attestation_file(path: str | None, catalog: tom.Catalog, inv) -> Attestations | None:
