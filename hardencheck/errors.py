@@ -67,6 +67,9 @@ REASONS = {
                         "(not run; its path and mode are in the evidence)",
     "not_ssh": "the port answered, but not with SSH (another service listens there)",
     "test_error": "a testinfra test raised an exception other than a failed assertion (its report is in the evidence)",
+    "nmap_missing": "nmap is not installed on the scanner (or not on its PATH): no outside-in view",
+    "port_not_scanned": "a port the host listens on was not among the ports the outside-in scan probed "
+                        "(extend exposure.ports)",
     "internal": "hardencheck itself failed while judging this control (a bug: please report it)",
 }
 

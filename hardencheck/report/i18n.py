@@ -164,6 +164,9 @@ _REASONS_DE: dict[str, str] = {
                 "(ein Programmfehler: bitte melden)",
     "test_error": "ein testinfra-Test brach mit einer anderen Ausnahme als einer nicht erfüllten Zusicherung ab "
                   "(sein Bericht steht im Nachweis)",
+    "nmap_missing": "nmap ist auf dem Scanner nicht installiert (oder nicht im PATH): keine Sicht von außen",
+    "port_not_scanned": "ein Port, auf dem der Server lauscht, war nicht unter den von außen geprüften Ports "
+                        "(exposure.ports erweitern)",
     "precondition": "eine Vorbedingung der Kontrolle ist nicht gegeben",
     "applies_to": "die Kontrolle gilt nicht für Betriebssystem oder Tags dieses Servers",
 }
