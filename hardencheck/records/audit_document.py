@@ -11,16 +11,42 @@ from typing import Any
 
 from hardencheck.judge import tom as tom_catalog
 from hardencheck.records import provenance
-from hardencheck.records.effectiveness import (JUDGED, Calendar, Run, control_sequences, gaps, hosts_seen, iso_utc,
-                                               item_sequence, period_bounds, runs_digest, runs_in_period,
-                                               series_figures)
+from hardencheck.records.bundle_check import UNVERIFIABLE, check_runs
+from hardencheck.records.effectiveness import (
+    HEADLINE,
+    JUDGED,
+    NOT_VERIFIED,
+    Run,
+    control_sequences,
+    headline_class,
+    iso_utc,
+    item_sequence,
+    parse_iso_utc,
+    series_figures,
+)
+from hardencheck.records.effectiveness_periods import (
+    Calendar,
+    document_digest,
+    gaps,
+    hosts_seen,
+    period_bounds,
+    runs_digest,
+    runs_in_period,
+)
 from hardencheck.records.files import sha256_file
-from hardencheck.records.register_history import attestation_outcomes, attestation_validity, exception_life
 from hardencheck.records.history import HistoryReader, Queries
+from hardencheck.records.register_history import (
+    attestation_outcomes,
+    attestation_validity,
+    exception_life,
+)
 
 #: 2: outcome ``held_with_exceptions`` (letter W), ``exceptions`` (each entry's life) and ``attestations``
 #: (validity per measure); organisational measures judged by their attestations
-AUDIT_VERSION = 2
+#: 3: each run checked against its bundle (``runs.list[].bundle_check``, unverifiable runs count as not
+#: verified), ``overall.headline`` (one class per technical measure, all of them in the denominator),
+#: ``period.covered``/``period.warnings``, ``series.days[].pairs``, ``digest_sha256`` over the figures
+AUDIT_VERSION = 3
 
 
 @dataclass
@@ -60,10 +86,14 @@ def outline_from_history(history: Queries, runs: list[Run]) -> TomOutline | None
 def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date, *,
             inventory: str | None = None, as_of: datetime | None = None,
             control_info: dict[str, dict] | None = None,
-            failing_hosts: dict[tuple[str, str], list[str]] | None = None) -> dict[str, Any]:
-    """The figures of the period. ``runs``: the period's runs (any order); ``control_info``: control
-    id -> {title, severity} (latest run's); ``failing_hosts``: (run id, control) -> failing hosts, for
-    the open failures (optional)."""
+            failing_hosts: dict[tuple[str, str], list[str]] | None = None,
+            bundle_checks: list[dict[str, Any]] | None = None,
+            outside: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The figures of the period. ``runs``: the period's runs (any order; ``Run.unverifiable`` set by
+    the bundle check); ``control_info``: control id -> {title, severity} (latest run's);
+    ``failing_hosts``: (run id, control) -> failing hosts, for the open failures (optional);
+    ``bundle_checks``: ``bundle_check.check_runs``'s records (None: not checked, --no-bundle-check);
+    ``outside``: runs of the history left out (``runs_outside``)."""
     start, period_end, last_day = period_bounds(date_from, date_to, as_of)
     runs = runs_in_period(runs, start, period_end)
     control_info = control_info or {}
@@ -72,6 +102,11 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
     run_outcomes, ctl_seq = control_sequences(runs)
     measures = [it for it in outline.items if not it.get("group")]
     attested = attestation_outcomes(runs, measures)
+    for i, r in enumerate(runs):                  # an unverifiable run's attestations are not evidence either
+        if r.unverifiable:
+            for seq in attested.values():
+                if seq[i]:
+                    seq[i] = NOT_VERIFIED
     item_seq = {it["id"]: item_sequence(it.get("controls") or [], run_outcomes, attested[it["id"]])
                 for it in measures}
     cal = Calendar(date_from, last_day, runs)
@@ -117,12 +152,15 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
             "outcomes": cal.letters(ctl_seq[cid]),
         })
 
+    checks = {c["run_id"]: c for c in bundle_checks or []}
     run_list = [{"run_id": r.run_id, "started_at": r.started_at, "ended_at": r.ended_at, "state": r.state,
                  "inventory_key": r.inventory_key, "hosts_planned": r.n_planned, "hosts_checked": r.n_checked,
                  "controls": len(r.controls), "successful": r.successful, "manifest_sha256": r.manifest_sha256,
-                 "tool_version": r.tool_version}
+                 "tool_version": r.tool_version, "bundle_check": checks.get(r.run_id)}
                 for r in runs]
     exc_life = exception_life(runs)
+    technical = [x for x in items_out if not x.get("group") and not x.get("organisational")]
+    classes = {c: [x["id"] for x in technical if headline_class(x["figures"]) == c] for c in HEADLINE}
     judged_all = [x for x in items_out if x.get("figures") and x["figures"]["judged"]]
     # the headline figures are the technical measures'; organisational ones (judged by attestations) apart
     judged_items = [x for x in judged_all if not x.get("organisational")]
@@ -130,7 +168,8 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
     return {
         "audit_version": AUDIT_VERSION,
         "period": {"from": date_from.isoformat(), "to": date_to.isoformat(),
-                   "evaluated_to": iso_utc(period_end), "days": cal.n_days},
+                   "evaluated_to": iso_utc(period_end), "days": cal.n_days,
+                   **period_cover(runs, date_from, last_day, outside or {})},
         "inventory": inventory,
         "catalog": {**outline.info, "source": outline.source},
         "runs": {
@@ -142,11 +181,18 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
             "with_unchecked_hosts": sum(r.n_checked < r.n_planned for r in runs),
             "first": runs[0].started_at if runs else None, "last": runs[-1].started_at if runs else None,
             "digest_sha256": runs_digest(runs),
+            "bundle_check": bundle_checks is not None,
+            "verified": sum(1 for c in bundle_checks or [] if c["status"] != UNVERIFIABLE),
+            "unverifiable": sum(1 for c in bundle_checks or [] if c["status"] == UNVERIFIABLE),
+            "signatures": signature_summary(bundle_checks),
             "list": run_list,
         },
         "gaps": {"days_without_successful_scan": sum(g["days"] for g in gap_list),
                  "longest_days": max((g["days"] for g in gap_list), default=0), "list": gap_list},
         "overall": {
+            "headline": {"measures": len(technical), "classes": classes,
+                         "not_held_failed": len(classes["fixed"]) + len(classes["failing"]),
+                         "not_held_incomplete": len(classes["incomplete"]) + len(classes["never_verified"])},
             "items_judged": len(judged_items),
             "items_held_every_run": sum(1 for x in judged_items if x["figures"]["held"] == x["figures"]["judged"]),
             "items_held_with_exceptions": sum(1 for x in judged_items if x["figures"]["held_with_exceptions"]),
@@ -175,6 +221,60 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
     }
 
 
+def period_cover(runs: list[Run], date_from: date, last_day: date, outside: dict[str, Any]) -> dict[str, Any]:
+    """What the runs cover of the requested period: first and last run's day, the requested days before
+    the first and after the last run, and warnings (requested days without runs, runs left out)."""
+    if not runs:
+        return {"covered": None, "days_before_first_run": None, "days_after_last_run": None,
+                "warnings": [{"kind": "no_runs", "n": (last_day - date_from).days + 1}] + _outside(outside)}
+    first, last = date.fromisoformat(runs[0].day), date.fromisoformat(runs[-1].day)
+    before, after = (first - date_from).days, (last_day - last).days
+    warnings = []
+    if before:
+        warnings.append({"kind": "before_first_run", "n": before, "from": date_from.isoformat(),
+                         "to": date.fromordinal(first.toordinal() - 1).isoformat()})
+    if after:
+        warnings.append({"kind": "after_last_run", "n": after,
+                         "from": date.fromordinal(last.toordinal() + 1).isoformat(), "to": last_day.isoformat()})
+    return {"covered": {"from": runs[0].started_at, "to": runs[-1].started_at}, "days_before_first_run": before,
+            "days_after_last_run": after, "warnings": warnings + _outside(outside)}
+
+
+def _outside(outside: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"kind": k, "n": len(v), "first": v[0], "last": v[-1]} for k, v in outside.items() if v]
+
+
+def runs_outside(starts: list[str], start: datetime, period_end: datetime, requested_end: datetime
+                 ) -> dict[str, list[str]]:
+    """Start times of the history's runs (of the inventory) left out: before the period, after it, and
+    inside the requested days but after the evaluated end (``as_of``)."""
+    out: dict[str, list[str]] = {"before_period": [], "after_evaluated_end": [], "after_period": []}
+    for s in starts:
+        t = parse_iso_utc(s)
+        k = ("before_period" if t < start else "after_period" if t >= requested_end
+             else "after_evaluated_end" if t >= period_end else None)
+        if k:
+            out[k].append(s)
+    return out
+
+
+def signature_summary(checks: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Of the runs checked: how many bundles were signed by an allowed signer (good), signed and not
+    checked against anyone (unchecked), unsigned, bad, or could not be looked at (unknown); and by whom."""
+    if checks is None:
+        return None
+    out: dict[str, Any] = {k: 0 for k in ("good", "unchecked", "unsigned", "bad", "unknown")}
+    by: set[str] = set()
+    for c in checks:
+        sig = c.get("signature") or {}
+        st = sig.get("status") if sig.get("status") in out else "unknown"
+        out[st] += 1
+        if sig.get("by") and st in ("good", "unchecked"):
+            by.add(sig["by"])
+    out["by"] = sorted(by)
+    return out
+
+
 def deviations_seen(runs: list[Run]) -> list[dict[str, Any]]:
     """Each deviation from the baseline (host, control, parameter, value) with its first and last run."""
     out: dict[tuple, dict[str, Any]] = {}
@@ -188,18 +288,27 @@ def deviations_seen(runs: list[Run]) -> list[dict[str, Any]]:
 
 
 def audit(history: str | Path, date_from: date, date_to: date, *, inventory: str | None = None,
-          tom: str | Path | None = None, as_of: datetime | None = None) -> dict[str, Any]:
-    """The audit document: load the period from the history DB (read only), compute, add provenance."""
+          tom: str | Path | None = None, as_of: datetime | None = None, bundle_check: bool = True,
+          allowed_signers: str | None = None) -> dict[str, Any]:
+    """The audit document: load the period from the history DB (read only), check each run against its
+    bundle (unless ``bundle_check`` is False; signatures against ``allowed_signers`` when given),
+    compute, add provenance and the digest."""
+    as_of = as_of if as_of is not None else datetime.now(timezone.utc)
+    start, period_end, _ = period_bounds(date_from, date_to, as_of)
     with HistoryReader(history) as h:
         rows, info = h.period_runs(date_from, date_to, inventory)
-        runs = [Run.from_history(r) for r in rows]
+        runs = runs_in_period([Run.from_history(r) for r in rows], start, period_end)
+        checks = (check_runs(runs, allowed_signers=allowed_signers, history_dir=Path(history).resolve().parent)
+                  if bundle_check else None)
+        outside = runs_outside(h.run_starts(inventory), start, period_end, period_bounds(date_from, date_to, None)[1])
         outline = outline_from_file(tom) if tom else (outline_from_history(h, runs) or outline_from_file(None))
-        doc = compute(runs, outline, date_from, date_to, inventory=inventory,
-                      as_of=as_of if as_of is not None else datetime.now(timezone.utc), control_info=info)
+        doc = compute(runs, outline, date_from, date_to, inventory=inventory, as_of=as_of, control_info=info,
+                      bundle_checks=checks, outside=outside)
         # the failing hosts of open failures: one small query per run concerned
         attach_failing_hosts(doc, h.failing_hosts(open_failures(doc)))
         doc["history"] = {"path": str(Path(history).resolve()), "snapshot_sha256": sha256_file(history)}
     doc["generated"] = generated()
+    doc["digest_sha256"] = document_digest(doc)
     return doc
 
 

@@ -64,6 +64,12 @@ Failure episodes, streaks and time to fix
                    its first failing run. An episode whose first run is the first run of the period
                    that judged the control is marked ``from_start``: it may have begun earlier.
 
+Unverifiable runs
+    A run whose bundle is missing, altered, unsigned against a signer policy, or whose result counts in
+    the history differ from its bundle's results.json (``records.bundle_check``) has ``unverifiable`` set:
+    every control of its library is ``not_verified`` in it, and it is not a successful scan. Its history
+    rows are not evidence.
+
 Successful scan and gaps in the process
     A successful scan is a run that finished (state ``complete``, not interrupted, not still running)
     and checked at least one host (host status ``ok``). A day without a successful scan started on it
@@ -71,7 +77,11 @@ Successful scan and gaps in the process
     gaps in the process; they are ``not_verified`` outcomes of the controls.
 
 Series
-    Per day: runs, successful runs, and the sum over that day's runs of the item and control outcomes.
+    Per day: runs, successful runs, and the sum over that day's runs of the item and control outcomes;
+    and ``pairs``: the results of the day's *last* run (the state the day ended with; several runs a
+    day are not summed) as counts over its planned hosts x its controls: pass, waived, fail, error,
+    not_checked (a planned pair without a result), not_applicable, skipped, unverifiable (every pair
+    of an unverifiable run), and ``total``. The trend chart plots these as percent of ``total``.
     Per week (7-day blocks from ``date_from``; the last may be shorter): per item and control the worst
     outcome of its runs that week (``failed`` > ``not_verified`` > ``held``; ``None``: no judged run).
     Per run: ``outcomes``, one letter per run of ``runs.list`` (H held, W held with exceptions,
@@ -86,11 +96,8 @@ Loading
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable
-
-from hardencheck.errors import ConfigError
-from hardencheck.records.files import sha256_bytes
+from datetime import date, datetime, timezone
+from typing import Any
 
 HELD, HELD_WITH_EXCEPTIONS, FAILED, NOT_VERIFIED, NOT_APPLICABLE, NOT_ASSESSED = (
     "held", "held_with_exceptions", "failed", "not_verified", "not_applicable", "not_assessed")
@@ -141,6 +148,9 @@ class Run:
     exceptions: list[dict] | None = None  # the register's entries as used (History.period_runs; v4)
     attestations: list[dict] | None = None  # attestation entries with their status (None: no file)
     deviations: list[dict] | None = None  # deviations from the baseline
+    bundle_path: str | None = None        # the run folder as the history recorded it
+    #: why the run's figures are not bound to its bundle (``records.bundle_check``); None: bound, or not checked
+    unverifiable: str | None = None
 
     @classmethod
     def from_history(cls, r: dict[str, Any]) -> "Run":
@@ -151,7 +161,8 @@ class Run:
                    exceptions=r.get("exceptions"), attestations=r.get("attestations"), deviations=r.get("deviations"),
                    inventory_key=r["inventory_key"], ended_at=r["ended_at"], manifest_sha256=r["manifest_sha256"],
                    tool_version=r["tool_version"], tom_sha256=r["tom_sha256"],
-                   controls_sha256=r["controls_sha256"], hosts_planned=r["hosts_planned"])
+                   controls_sha256=r["controls_sha256"], hosts_planned=r["hosts_planned"],
+                   bundle_path=r.get("bundle_path"))
 
     @property
     def day(self) -> str:
@@ -167,7 +178,7 @@ class Run:
 
     @property
     def successful(self) -> bool:
-        return self.state == "complete" and self.n_checked > 0
+        return self.state == "complete" and self.n_checked > 0 and not self.unverifiable
 
 
 def parse_iso_utc(s: str) -> datetime:
@@ -221,7 +232,8 @@ def control_sequences(runs: list[Run]) -> tuple[list[dict[str, str]], dict[str, 
     ctl_seq: dict[str, Seq] = {}
     run_outcomes: list[dict[str, str]] = []
     for i, r in enumerate(runs):
-        outs = {cid: control_outcome(c, r.n_planned) for cid, c in r.controls.items()}
+        outs = {cid: NOT_VERIFIED if r.unverifiable else control_outcome(c, r.n_planned)
+                for cid, c in r.controls.items()}
         run_outcomes.append(outs)
         for cid, o in outs.items():
             ctl_seq.setdefault(cid, []).append((i, o))
@@ -290,6 +302,35 @@ def series_figures(seq: Seq, runs: list[Run], period_end: datetime) -> dict[str,
     }
 
 
+#: the headline's class of a measure over the period (``headline_class``), in the order the report lists them
+HEADLINE = ("held_all_period", "held_with_exceptions", "fixed", "failing", "incomplete", "never_verified")
+
+
+def headline_class(fig: dict[str, Any] | None) -> str:
+    """One class per measure for the annual headline, from its figures:
+    ``held_all_period``: judged in at least one run and held in every judged run;
+    ``held_with_exceptions``: no failure, no unverified run, held with exceptions in some;
+    ``failing``: a failure still open at the end of the period;
+    ``fixed``: failed in the period, every failure fixed (held afterwards);
+    ``incomplete``: never failed and held in some runs, but not verified in others (incomplete evidence);
+    ``never_verified``: neither held nor failed in any run (never checked, or never verifiable).
+    ``failing`` and ``fixed`` are the measures not held because of failures; ``incomplete`` and
+    ``never_verified`` those not held for want of evidence."""
+    if not fig or not fig.get("judged"):
+        return "never_verified"
+    if fig["open"]:
+        return "failing"
+    if fig["failed"]:
+        return "fixed"
+    if fig["held"] == fig["judged"]:
+        return "held_all_period"
+    if not fig["held"] and not fig["held_with_exceptions"]:
+        return "never_verified"
+    if fig["not_verified"]:
+        return "incomplete"
+    return "held_with_exceptions"
+
+
 def _episode(cur: dict, runs: list[Run], fixed: int | None, period_end: datetime) -> dict[str, Any]:
     first, last = runs[cur["first"]], runs[cur["last"]]
     t0 = parse_iso_utc(first.started_at)
@@ -305,112 +346,3 @@ def _episode(cur: dict, runs: list[Run], fixed: int | None, period_end: datetime
             "last_failed_run": runs[cur["last_failed"]].run_id,
             "runs": cur["runs"], "failed_runs": cur["failed_runs"], "days": days,
             "seconds": max(0, int((end - t0).total_seconds())), "hosts": []}
-
-
-# -- the period: its bounds, days, weeks and gaps -----------------------------------------------------
-
-def period_bounds(date_from: date, date_to: date, as_of: datetime | None) -> tuple[datetime, datetime, date]:
-    """(start, evaluated end, last evaluated day) of the period from ``date_from`` to ``date_to``
-    (UTC days, inclusive) evaluated up to ``as_of``."""
-    if date_to < date_from:
-        raise ConfigError(f"--to {date_to} is before --from {date_from}", field="--to")
-    start = datetime(date_from.year, date_from.month, date_from.day, tzinfo=timezone.utc)
-    end = datetime(date_to.year, date_to.month, date_to.day, tzinfo=timezone.utc) + timedelta(days=1)
-    period_end = min(end, as_of) if as_of is not None else end
-    if period_end <= start:
-        raise ConfigError(f"the period starts after {iso_utc(period_end)}: nothing to evaluate", field="--from")
-    return start, period_end, (period_end - timedelta(microseconds=1)).date()
-
-
-def runs_in_period(runs: Iterable[Run], start: datetime, period_end: datetime) -> list[Run]:
-    """The runs started in [start, period_end), in order (runs after ``as_of`` are not counted)."""
-    return sorted((r for r in runs if start <= parse_iso_utc(r.started_at) < period_end),
-                  key=lambda r: (r.started_at, r.run_id))
-
-
-class Calendar:
-    """The evaluated days of the period and its weeks (7-day blocks from the first day)."""
-
-    def __init__(self, date_from: date, last_day: date, runs: list[Run]):
-        self.n_days = (last_day - date_from).days + 1
-        self.days = [date_from + timedelta(days=k) for k in range(self.n_days)]
-        self.day_index = {d.isoformat(): k for k, d in enumerate(self.days)}
-        self.weeks = [(self.days[k], self.days[min(k + 6, self.n_days - 1)]) for k in range(0, self.n_days, 7)]
-        self.runs = runs
-
-    def week_of(self, i: int) -> int | None:
-        k = self.day_index.get(self.runs[i].day)
-        return None if k is None else k // 7
-
-    def letters(self, seq: Seq) -> str:
-        """One letter per run of the period (``-``: not in that run)."""
-        out = ["-"] * len(self.runs)
-        for i, o in seq:
-            out[i] = LETTER[o]
-        return "".join(out)
-
-    def weekly(self, seq: Seq) -> list[str | None]:
-        """Per week the worst judged outcome (None: no judged run that week)."""
-        out: list[str | None] = [None] * len(self.weeks)
-        for i, o in seq:
-            w = self.week_of(i)
-            if w is not None and o in _WORST and _WORST[o] > _WORST.get(out[w] or "", 0):
-                out[w] = o
-        return out
-
-    def daily(self, run_outcomes: list[dict[str, str]], item_seqs: Iterable[Seq]) -> list[dict[str, Any]]:
-        """Per day: runs, successful runs, and the judged item and control outcomes of its runs."""
-        daily = [{"date": d.isoformat(), "runs": 0, "successful": 0,
-                  "items": {o: 0 for o in JUDGED}, "controls": {o: 0 for o in JUDGED}} for d in self.days]
-        for i, r in enumerate(self.runs):
-            k = self.day_index.get(r.day)
-            if k is None:
-                continue                      # started after as_of
-            daily[k]["runs"] += 1
-            daily[k]["successful"] += r.successful
-            for o in run_outcomes[i].values():
-                if o in JUDGED:
-                    daily[k]["controls"][o] += 1
-        for seq in item_seqs:
-            for i, o in seq:
-                k = self.day_index.get(self.runs[i].day)
-                if k is not None and o in JUDGED:
-                    daily[k]["items"][o] += 1
-        return daily
-
-
-def gaps(daily: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Runs of consecutive days without a successful scan: [{from, to, days}]."""
-    out: list[dict[str, Any]] = []
-    for d in daily:
-        if d["successful"] == 0:
-            if out and out[-1]["_next"] == d["date"]:
-                out[-1]["to"] = d["date"]
-                out[-1]["days"] += 1
-            else:
-                out.append({"from": d["date"], "to": d["date"], "days": 1})
-            out[-1]["_next"] = (date.fromisoformat(d["date"]) + timedelta(days=1)).isoformat()
-    for g in out:
-        del g["_next"]
-    return out
-
-
-def hosts_seen(runs: list[Run]) -> list[dict[str, Any]]:
-    """Per host of the period: first and last run, runs planned, runs checked; by name."""
-    hosts: dict[str, dict[str, Any]] = {}
-    for r in runs:
-        for h, s in r.hosts.items():
-            x = hosts.setdefault(h, {"name": h, "first_seen": r.started_at, "last_seen": r.started_at,
-                                     "runs": 0, "checked": 0})
-            x["last_seen"] = r.started_at
-            x["runs"] += 1
-            x["checked"] += s == "ok"
-    return sorted(hosts.values(), key=lambda h: h["name"])
-
-
-def runs_digest(runs: Iterable[Run]) -> str:
-    """SHA-256 over the summarised runs: one line per run in order, ``run_id TAB started_at TAB state
-    TAB manifest_sha256`` (``-`` when the run has none), newline-terminated. With the bundles'
-    manifests it ties the report to exactly the runs it counts."""
-    return sha256_bytes("".join(f"{r.run_id}\t{r.started_at}\t{r.state}\t{r.manifest_sha256 or '-'}\n"
-                                for r in runs).encode("utf-8", "surrogatepass"))

@@ -132,6 +132,7 @@ def run_audit(history, **kw):
     db, cat = history
     kw.setdefault("inventory", "inv.yml")
     kw.setdefault("as_of", AS_OF)
+    kw.setdefault("bundle_check", False)          # hand-built runs: no bundles (tests/records/test_bundle_check.py)
     return audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=cat, **kw)
 
 
@@ -183,7 +184,11 @@ def test_runs_gaps_hosts_and_digest(history):
     assert doc["gaps"] == {"days_without_successful_scan": 4, "longest_days": 4,
                            "list": [{"from": "2026-03-05", "to": "2026-03-08", "days": 4}]}
     assert doc["period"] == {"from": "2026-03-01", "to": "2026-03-10", "evaluated_to": "2026-03-11T00:00:00Z",
-                             "days": 10}
+                             "days": 10, "covered": {"from": "2026-03-01T02:00:00Z", "to": "2026-03-10T02:00:00Z"},
+                             "days_before_first_run": 0, "days_after_last_run": 0,
+                             # r0 of the same inventory started before the period (x1 is another inventory's)
+                             "warnings": [{"kind": "before_period", "n": 1, "first": "2026-02-28T23:59:59Z",
+                                           "last": "2026-02-28T23:59:59Z"}]}
     hosts = {h["name"]: h for h in doc["hosts"]}
     assert hosts["a"] == {"name": "a", "first_seen": "2026-03-01T02:00:00Z", "last_seen": "2026-03-10T02:00:00Z",
                           "runs": 7, "checked": 7}
@@ -264,12 +269,27 @@ def test_daily_series(history):
     assert len(days) == 10
     assert days["2026-03-01"] == {"date": "2026-03-01", "runs": 1, "successful": 1,
                                   "items": {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 0},
-                                  "controls": {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 0}}
+                                  "controls": {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 0},
+                                  "pairs": {"pass": 4, "waived": 0, "fail": 0, "error": 0, "not_checked": 0,
+                                            "not_applicable": 0, "skipped": 0, "unverifiable": 0, "total": 4}}
     assert days["2026-03-04"]["items"] == {HELD: 1, HELD_WITH_EXCEPTIONS: 0, FAILED: 1, NOT_VERIFIED: 0}
     assert days["2026-03-04"]["controls"] == {HELD: 2, HELD_WITH_EXCEPTIONS: 0, FAILED: 1, NOT_VERIFIED: 0}
     assert days["2026-03-06"]["runs"] == 0
     assert (days["2026-03-08"]["runs"], days["2026-03-08"]["successful"]) == (1, 0)
     assert days["2026-03-08"]["controls"] == {HELD: 0, HELD_WITH_EXCEPTIONS: 0, FAILED: 0, NOT_VERIFIED: 3}
+    # hosts x controls of the day's run: r5 planned a and b with 3 controls; b never finished
+    p = days["2026-03-08"]["pairs"]
+    assert (p["pass"], p["not_checked"], p["total"]) == (3, 3, 6) and days["2026-03-06"]["pairs"] is None
+    p = days["2026-03-03"]["pairs"]                                     # r3: b unreachable, SSH-001 failed on a
+    assert (p["pass"], p["fail"], p["error"], p["total"]) == (1, 1, 2, 4)
+
+
+def test_several_runs_a_day_the_last_one_counts(history):
+    db, _ = history
+    record(db, "r7b", "2026-03-10T09:00:00Z", {"a": {"SSH-001": F}, "c": {}}, controls=V2, manifest="m7b")
+    day = run_audit(history)["series"]["days"][-1]
+    assert day["runs"] == 2 and day["controls"][FAILED] == 2         # outcomes: both runs (r7 FW-001, r7b SSH-001)
+    assert (day["pairs"]["pass"], day["pairs"]["fail"], day["pairs"]["total"]) == (5, 1, 6)   # pairs: r7b only
 
 
 def test_as_of_cuts_the_period(history):
@@ -286,7 +306,8 @@ def test_as_of_cuts_the_period(history):
 def test_all_inventories_and_running_run(tmp_path, history):
     db, _ = history
     record(db, "r8", "2026-03-10T05:00:00Z", {"a": {}}, planned=["a", "b"], controls=V1, state="running")
-    doc = audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=history[1], as_of=AS_OF)
+    doc = audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 10), tom=history[1], as_of=AS_OF,
+                                bundle_check=False)
     assert doc["inventory"] is None
     assert [r["run_id"] for r in doc["runs"]["list"]] == ["r1", "r2", "r3", "r4", "x1", "r5", "r6", "r7", "r8"]
     assert doc["runs"]["running"] == 1
@@ -324,7 +345,7 @@ def test_catalog_from_history(tmp_path):
     items = tommod.rollup(cat, results, ["a"])
     record(db, "r1", "2026-03-01T02:00:00Z", {"a": {}}, controls=["SSH-001"],
            tom={"catalog": tommod.document(cat), "items": items})
-    doc = audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 1), as_of=AS_OF)
+    doc = audit_document.audit(db, date(2026, 3, 1), date(2026, 3, 1), as_of=AS_OF, bundle_check=False)
     assert doc["catalog"]["id"] == "test-tom" and doc["catalog"]["source"] == "history (run r1)"
     assert [x["id"] for x in doc["items"]] == ["1", "1.1", "1.2", "1.3"]
     assert by_id(doc, "items")["1.1"]["figures"]["held"] == 1
@@ -332,7 +353,7 @@ def test_catalog_from_history(tmp_path):
 
 def test_empty_period_and_bad_input(history, tmp_path):
     db, cat = history
-    doc = audit_document.audit(db, date(2025, 1, 1), date(2025, 1, 3), tom=cat, as_of=AS_OF)
+    doc = audit_document.audit(db, date(2025, 1, 1), date(2025, 1, 3), tom=cat, as_of=AS_OF, bundle_check=False)
     assert doc["runs"]["total"] == 0 and doc["gaps"]["days_without_successful_scan"] == 3
     assert by_id(doc, "items")["1.1"]["figures"]["share_held"] is None
     with pytest.raises(ConfigError):
