@@ -28,6 +28,28 @@ def add_parsers(sub) -> None:
     v.add_argument("--config", help="hardencheck.yml (default: $HARDENCHECK_CONFIG, else ./hardencheck.yml)")
 
 
+def signature_line(rep: BundleCheck, allowed: str | None) -> str:
+    """The first line of ``verify``: who vouches for the bundles (signed by whom, or unsigned)."""
+    sigs = list(rep.signatures.values())
+    n = {k: sum(s["status"] == k for s in sigs) for k in ("good", "unchecked", "unsigned", "bad")}
+    who = sorted({s["by"] for s in sigs if s["by"] and s["status"] in ("good", "unchecked")})
+    by = f" ({', '.join(safe(w) for w in who)})" if who else ""
+    if allowed:
+        return (f"signature policy {safe(allowed)}: {n['good']} bundle(s) signed by an allowed signer{by}, "
+                f"{n['unsigned']} [red]unsigned[/], {n['bad']} [red]with a bad or unknown signature[/]")
+    if len(sigs) == 1:
+        s = sigs[0]
+        if s["status"] == "unsigned":
+            return ("[yellow]UNSIGNED[/]: nothing vouches for who wrote this bundle; no allowed_signers "
+                    "policy is configured")
+        if s["status"] == "unchecked":
+            return (f"[yellow]SIGNED by {safe(s['by'])}, NOT CHECKED[/] against any allowed signers "
+                    "(no allowed_signers policy): who holds that key is not proven")
+        return "[red]BAD SIGNATURE[/]: the signature does not match the manifest (no allowed_signers policy)"
+    return (f"no signer policy (allowed_signers): {n['unsigned']} bundle(s) [yellow]unsigned[/], "
+            f"{n['unchecked']} signed and not checked against anyone{by}, {n['bad']} [red]with a bad signature[/]")
+
+
 def run(args: argparse.Namespace, console) -> int:
     allowed = args.allowed_signers or load_settings(args.config).allowed_signers
     if allowed and not Path(allowed).is_file():
@@ -44,8 +66,10 @@ def run(args: argparse.Namespace, console) -> int:
             rep.findings += chain.findings
             rep.bundles.update(chain.bundles)
             rep.chains.update(chain.chains)
+            rep.signatures.update(chain.signatures)
         else:
             verify_bundle(folder, allowed, rep)
+    console.print(signature_line(rep, allowed), highlight=False, soft_wrap=True)
     for f in rep.findings:
         console.print(f"{_STYLE[f.level]} {safe(f.where)}: {safe(f.message)}", highlight=False, soft_wrap=True)
     states = list(rep.bundles.values())

@@ -16,6 +16,7 @@ hardencheck runs exactly these commands; it holds no key material itself.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -75,6 +76,7 @@ class Check:
     ok: bool
     signers: list[str]      # principals of the allowed-signers file that match the signing key
     message: str
+    signer: str | None = None   # the principal whose line verified it
 
 
 def verify_bytes(data: bytes, sig_path: Path, allowed_signers: str, namespace: str = NAMESPACE,
@@ -94,7 +96,7 @@ def verify_bytes(data: bytes, sig_path: Path, allowed_signers: str, namespace: s
         proc = subprocess.run([exe, "-Y", "verify", "-f", allowed_signers, "-I", principal, "-n", namespace,
                                "-s", str(sig_path)], input=data, capture_output=True, timeout=60)
         if proc.returncode == 0:
-            return Check(True, principals, f"good signature by {principal}")
+            return Check(True, principals, f"good signature by {principal}", principal)
     detail = _last_line(proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace"))
     return Check(False, principals, f"the signature does not match {what} ({detail})")
 
@@ -105,6 +107,18 @@ def matches_novalidate(data: bytes, sig_path: Path, namespace: str) -> bool:
     proc = subprocess.run([_ssh_keygen(), "-Y", "check-novalidate", "-n", namespace, "-s", str(sig_path)],
                           input=data, capture_output=True, timeout=60)
     return proc.returncode == 0
+
+
+def signing_key(data: bytes, sig_path: Path, namespace: str = NAMESPACE) -> str | None:
+    """The key that made a signature of ``data`` for ``namespace`` (``ED25519 key SHA256:…`` as
+    ``ssh-keygen -Y check-novalidate`` names it), checked against nobody: None when the signature is not
+    one of ``data``. Says which key signed, never whether that key may sign."""
+    proc = subprocess.run([_ssh_keygen(), "-Y", "check-novalidate", "-n", namespace, "-s", str(sig_path)],
+                          input=data, capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        return None
+    m = re.search(r"with (\S+ key \S+)", proc.stdout.decode(errors="replace"))
+    return m.group(1) if m else "an unnamed key"
 
 
 def _last_line(text: str) -> str:

@@ -24,10 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from hardencheck.records.bundle import HOSTS_DIR, MANIFEST, NEXT_SIGNATURE, OPENING_SUFFIX, PRUNED_LOG, SIGNATURE, \
-    STATES, is_bundle, read_pruned
+from hardencheck.records.bundle import (
+    HOSTS_DIR,
+    MANIFEST,
+    NEXT_SIGNATURE,
+    OPENING_SUFFIX,
+    PRUNED_LOG,
+    SIGNATURE,
+    STATES,
+    is_bundle,
+    read_pruned,
+)
 from hardencheck.records.files import sha256_bytes, sha256_file
-from hardencheck.records.signature import verify_bytes
+from hardencheck.records.signature import signing_key, verify_bytes
 from hardencheck.records.signoff import SIGNOFF, SIGNOFF_SIG, check_signoff
 
 OK, BAD, INCOMPLETE = 0, 1, 2
@@ -47,6 +56,7 @@ class BundleCheck:
     findings: list[BundleFinding] = field(default_factory=list)
     bundles: dict[str, str] = field(default_factory=dict)   # bundle folder -> "ok" | "bad" | "incomplete"
     chains: dict[str, int] = field(default_factory=dict)    # inventory key -> runs in its chain
+    signatures: dict[str, dict[str, Any]] = field(default_factory=dict)   # bundle folder -> _signature()
 
     def add(self, level: str, where: str, message: str) -> None:
         self.findings.append(BundleFinding(level, where, message))
@@ -76,6 +86,43 @@ def verify_bundle(folder: Path, allowed_signers: str | None = None, check: Bundl
     levels = {f.level for f in rep.findings[start:]}
     rep.bundles[folder.name] = "bad" if "bad" in levels else "incomplete" if "incomplete" in levels else "ok"
     return rep
+
+
+def _signature(folder: Path, data: bytes, allowed_signers: str | None, rep: BundleCheck) -> dict[str, Any]:
+    """Check the manifest's signature; its state: ``good`` (by an allowed signer, ``by`` names it),
+    ``unchecked`` (signed by the key ``by`` names, no allowed-signers policy to check it against),
+    ``unsigned`` (with a policy: a failure; without: a note), ``bad`` (does not match, or not an
+    allowed signer)."""
+    label = folder.name
+    sig, nxt = folder / SIGNATURE, folder / NEXT_SIGNATURE
+    where = f"{label}/{SIGNATURE}"
+    spare = nxt if nxt.is_file() and not nxt.is_symlink() else None   # killed between the two renames
+    if allowed_signers:
+        check = verify_bytes(data, sig, allowed_signers) if sig.is_file() else None
+        if (check is None or not check.ok) and spare:
+            newer = verify_bytes(data, spare, allowed_signers)
+            if newer.ok:
+                check = newer
+                check.message += f" (in {NEXT_SIGNATURE})"
+        if check is None:
+            rep.add("bad", where, "missing: the bundle is not signed (the allowed signers require a signature)")
+            return {"status": "unsigned", "by": None}
+        rep.add("ok" if check.ok else "bad", where, check.message)
+        return {"status": "good" if check.ok else "bad", "by": check.signer}
+    if not sig.is_file() and not spare:
+        rep.add("note", where, "UNSIGNED: the bundle has no signature; nothing vouches for who wrote it "
+                               "(sign with --sign-key; require signatures with --allowed-signers)")
+        return {"status": "unsigned", "by": None}
+    key = signing_key(data, sig) if sig.is_file() else None
+    if key is None and spare:
+        key = signing_key(data, spare)
+    if key is None:
+        rep.add("bad", where, "the signature does not match the manifest (changed after signing, or the "
+                              "signature of another file)")
+        return {"status": "bad", "by": None}
+    rep.add("note", where, f"SIGNED by {key}, but not checked against any allowed signers: who holds that "
+                           "key is not proven (give --allowed-signers)")
+    return {"status": "unchecked", "by": key}
 
 
 def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) -> None:
@@ -152,27 +199,12 @@ def _verify_bundle(folder: Path, allowed_signers: str | None, rep: BundleCheck) 
         else:
             rep.add("bad", f"{label}/{rel}", "added: not listed in the manifest")
 
-    sig, nxt = folder / SIGNATURE, folder / NEXT_SIGNATURE
+    nxt = folder / NEXT_SIGNATURE
     if nxt.exists():
         rep.add("incomplete", f"{label}/{NEXT_SIGNATURE}",
                 "the scanner was killed while replacing the manifest's signature (a new signature "
                 "not yet renamed to manifest.json.sig)")
-    if allowed_signers:
-        check = verify_bytes(data, sig, allowed_signers) if sig.is_file() else None
-        if (check is None or not check.ok) and nxt.is_file() and not nxt.is_symlink():
-            # killed between renaming the manifest and renaming its signature
-            newer = verify_bytes(data, nxt, allowed_signers)
-            if newer.ok:
-                check = newer
-                check.message += f" (in {NEXT_SIGNATURE})"
-        if check is None:
-            rep.add("bad", f"{label}/{SIGNATURE}", "missing: the bundle is not signed")
-        else:
-            rep.add("ok" if check.ok else "bad", f"{label}/{SIGNATURE}", check.message)
-    elif sig.is_file():
-        rep.add("note", f"{label}/{SIGNATURE}", "signed, but the signature was not checked "
-                                                "(give --allowed-signers)")
-
+    rep.signatures[label] = _signature(folder, data, allowed_signers, rep)
     check_signoff(folder, data, run.get("id"), allowed_signers, rep)   # beside the listed files
 
     state = run.get("state")
