@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 #: ``waived``: a ``fail`` covered by an active exception of the response register (judge.exceptions)
 STATUSES = ("pass", "fail", "error", "not_applicable", "skipped", "waived")
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -41,6 +41,9 @@ class Result:
     evidence: dict[str, Any] = field(default_factory=dict)
     # the register's entries that match this result (judge.exceptions.respond); omitted when none
     responses: list[dict[str, Any]] = field(default_factory=list)
+    # (1.4) the expectations the message names, in structured parts (judge.verdict.check_part),
+    # so reports can say it in another language; omitted when none (pass, not judged)
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self):
         assert self.status in STATUSES, self.status
@@ -99,6 +102,8 @@ def result_to_json(r: Result) -> dict[str, Any]:
     d = asdict(r)
     if not d["responses"]:
         del d["responses"]           # only results a register entry matches carry it
+    if not d["checks"]:
+        del d["checks"]              # only judged results that did not pass carry it
     return d
 
 

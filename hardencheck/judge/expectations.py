@@ -28,6 +28,17 @@ class Outcome:
     actual: Any               # the value found (JSON-able), or None when the fact is absent
     message: str = ""         # for a failure or an error: what was found, in words
     error: str | None = None  # why it could not be decided
+    # ``message`` in structured parts, so a report can say it in another language
+    # (report/sentences.py): kind of finding (FOUND_KINDS), the age in days of a timestamp fact
+    # (age operators), and the English detail of a type or pattern problem.
+    kind: str | None = None
+    age_days: float | None = None
+    detail: str | None = None
+
+
+#: What an outcome that does not hold found: a value, an absent or present fact (``exists``), a
+#: fact missing from the probe's facts, a fact or value of the wrong type, a bad pattern.
+FOUND_KINDS = ("value", "absent", "present", "missing", "type", "regex")
 
 
 def show(value: Any) -> str:
@@ -114,9 +125,8 @@ def _mode(v: Any, what: str) -> int:
     raise ExpectationTypeError(f"{what} must be an octal file mode like '0640', got {show(v)}")
 
 
-def _describe_age(t: datetime, now: datetime) -> str:
-    age = now - t
-    days = age.total_seconds() / 86400
+def describe_age(t: datetime, days: float) -> str:
+    """A timestamp fact that failed an age operator, with its age: the English finding."""
     if days < 0:
         return f"{show(t.strftime('%Y-%m-%dT%H:%M:%SZ'))}, in the future"
     return f"{show(t.strftime('%Y-%m-%dT%H:%M:%SZ'))}, {days:.1f} days old"
@@ -248,20 +258,23 @@ def evaluate(facts: Any, fact: str, op: str, value: Any, now: datetime) -> Outco
         shown = None if actual is _MISSING else actual
         ok = present == want
         return Outcome(ok, expected if want else f"`{fact}` is absent", shown,
-                       "" if ok else (f"`{fact}` is absent" if want else f"`{fact}` is present: {show(shown)}"))
+                       "" if ok else (f"`{fact}` is absent" if want else f"`{fact}` is present: {show(shown)}"),
+                       kind=None if ok else ("absent" if want else "present"))
     if actual is _MISSING:
         return Outcome(None, expected, None, f"`{fact}` is not in the probe's facts",
-                       error="invalid_value")
+                       error="invalid_value", kind="missing")
     try:
         ok = OPERATORS[op][2](actual, value, now)
     except ExpectationTypeError as e:
-        return Outcome(None, expected, actual, f"`{fact}`: {e}", error="invalid_value")
+        return Outcome(None, expected, actual, f"`{fact}`: {e}", error="invalid_value", kind="type", detail=str(e))
     except re.error as e:
-        return Outcome(None, expected, actual, f"bad regular expression: {e}", error="invalid_value")
+        return Outcome(None, expected, actual, f"bad regular expression: {e}", error="invalid_value",
+                       kind="regex", detail=str(e))
     if ok:
         return Outcome(True, expected, actual)
     if op in ("age_at_most", "age_at_least"):
-        found = _describe_age(parse_time(actual), now)
-    else:
-        found = show(actual)
-    return Outcome(False, expected, actual, f"`{fact}` is {found}")
+        t = parse_time(actual)
+        days = (now - t).total_seconds() / 86400
+        return Outcome(False, expected, actual, f"`{fact}` is {describe_age(t, days)}", kind="value",
+                       age_days=days)
+    return Outcome(False, expected, actual, f"`{fact}` is {show(actual)}", kind="value")

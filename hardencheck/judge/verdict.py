@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from hardencheck.errors import ProbeError
-from hardencheck.judge.controls import Control
-from hardencheck.judge.expectations import MISSING, evaluate, lookup, sentence
+from hardencheck.judge.controls import Control, Expectation
+from hardencheck.judge.expectations import MISSING, Outcome, evaluate, lookup, sentence
 from hardencheck.results import Result
 
 
@@ -77,48 +77,70 @@ def expected_sentence(c: Control, params: dict[str, Any]) -> str:
     return "; ".join(sentence(e.fact, e.op, c.expectation_value(e, params)) for e in c.expect)
 
 
+def check_part(stage: str, e: Expectation, value: Any, o: Outcome) -> dict[str, Any]:
+    """One expectation that did not hold (or could not be decided) as results.json records it
+    beside the English message (``results[].checks``): enough for a report to say the message
+    in another language (report/sentences.py) without the control file."""
+    part = {"stage": stage, "fact": e.fact, "op": e.op, "value": jsonable(value), "ok": o.ok, "kind": o.kind}
+    if o.age_days is not None:
+        part["age_days"] = round(o.age_days, 6)
+    if o.detail is not None:
+        part["detail"] = o.detail
+    return part
+
+
 def judge_facts(c: Control, facts: Any, params: dict[str, Any], now: datetime, *,
                 host: str = "", evidence: dict | None = None) -> Result:
     """The pure verdict: a control's expectations against a probe's facts. No I/O."""
-    def result(status, message, actual, reason=None):
+    def result(status, message, actual, reason=None, checks=()):
         return Result(host=host, control=c.id, status=status, severity=c.severity,
                       expected=expected_sentence(c, params), actual=actual, message=message,
-                      reason=reason, params=jsonable(params), evidence=evidence or {})
+                      reason=reason, params=jsonable(params), evidence=evidence or {}, checks=list(checks))
 
     for e in c.applies_if:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        v = c.expectation_value(e, params)
+        o = evaluate(facts, e.fact, e.op, v, now)
         if o.ok is None:
-            return result("error", o.message, {e.fact: o.actual}, reason=o.error)
+            return result("error", o.message, {e.fact: o.actual}, reason=o.error,
+                          checks=[check_part("applies_if", e, v, o)])
         if not o.ok:
             return result("not_applicable", f"does not apply: {o.expected} does not hold ({o.message})",
-                          {e.fact: o.actual}, reason="precondition")
+                          {e.fact: o.actual}, reason="precondition", checks=[check_part("applies_if", e, v, o)])
     for e in c.valid_if:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        v = c.expectation_value(e, params)
+        o = evaluate(facts, e.fact, e.op, v, now)
         if not o.ok:
             why = o.message or "not satisfied"
             return result("error", f"the evidence cannot be trusted: {o.expected} does not hold ({why})",
-                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error)
+                          {e.fact: o.actual}, reason="stale_evidence" if o.ok is False else o.error,
+                          checks=[check_part("valid_if", e, v, o)])
     actual: dict[str, Any] = {}
     failed, errors = [], []
     for e in c.expect:
-        o = evaluate(facts, e.fact, e.op, c.expectation_value(e, params), now)
+        v = c.expectation_value(e, params)
+        o = evaluate(facts, e.fact, e.op, v, now)
         actual[e.fact] = o.actual
         if o.ok is False:
-            failed.append(f"{o.message} (expected: {o.expected.split(' ', 1)[1]})")
+            failed.append((f"{o.message} (expected: {o.expected.split(' ', 1)[1]})", check_part("expect", e, v, o)))
         elif o.ok is None:
-            errors.append((o.message, o.actual))
+            errors.append((o.message, o.actual, check_part("expect", e, v, o)))
     for path in c.show:
         value = lookup(facts, path)
         actual.setdefault(path, None if value is MISSING else value)
     if failed:
         # A fact that is null because of an absence already reported (no log file -> no
         # timestamp) adds nothing; other undecidable expectations are named.
-        extra = [m for m, a in errors if a is not None]
-        msg = "; ".join(failed) + ("; could not check: " + "; ".join(extra) if extra else "")
-        return result("fail", msg, actual)
+        extra = [(m, p) for m, a, p in errors if a is not None]
+        msg = "; ".join(m for m, _ in failed) + ("; could not check: " + "; ".join(m for m, _ in extra) if extra else "")
+        return result("fail", msg, actual, checks=[p for _, p in failed] + [p for _, p in extra])
     if errors:
-        return result("error", "; ".join(m for m, _ in errors), actual, reason="invalid_value")
-    return result("pass", "all expectations hold", actual)
+        return result("error", "; ".join(m for m, _, _ in errors), actual, reason="invalid_value",
+                      checks=[p for _, _, p in errors])
+    return result("pass", PASS_MESSAGE, actual)
+
+
+#: The message of a pass (report/sentences.py says it in other languages).
+PASS_MESSAGE = "all expectations hold"
 
 
 def jsonable(v: Any) -> Any:

@@ -65,4 +65,8 @@ def control_json(lc) -> dict[str, Any]:
     return {"id": c.id, "title": c.title, "severity": c.severity, "tags": list(c.tags),
             "references": c.references.model_dump(), "probe": c.probe, "params": c.params,
             "description": c.description, "rationale": c.rationale, "remediation": c.remediation,
+            # (1.4) the expectations, so a report states them in its language (report/sentences.py),
+            # and the German text when the control has it
+            "expect": [e.model_dump(mode="json", exclude_none=True) for e in c.expect],
+            **({"de": c.de.model_dump()} if c.de is not None else {}),
             "file": os.path.relpath(lc.file), "sha256": lc.sha256}
