@@ -33,6 +33,8 @@ from hardencheck.judge.verdict import (expected_sentence, judge_facts, jsonable,
                                        static_applicability)
 from hardencheck.collect.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
 from hardencheck.collect.probes.base import Probe, get_probe
+from hardencheck.collect.outcome_errors import MissingSections as _MissingSections, no_sections_error as _no_sections_error
+from hardencheck.collect.testinfra.runner import TESTINFRA_PROBE, add_to_outcome as add_testinfra
 from hardencheck.records.redaction import Redactor, redact_outcome
 from hardencheck.results import HostOutcome, HostRecord, Result, utc
 
@@ -61,6 +63,7 @@ class ScanOptions:
     tom_items: dict[str, list[str]] = field(default_factory=dict)   # control id -> TOM item ids
     transport_options: dict[str, Any] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)   # applied to every outcome before it leaves
+    testinfra: list = field(default_factory=list)   # collect.testinfra.runner.TestinfraControl: run per host
 
 
 @dataclass
@@ -270,6 +273,7 @@ class HostScan:
 
     # -- judge -------------------------------------------------------------------------------
     def run(self) -> HostOutcome:
+        self.testinfra_ids: set[str] = set()
         results: list[Result] = []
         runnable: list[LoadedControl] = []
         for lc in self.controls.controls:
@@ -282,7 +286,10 @@ class HostScan:
             if why_na:
                 results.append(self._result(c, "not_applicable", message=why_na, reason="applies_to"))
                 continue
-            runnable.append(lc)
+            if c.probe == TESTINFRA_PROBE:    # run after the probe script, by collect.testinfra
+                self.testinfra_ids.add(c.id)
+            else:
+                runnable.append(lc)
         specs = self.plan(runnable)
         record = self.collect(specs)   # even with nothing to judge: the host's identity is evidence
         os_fact, os_error = None, None
@@ -334,36 +341,6 @@ class HostScan:
                       params=jsonable(self.params.get(c.id, c.params)), evidence=evidence or {})
 
 
-class _MissingSections(dict):
-    """The sections dict handed to a parser; a missing command raises a clear ProbeError."""
-
-    def __init__(self, out: dict[str, Section], missing: list[str], probe: str):
-        super().__init__(out)
-        self._missing = missing
-        self._probe = probe
-
-    def __missing__(self, key):
-        raise ProbeError("incomplete_output", f"{self._probe}: no output for command {key!r} "
-                                              "(the script was cut off before it)")
-
-
-def _no_sections_error(noise: str, result) -> HostError:
-    text = noise.strip()
-    low = text.lower()
-    if "sudo" in low and ("password" in low or "not allowed" in low or "not in the sudoers" in low
-                          or "no tty" in low or "a terminal is required" in low):
-        return HostError("sudo_failed", f"sudo -n refused to run the probes: {text[:300]}")
-    stalled_for = getattr(result, "stalled_for", None)
-    if stalled_for is not None:
-        return HostError("timeout", f"no output for {stalled_for:g} s (idle timeout): the host accepted the "
-                                    "command but its probe script never answered"
-                                    + (f"; it printed only: {text[:200]}" if text else ""))
-    if result.timed_out:
-        return HostError("timeout", "the host accepted the command but sent no output in time")
-    return HostError("incomplete_output", f"the probe script produced no sections (exit code "
-                                          f"{result.exit_code}): {text[:300] or 'no output'}")
-
-
 def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,
          on_event: Event = lambda *_: None, on_host_done: Callable[[HostOutcome], None] = lambda _: None
          ) -> list[HostOutcome]:
@@ -395,6 +372,9 @@ def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory
 def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
     """Scan one host; whatever it produced is redacted before anyone else sees it."""
     outcome = _scan_unredacted(host, controls, opts, transport_factory, on_event)
+    ran = {r.control for r in outcome.results}
+    add_testinfra(host, outcome, [t for t in opts.testinfra if t.id not in ran], tom_items=opts.tom_items,
+                  transport_options=opts.transport_options)
     env = getattr(host, "sudo_password_env", None)
     literals = [("sudo-password", os.environ.get(env, ""))] if env else []
     redact_outcome(outcome, opts.redactor.with_literals(literals))

@@ -66,6 +66,8 @@ ROLLUP: Table = {
     "attested": {"en": "attested", "de": "bestätigt"},
     "attestation_expired": {"en": "attestation expired", "de": "Bestätigung abgelaufen"},
     "not_attested": {"en": "not attested", "de": "nicht bestätigt"},
+    "not_checked": {"en": "not checked", "de": "nicht geprüft"},
+    "partly_verified": {"en": "partly verified", "de": "teilweise nachgewiesen"},
     "not_assessed": {"en": "not assessed", "de": "nicht bewertet"},
     "not_applicable": {"en": "not applicable", "de": "nicht anwendbar"},
 }
@@ -89,6 +91,12 @@ ROLLUP_DEF: Table = {
                             "de": "ihre Bestätigung ist abgelaufen: nicht nachgewiesen, nie erfüllt"},
     "not_attested": {"en": "organisational, and no valid attestation covers it: not verified",
                      "de": "organisatorisch, und keine gültige Bestätigung deckt sie ab: nicht nachgewiesen"},
+    "not_checked": {"en": "a technical measure that no control proves yet: a coverage gap, never met",
+                    "de": "eine technische Maßnahme, die noch keine Kontrolle nachweist: eine Lücke, nie erfüllt"},
+    "partly_verified": {"en": "its controls prove only part of it and hold; the rest needs a valid attestation: "
+                              "never met without one",
+                        "de": "ihre Kontrollen weisen nur einen Teil nach und sind erfüllt; der Rest braucht eine "
+                              "gültige Bestätigung: ohne sie nie erfüllt"},
     "not_assessed": {"en": "its controls were deselected in this run",
                      "de": "ihre Kontrollen waren in diesem Lauf abgewählt"},
     "not_applicable": {"en": "none of its controls applies to the hosts",
