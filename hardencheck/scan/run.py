@@ -36,6 +36,7 @@ from hardencheck.report import render_reports
 from hardencheck.results import HostOutcome, document_bytes, document_from_host_files, exit_code, \
     outcome_to_json, utc
 from hardencheck.scan.history_sink import HistorySink
+from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
 from hardencheck.scan.plan import ScanPlan
 
@@ -85,6 +86,9 @@ class ScanRun:
                                 inventory_key=self.key)
         self.controls_json = [control_json(lc) for lc in plan.controls.controls]
         self.tom_items = plan.catalog.items_of_control()
+        # controls a TOM measure judges with its own parameters, and those results per host
+        self.parameter_sets = plan.catalog.parameter_sets()
+        self.measure_results: dict[str, list] = {}
         self.tom_catalog = tom.document(plan.catalog)
         # the response register, judged on the run's UTC start date, and the loosened parameters
         self.today = response_register.utc_date(self.started)
@@ -127,6 +131,10 @@ class ScanRun:
         # waivers first (judge.exceptions): the host file, the history and the progress line agree
         response_register.apply(outcome.results, outcome.host.name, outcome.host.groups, self.plan.register,
                                 self.today)
+        variants = judge_parameter_sets(outcome, self.plan.controls, self.parameter_sets)
+        response_register.apply([r for r, _ in variants], outcome.host.name, outcome.host.groups,
+                                self.plan.register, self.today)
+        self.measure_results[outcome.host.name] = variants
         # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
         # still puts it into results.json
         self.finished.append(outcome)
@@ -148,7 +156,7 @@ class ScanRun:
             tags=set(req.tags) if req.tags else None,
             control_ids=set(req.control_ids) if req.control_ids else None,
             forks=req.forks,
-            tom_items=self.tom_items,
+            tom_items=self.plan.catalog.items_of_control(plain=True),   # the host's own parameters
             transport_options={"known_hosts": req.known_hosts, "trust_on_first_use": req.trust_on_first_use},
             redactor=self.plan.settings.redactor(),
             testinfra=list(self.plan.testinfra),
@@ -169,7 +177,8 @@ class ScanRun:
         fail_on = req.effective_fail_on
         if self.bundle_error is not None:
             return self._failed(outcomes, ended, fail_on)
-        results = [r for o in outcomes for r in o.results]
+        results = [r for o in outcomes for r in o.results] + [
+            r for o in outcomes for r, _ in self.measure_results.get(o.host.name, [])]
         code = exit_code(results, fail_on) if complete else EXIT_ERROR
         comparison = None
         if req.effective_compare and self.history is not None:
@@ -224,12 +233,16 @@ class ScanRun:
         run = finished_run(self.run, ended_at=utc(ended), complete=complete, not_scanned=not_scanned,
                            exit_code=code)
         hosts = [outcome_to_json(o) for o in outcomes]
+        measure_results = [measure_result_json(r, p) for o in outcomes
+                           for r, p in self.measure_results.get(o.host.name, [])]
         rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
                             [o.host.name for o in outcomes], unfinished=not_scanned,
                             attestation=attestations.resolver(
-                                self.attestations, {h.name: set(h.groups or []) for h in self.plan.hosts}))
-        return document_from_host_files(run, self.controls_json, hosts,
-                                        tom={"catalog": self.tom_catalog, "items": rollup},
+                                self.attestations, {h.name: set(h.groups or []) for h in self.plan.hosts}),
+                            measure_results=measure_results)
+        tom_block = {"catalog": self.tom_catalog, "items": rollup,
+                     **({"results": measure_results} if self.parameter_sets else {})}
+        return document_from_host_files(run, self.controls_json, hosts, tom=tom_block,
                                         comparison=comparison, exceptions=self.exceptions,
                                         deviations=self.deviations, attestations=self.attestations)
 
