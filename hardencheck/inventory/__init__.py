@@ -1,10 +1,15 @@
 """Inventories: which hosts to scan and how to reach them.
 
-Three formats, detected by content (``loader.detect_format``):
+Four formats, detected by content (``loader.detect_format``):
 
 * native YAML (``defaults`` / ``groups`` / ``hosts``),
 * Ansible YAML inventories as they are (``all:`` with ``hosts`` / ``children`` / ``vars``),
-* Ansible INI inventories (``[group]``, ``[group:vars]``, ``[group:children]``).
+* Ansible INI inventories (``[group]``, ``[group:vars]``, ``[group:children]``),
+* the JSON of ``ansible-inventory --list`` (``_meta.hostvars``).
+
+Ansible inventories also take the ``group_vars/`` and ``host_vars/`` beside them and beside the
+playbook directory (``--ansible-dir``), with Ansible's precedence; vault-encrypted values are
+refused, never decrypted.
 
 All three are turned into the same intermediate form (a list of *layers*: defaults, groups,
 hosts), validated by the same pydantic models and merged with the same precedence::
@@ -23,9 +28,10 @@ The modules, in the order data flows through them:
 * ``model.py``: ``Host``, ``JumpHost``, ``Inventory`` and the value checks (``check_address``,
   ``check_port``, ``check_user``, ``check_transport``, ``parse_jump`` ...).
 * ``loader.py``: ``load_inventory``; the registry of formats (``FORMATS``) and the detection.
-* ``native.py``, ``ansible_yaml.py``, ``ansible_ini.py``: one module per format, each turning
-  its source into layers; ``ansible_common.py`` is what the two Ansible formats share
-  (variables -> native keys, host ranges, the group/host builder).
+* ``native.py``, ``ansible_yaml.py``, ``ansible_ini.py``, ``ansible_json.py``: one module per
+  format, each turning its source into layers; ``ansible_common.py`` is what the Ansible formats
+  share (variables -> native keys, host ranges, the group/host builder); ``ansible_vars.py``
+  reads group_vars/ and host_vars/; ``vault.py`` recognises (and refuses) Ansible Vault data.
 * ``source.py``: the layer (a block of the source that remembers where it came from) and the
   error collector.
 * ``schema.py``: the pydantic models each layer is validated against.

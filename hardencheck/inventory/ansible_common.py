@@ -21,6 +21,7 @@ from hardencheck.inventory.merge import build_hosts
 from hardencheck.inventory.model import Host, check_name
 from hardencheck.inventory.schema import CONN_KEYS
 from hardencheck.inventory.source import Collector, Layer
+from hardencheck.inventory.vault import is_vaulted, message as vault_message
 from hardencheck.yaml_source import dotted, line_of
 
 _PASSWORD_VARS = {"ansible_password", "ansible_ssh_pass", "ansible_ssh_password",
@@ -124,6 +125,9 @@ def ansible_vars_to_native(vars_: dict, col: Collector, report: Callable[[str, s
             report(str(k), "variable names must be strings")
             continue
         lk = k.lower()
+        if is_vaulted(v):
+            report(k, vault_message(k))
+            continue
         if lk in _PASSWORD_VARS:
             if v not in (None, ""):
                 report(k, "passwords are not read from inventories; use sudo_password_env")
@@ -219,7 +223,9 @@ def _split_host_port(entry: str) -> tuple[str, int | None]:
 
 
 class AnsibleBuilder:
-    """Collects groups and hosts in declaration order (shared by the YAML and INI readers)."""
+    """Collects groups and hosts in declaration order (shared by the YAML, INI and JSON readers)."""
+
+    UNGROUPED = "ungrouped"
 
     def __init__(self, col: Collector, root: Any = None):
         self.col = col
@@ -246,6 +252,15 @@ class AnsibleBuilder:
             else:
                 self.col.add(msg, (lines or {}).get(k, line), dotted(path + (k,)))
         data, key_map = ansible_vars_to_native(vars_, self.col, report)
+        if layer.kind == "group" and "ansible_group_priority" in data.get("vars", {}):
+            # Ansible sorts groups of the same depth by it (inventory sources only)
+            prio = data["vars"].pop("ansible_group_priority")
+            try:
+                layer.priority = int(prio)
+            except (TypeError, ValueError):
+                report("ansible_group_priority", "must be a whole number")
+            if not data["vars"]:
+                del data["vars"]
         # a later vars block of the same group gets its own layer position in the error path
         if layer.data:
             for k, v in data.items():
@@ -261,15 +276,16 @@ class AnsibleBuilder:
             layer.lines.update(lines)
 
     def host(self, entry: str, vars_: dict, path: tuple, group: str | None,
-             lines: dict | None = None, line: int | None = None) -> None:
+             lines: dict | None = None, line: int | None = None, literal: bool = False) -> None:
+        """``literal``: ``entry`` is one host name as it is (no range, no ``:port``)."""
         key_line = line_of(self.root, path) if self.root is not None else line
         try:
-            names = expand_host_pattern(entry)
+            names = [entry] if literal else expand_host_pattern(entry)
         except ValueError as e:
             self.col.add(str(e), key_line, dotted(path))
             return
         for n in names:
-            name, port = _split_host_port(n)
+            name, port = (n, None) if literal else _split_host_port(n)
             try:
                 check_name(name, "host name")
             except ValueError as e:
@@ -284,11 +300,19 @@ class AnsibleBuilder:
             if group and name not in self.group_hosts[group]:
                 self.group_hosts[group].append(name)
 
-    def finish(self, file: str, base_dir: str) -> list[Host]:
+    def finish(self, file: str, base_dir: str, vars_dirs=None) -> list[Host]:
+        """Hosts with Ansible's precedence; ``vars_dirs`` (``ansible_vars.VarsDirs``): the
+        group_vars/ and host_vars/ files beside the inventory and the playbook directory."""
         # children relations become the group layers' "children" (validated/merged centrally)
         for g, kids in self.children.items():
             if kids:
                 self.groups[g].data["children"] = kids
+        # as Ansible: a host in no group is in ungrouped, and only then
+        grouped = {n for g, hs in self.group_hosts.items() if g not in ("all", "ungrouped") for n in hs}
+        lonely = [h.name for h in self.hosts if h.name not in grouped]
+        if lonely or "ungrouped" in self.groups:
+            self.group(self.UNGROUPED, (self.UNGROUPED,), None)
+            self.group_hosts["ungrouped"] = list(dict.fromkeys(lonely))
         defaults = self.defaults
         groups = {g: lay for g, lay in self.groups.items() if g not in ("all",)}
         if "all" in self.groups:
@@ -298,5 +322,5 @@ class AnsibleBuilder:
             defaults = [lay] + defaults
         group_hosts = {g: hs for g, hs in self.group_hosts.items() if g in groups}
         return build_hosts(file, base_dir, defaults, groups, self.hosts, group_hosts, self.col,
-                           special_groups=("ungrouped",))
+                           special_groups=("ungrouped",), ansible=True, vars_dirs=vars_dirs)
 

@@ -35,7 +35,7 @@ def has_sections(text: str) -> bool:
     return any(_SECTION_RE.match(line.strip()) for line in text.splitlines())
 
 
-def load(text: str, doc: Any, file: str, base_dir: str) -> list[Host]:
+def load(text: str, doc: Any, file: str, base_dir: str, vars_dirs=None) -> list[Host]:
     col = Collector(file)
     b = AnsibleBuilder(col)
     section, kind = "ungrouped", "hosts"
@@ -118,4 +118,4 @@ def load(text: str, doc: Any, file: str, base_dir: str) -> list[Host]:
             lay = b.groups[section]
             lay.lines.setdefault("children", lineno)
     # a group that only appeared in a :children list: point errors at that list
-    return b.finish(file, base_dir)
+    return b.finish(file, base_dir, vars_dirs)

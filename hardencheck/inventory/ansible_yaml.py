@@ -24,7 +24,7 @@ def claims(doc: SourceDict) -> bool:
         isinstance(v, dict) and set(v) & {"hosts", "children"} for v in doc.values())
 
 
-def load(text: str, doc: SourceDict, file: str, base_dir: str) -> list[Host]:
+def load(text: str, doc: SourceDict, file: str, base_dir: str, vars_dirs=None) -> list[Host]:
     col = Collector(file)
     b = AnsibleBuilder(col, root=doc)
 
@@ -79,4 +79,4 @@ def load(text: str, doc: SourceDict, file: str, base_dir: str) -> list[Host]:
 
     for g, body in doc.items():
         walk(g, body, (g,), None, 0)
-    return b.finish(file, base_dir)
+    return b.finish(file, base_dir, vars_dirs)

@@ -2,6 +2,11 @@
 
     defaults  <  groups (parents before children, in declaration order)  <  host
 
+Ansible inventories (``ansible=True``) order a host's groups as Ansible does (depth below
+``all``, then ``ansible_group_priority``, then name), and put the group_vars/ and host_vars/
+files (``ansible_vars.VarsDirs``) where Ansible puts them: group files above every inventory
+group, host files above the inventory's host vars.
+
 Group membership is resolved here (children lists, a host's ``groups``, Ansible's hosts declared
 inside a group), including the ancestors of each group; cycles and unknown groups are errors.
 """
@@ -51,7 +56,8 @@ def _group_order(groups: dict[str, Layer], parents: dict[str, list[str]], col: C
 
 def build_hosts(file: str | None, base_dir: str | None, defaults: list[Layer],
                 groups: dict[str, Layer], hosts: list[Layer], group_hosts: dict[str, list[str]],
-                col: Collector, special_groups: tuple[str, ...] = ()) -> list[Host]:
+                col: Collector, special_groups: tuple[str, ...] = (), ansible: bool = False,
+                vars_dirs: Any = None) -> list[Host]:
     """Validate every layer, resolve group membership and merge the layers into Hosts.
 
     ``group_hosts``: group -> host names declared inside the group (Ansible); native hosts name
@@ -81,6 +87,11 @@ def build_hosts(file: str | None, base_dir: str | None, defaults: list[Layer],
 
     order = _group_order(groups, parents, col, group_where)
     rank = {g: i for i, g in enumerate(order)}
+    if ansible:
+        depth: dict[str, int] = {}
+        for g in order:         # parents first
+            depth[g] = 1 + max((depth.get(p, 0) for p in parents.get(g, [])), default=0)
+        rank = {g: (depth[g], groups[g].priority, g) for g in order}
 
     # merge host layers with the same name (Ansible hosts can appear in several groups)
     merged_hosts: dict[str, list[Layer]] = {}
@@ -115,12 +126,16 @@ def build_hosts(file: str | None, base_dir: str | None, defaults: list[Layer],
                 todo.extend(parents.get(g, []))
         host_groups = sorted(closure, key=lambda g: rank[g])
         chain = ([valid[id(d)] for d in defaults] + [valid[id(groups[g])] for g in host_groups]
-                 + [valid[id(h)] for h in layers])
+                 + (vars_dirs.group_chain(host_groups) if vars_dirs else [])
+                 + [valid[id(h)] for h in layers]
+                 + (vars_dirs.host_chain(name) if vars_dirs else []))
         err_layer = layers[-1]
         try:
             out.append(merge_host(name, chain, host_groups, special_groups, base_dir))
         except ValueError as e:
             col.at(err_layer, (), str(e))
+    if vars_dirs:
+        col.errors.extend(vars_dirs.errors)
     col.raise_if_any()
     return out
 

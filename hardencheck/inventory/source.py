@@ -27,6 +27,7 @@ class Layer:
     lines: dict = field(default_factory=dict)     # source key -> line (INI)
     root: Any = None                    # parsed YAML document (YAML sources)
     order: int = 0                      # declaration order
+    priority: int = 1                   # Ansible groups: ansible_group_priority (same depth)
 
 
 class Collector:

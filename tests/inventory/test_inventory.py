@@ -14,13 +14,15 @@ from tests.inventory.util import DATA, REPO, errors_of, write
 
 
 def test_format_registry_and_detection():
-    assert set(FORMATS) == {"native", "ansible-yaml", "ini"}
+    assert set(FORMATS) == {"native", "ansible-json", "ansible-yaml", "ini"}
     for name, fmt in FORMATS.items():
         assert fmt.name == name and callable(fmt.load)
     assert detect_format("hosts:\n  h: {}\n")[0] == "native"
     assert detect_format("groups: {}\n")[0] == "native"              # nobody claims: native
     assert detect_format("all:\n  hosts: {h: }\n")[0] == "ansible-yaml"
     assert detect_format("web:\n  hosts: {h: }\n")[0] == "ansible-yaml"
+    assert detect_format('{"_meta": {"hostvars": {}}, "all": {"children": ["web"]}}')[0] == "ansible-json"
+    assert detect_format('{"web": {"hosts": ["h"]}}')[0] == "ansible-json"
     assert detect_format("[web]\nh\n")[0] == "ini"
     assert detect_format("h1\nh2\n")[0] == "ini"                    # YAML, but not a mapping
     assert detect_format("hosts: {}\n", "inv.cfg") == ("ini", None)  # by suffix
