@@ -30,6 +30,7 @@ class ScanRequest:
     """The scan's options; field names are those of ``hardencheck scan``'s arguments."""
 
     inventory: str | None = None
+    ansible_dir: str | None = None           # playbook directory: its group_vars/, host_vars/ (--ansible-dir)
     limit: list[str] | None = None
     tags: list[str] | None = None
     control_ids: list[str] | None = None
@@ -178,7 +179,8 @@ def load_exceptions(paths: list[str] | None, controls: ControlSet, inv) -> Regis
 def select_hosts(req: ScanRequest):
     """(inventory, hosts): the inventory (default: this machine), --limit, the OpenSSH client
     config, and the per-scan timeouts and sudo password variable."""
-    inv = load_inventory(req.inventory) if req.inventory else local_inventory()
+    inv = (load_inventory(req.inventory, [req.ansible_dir] if req.ansible_dir else ()) if req.inventory
+           else local_inventory())
     hosts = limit_hosts(inv, req.limit) if req.limit else list(inv.hosts)
     ssh_config = req.ssh_config
     if ssh_config and not Path(ssh_config).exists():
