@@ -39,8 +39,12 @@ I/O error)"""
 def add_parsers(sub) -> None:
     s = sub.add_parser("scan", help=COMMANDS["scan"], description=COMMANDS["scan"], epilog=EXAMPLES,
                        formatter_class=HelpFormatter)
-    s.add_argument("-i", "--inventory", help="inventory file (native YAML, Ansible YAML or INI); "
+    s.add_argument("-i", "--inventory", help="inventory file (native YAML, Ansible YAML, INI or the JSON of "
+                                             "ansible-inventory --list); "
                                              "without it, this machine is scanned locally")
+    s.add_argument("--ansible-dir", metavar="DIR",
+                   help="playbook directory whose group_vars/ and host_vars/ apply to an Ansible inventory, "
+                        "above those beside the inventory (as ansible-inventory --playbook-dir)")
     s.add_argument("--limit", type=csv_list, help="only these hosts or groups (comma-separated, globs allowed)")
     s.add_argument("--tags", type=csv_list, help="only controls with one of these tags; the others are 'skipped'")
     s.add_argument("--control", dest="control_ids", type=csv_list, help="only these control ids")
