@@ -70,6 +70,8 @@ class ResultLine:
     message: str
     reason: str | None = None
     responses: list[dict] = field(default_factory=list)   # the register's entries that match it
+    tom: list[str] = field(default_factory=list)          # the TOM measures the result proves
+    measure_params: dict | None = None    # judged with a measure's own parameters (tom.results)
 
 
 @dataclass
@@ -124,6 +126,8 @@ class ReportView:
     tom_counts: dict[str, int] = field(default_factory=dict)     # measures per roll-up status
     waived: list[ResultLine] = field(default_factory=list)       # every waived fail, worst severity first
     tom_open: list[Measure] = field(default_factory=list)        # not_met / not verified (OPEN_TOM)
+    # fails of controls judged with a TOM measure's own parameters (results.json tom.results)
+    measure_failures: list[ResultLine] = field(default_factory=list)
     signoff: dict | None = None      # the bundle's sign-off (records.signoff.read_signoff), when it has one
 
     @property
@@ -183,7 +187,7 @@ class ReportView:
 
 
 #: Roll-up statuses the summaries list as open: not met, or not verified (attestations included).
-OPEN_TOM = ("not_met", "not_verified", "attestation_expired", "not_attested")
+OPEN_TOM = ("not_met", "not_verified", "attestation_expired", "not_attested", "not_checked", "partly_verified")
 
 
 def _s(value: Any) -> str:
@@ -236,7 +240,9 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
         cid = _s(r.get("control"))
         return ResultLine(index=i, host=_s(r.get("host")), control=cid, severity=_s(r.get("severity") or "info"),
                           title=titles.get(cid, ""), message=_s(r.get("message")), reason=r.get("reason"),
-                          responses=list(r.get("responses") or []))
+                          responses=list(r.get("responses") or []),
+                          tom=[_s(t) for t in (r.get("measures") if "measures" in r else r.get("tom")) or []],
+                          measure_params=r.get("measure_params"))
 
     failures = [line(i, r) for i, r in enumerate(results) if r.get("status") == "fail"]
     failures.sort(key=lambda f: (-SEVERITY_ORDER.get(f.severity, 0), f.control, f.host))
@@ -282,6 +288,9 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
                                     category=m.get("category"), status=st,
                                     hosts=[h for h, hs in (m.get("hosts") or {}).items() if hs == st]))
     tom_counts = {s: tom_counts[s] for s in ROLLUP if tom_counts.get(s)}
+    measure_failures = [line(i, r) for i, r in enumerate((doc.get("tom") or {}).get("results") or [])
+                        if isinstance(r, dict) and r.get("status") == "fail"]
+    measure_failures.sort(key=lambda f: (-SEVERITY_ORDER.get(f.severity, 0), f.control, f.host))
 
     return ReportView(
         doc=doc, results_sha256=results_sha256,
@@ -291,4 +300,5 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
         not_scanned=list((run.get("inventory") or {}).get("not_scanned") or []),
         totals=totals, hosts=hosts, failures=failures, failures_by_severity=by_sev,
         failure_groups=failure_groups, errors_by_reason=errors_by_reason, check_errors=check_errors,
-        error_groups=error_groups, tom_counts=tom_counts, tom_open=tom_open, waived=waived)
+        error_groups=error_groups, tom_counts=tom_counts, tom_open=tom_open, waived=waived,
+        measure_failures=measure_failures)
