@@ -314,3 +314,18 @@ def test_oracle_is_ansible(tmp_path):
     with pytest.raises(AssertionError):
         assert_same_as_ansible(inv, loaded=loaded)
 
+
+
+def test_scan_cli_takes_ansible_dir(tmp_path):
+    """hardencheck scan --ansible-dir: the playbook directory's host_vars reach the scanned host."""
+    from hardencheck.cli import main
+    inv = tree(tmp_path / "inv", {"hosts.ini": "here ansible_connection=local\n",
+                                  "group_vars/all.yml": "hardencheck_tags: [beside]\n"}) / "hosts.ini"
+    pb = tree(tmp_path / "pb", {"host_vars/here.yml": "hardencheck_tags: [playbook]\n"})
+    out = tmp_path / "out"
+    main(["scan", "-i", str(inv), "--ansible-dir", str(pb), "--control", "KERN-001", "--out", str(out),
+          "--no-history", "--quiet", "--format", "json"])
+    (doc,) = out.glob("*/results.json")
+    (host,) = json.loads(doc.read_text())["hosts"]
+    assert host["tags"] == ["beside", "playbook"]      # tags add up over the layers
+    assert main(["scan", "-i", str(inv), "--ansible-dir", str(tmp_path / "nope"), "--out", str(out)]) == 3
