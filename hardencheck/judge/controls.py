@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional, Union
 
@@ -174,6 +174,14 @@ class Control(_Strict):
         for name, a in self.args.items():
             if isinstance(a, ParamRef) and a.param not in self.params:
                 problems.append((("args", name), f"uses param {a.param!r}, which `params` does not define"))
+        probe = registry()[self.probe]
+        for name in getattr(probe, "required_args", ()):       # a generic resource needs its subject
+            if name not in self.args:
+                problems.append((("args",), f"probe {self.probe} needs the argument {name!r}"))
+        for name in getattr(probe, "literal_args", ()):        # a command is the author's, never an inventory's
+            if isinstance(self.args.get(name), ParamRef):
+                problems.append((("args", name), f"{name!r} of {self.probe} must be written in the control, "
+                                                 "not taken from a parameter (inventories may override parameters)"))
         if not problems:
             try:
                 registry()[self.probe].resolve_args(self.resolved_args(self.params))
@@ -210,6 +218,7 @@ class ControlSet:
     root: str
     controls: list[LoadedControl]
     sha256: str          # over all files (sorted by path): the control catalogue's version
+    extra_roots: list[str] = field(default_factory=list)   # the user's control folders merged in (--controls)
 
     def by_id(self) -> dict[str, LoadedControl]:
         return {c.id: c for c in self.controls}
@@ -242,17 +251,25 @@ def load_control_file(path: Path) -> LoadedControl:
     return LoadedControl(control, str(path), hashlib.sha256(path.read_bytes()).hexdigest())
 
 
-def load_controls(root: str | Path | None = None) -> ControlSet:
-    """Every ``*.yml``/``*.yaml`` below ``root`` (sub-folders group by area). All errors at once."""
+def load_controls(root: str | Path | None = None, extra: list[str | Path] | tuple = ()) -> ControlSet:
+    """Every ``*.yml``/``*.yaml`` below ``root`` (default: the shipped library; sub-folders group by
+    area), merged with the control folders ``extra`` (a site's own controls, ``--controls``); an id
+    defined twice is an error naming both files. All errors at once."""
     root = Path(root) if root else default_controls_dir()
-    if not root.is_dir():
-        raise ConfigError("not a folder", file=str(root))
-    files = sorted(p for p in root.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()
-                   and not _is_catalog_file(p, root))
+    roots = [root]
+    for x in extra:
+        if Path(x).resolve() not in [r.resolve() for r in roots]:   # the library itself given again
+            roots.append(Path(x))
+    files: list[tuple[Path, Path]] = []
+    for r in roots:
+        if not r.is_dir():
+            raise ConfigError("not a folder", file=str(r))
+        files += sorted((p, r) for p in r.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file()
+                        and not _is_catalog_file(p, r))
     errors: list[ConfigError] = []
     loaded: list[LoadedControl] = []
     seen: dict[str, LoadedControl] = {}
-    for f in files:
+    for f, _ in files:
         try:
             lc = load_control_file(f)
         except ConfigErrors as e:
@@ -269,12 +286,17 @@ def load_controls(root: str | Path | None = None) -> ControlSet:
         loaded.append(lc)
     if errors:
         raise ConfigErrors(errors)
-    if not loaded:
-        raise ConfigError("no control files found", file=str(root))
+    for r in roots:
+        if not any(rr == r for _, rr in files):
+            raise ConfigError("no control files found", file=str(r))
     h = hashlib.sha256()
+    root_of = {str(f): r for f, r in files}
     for lc in loaded:
-        h.update(Path(lc.file).relative_to(root).as_posix().encode() + b"\0" + lc.sha256.encode() + b"\n")
-    return ControlSet(str(root), loaded, h.hexdigest())
+        r = root_of[lc.file]
+        # the shipped library's files by their path in it (as before), a user folder's with its index
+        prefix = "" if r == root else f"+{roots.index(r)}/"
+        h.update((prefix + Path(lc.file).relative_to(r).as_posix()).encode() + b"\0" + lc.sha256.encode() + b"\n")
+    return ControlSet(str(root), loaded, h.hexdigest(), [str(r) for r in roots[1:]])
 
 
 def translation_errors(lc: LoadedControl) -> list[ConfigError]:
@@ -294,7 +316,7 @@ def translation_errors(lc: LoadedControl) -> list[ConfigError]:
 def _is_catalog_file(p: Path, root: Path) -> bool:
     """Files that live beside the controls but are not controls (TOM catalogs, READMEs)."""
     rel = p.relative_to(root).parts
-    return rel[0] in ("tom", "catalogs") or p.name.startswith("_")
+    return rel[0] in ("tom", "catalogs", "tests") or p.name.startswith("_")
 
 
 def check_param_overrides(controls: ControlSet, overrides: dict[str, dict[str, Any]],
