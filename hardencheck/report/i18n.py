@@ -20,6 +20,8 @@ results.json schema); their German wording is here.
 
 from __future__ import annotations
 
+import datetime as _dt
+
 from hardencheck.errors import REASONS as _REASONS_EN
 from hardencheck.judge.tom import ART32, CATEGORIES
 
@@ -198,3 +200,61 @@ def word(table: Table, key: str | None, lang: str, default: str | None = None) -
     if entry is None:
         return (key or "") if default is None else default
     return entry.get(lang) or entry["en"]
+
+
+# -- numbers and dates ---------------------------------------------------------------------------
+# One formatting rule for every format (HTML, Markdown, CSV, terminal, annual report): English
+# 1,234.5 and 2026-12-06; German 1.234,5 and 06.12.2026. Values from a host (facts, messages) are
+# never reformatted: only figures and dates hardencheck itself prints.
+
+def num(x: float | int | None, lang: str, digits: int | None = None) -> str:
+    """A number: thousands grouped, ``digits`` decimals (an int as it is when None)."""
+    if x is None:
+        return "—"
+    text = f"{x:,}" if digits is None and isinstance(x, int) else f"{x:,.{1 if digits is None else digits}f}"
+    if lang == "de":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def pct(share_percent: float | None, lang: str, digits: int = 1) -> str:
+    """A percentage given in percent (12.5 -> "12.5 %" / "12,5 %"); None -> "—"."""
+    return "—" if share_percent is None else f"{num(share_percent, lang, digits)}\u00a0%"
+
+
+def days(n: float | None, lang: str, digits: int = 1) -> str:
+    """A number of days in words the reader's language uses ("3.5 days" / "3,5 Tage")."""
+    if n is None:
+        return "—"
+    one = round(n, digits) == 1
+    return f"{num(n, lang, digits)} " + ({"de": "Tag" if one else "Tage"}.get(lang) or ("day" if one else "days"))
+
+
+def date(value, lang: str) -> str:
+    """A date (``2026-12-06``, a datetime, or an ISO timestamp whose date part is taken)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    if not isinstance(value, _dt.date):
+        try:
+            value = _dt.date.fromisoformat(str(value)[:10])
+        except ValueError:
+            return str(value)          # not a date: shown as it is, never guessed
+    return value.strftime("%d.%m.%Y") if lang == "de" else value.isoformat()
+
+
+def timestamp(value, lang: str, seconds: bool = True) -> str:
+    """A UTC timestamp (ISO text or datetime) as ``2026-12-06 14:03:05 UTC`` /
+    ``06.12.2026 14:03:05 UTC``; text that is not a timestamp is shown as it is."""
+    if value is None or value == "":
+        return "—"
+    if not isinstance(value, _dt.datetime):
+        try:
+            value = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc)
+    clock = value.strftime("%H:%M:%S" if seconds else "%H:%M")
+    return f"{date(value, lang)} {clock} UTC"
