@@ -272,6 +272,7 @@ def signature_summary(checks: list[dict[str, Any]] | None) -> dict[str, Any] | N
         if sig.get("by") and st in ("good", "unchecked"):
             by.add(sig["by"])
     out["by"] = sorted(by)
+    out["policy"] = None          # the allowed-signers file, when one was required (set by audit())
     return out
 
 
@@ -307,6 +308,8 @@ def audit(history: str | Path, date_from: date, date_to: date, *, inventory: str
         # the failing hosts of open failures: one small query per run concerned
         attach_failing_hosts(doc, h.failing_hosts(open_failures(doc)))
         doc["history"] = {"path": str(Path(history).resolve()), "snapshot_sha256": sha256_file(history)}
+    if doc["runs"]["signatures"] is not None and allowed_signers:
+        doc["runs"]["signatures"]["policy"] = str(allowed_signers)
     doc["generated"] = generated()
     doc["digest_sha256"] = document_digest(doc)
     return doc

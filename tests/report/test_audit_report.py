@@ -47,7 +47,8 @@ def hist(tmp_path_factory):
     for lang in ("en", "de"):
         out = d / f"out-{lang}"
         code = main(["audit", "--from", "2026-03-01", "--to", "2026-03-10", "--inventory", EVIL_INV,
-                     "--history", str(db), "--out", str(out), "--lang", lang, "--tom", str(cat)])
+                     "--history", str(db), "--out", str(out), "--lang", lang, "--tom", str(cat),
+                     "--no-bundle-check"])          # hand-built runs: no bundles
         assert code == 0
         outs[lang] = out
     return db, cat, outs
@@ -142,11 +143,19 @@ def test_bad_input_exit_3(hist, tmp_path, capsys, monkeypatch):
     bad = tmp_path / "bad.yml"
     bad.write_text("catalog: {}\n")
     assert main(base + ["--from", "2026-03-01", "--to", "2026-03-02", "--tom", str(bad)]) == 3
+    # runs of two inventories in the period: refused unless one is named or --all is given
+    assert main(base + ["--from", "2026-03-01", "--to", "2026-03-10"]) == 3
+    err = capsys.readouterr().err
+    assert "2 inventories" in err and "other.yml" in err and EVIL_INV in err and "--all" in err
+    assert main(base + ["--from", "2026-03-01", "--to", "2026-03-10", "--all", "--inventory", "other.yml"]) == 3
     assert not (tmp_path / "o").exists()
+    assert main(base + ["--from", "2026-03-01", "--to", "2026-03-10", "--all", "--no-bundle-check"]) == 0
+    doc = json.loads((tmp_path / "o" / "audit.json").read_text())
+    assert doc["inventory"] is None and "other" in [r["run_id"] for r in doc["runs"]["list"]]
     # the history from the environment, the default output folder
     monkeypatch.setenv("HARDENCHECK_HISTORY", str(db))
     monkeypatch.chdir(tmp_path)
-    assert main(["audit", "--from", "2026-03-01", "--to", "2026-03-02", "--tom", str(cat)]) == 0
+    assert main(["audit", "--from", "2026-03-01", "--to", "2026-03-02", "--tom", str(cat), "--no-bundle-check"]) == 0
     assert (tmp_path / "reports" / "audit-2026-03-01_2026-03-02" / "audit.html").is_file()
 
 
