@@ -7,6 +7,13 @@ privileged-access roster (ACCT-013, ACCT-014)
   fingerprint is put into the params when the host is prepared).
   tombad: the same roster params, but ``bob`` is in group sudo, ``User_Alias OPS = carol`` has a
   rule, and carol's authorized_keys holds alice's key (shared) and a key nobody approved.
+
+backups off-host and encrypted (BACKUP-003); no traffic: the repositories are only configuration
+  tomgood: restic job /etc/restic/daily.env (sftp: repository, RESTIC_PASSWORD_FILE) and a borgmatic
+  job (ssh:// repository) with borg's security record of it (key type 3, repokey).
+  tombad: restic job with a local repository and the password inline (RESTIC_PASSWORD, a planted
+  secret), a borgmatic job whose repository borg recorded as plaintext (key type 2), and a duply
+  job with GPG_KEY='disabled' and a password in its sftp:// TARGET (planted secret).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from pathlib import Path
 from .lab import ExtraKind, register_kind
 
 ROSTER = ["root", "alice"]
+#: strings planted in the tombad/tomgood job files that must never leave the host
+PLANTED = ["planted-restic-pw-4711", "planted-target-pw-0815", "planted-borg-pw-1234"]
+BORG_REPO = "ssh://backup@198.18.255.254/./borg-{name}"
 
 
 def _fingerprint(pub: str) -> str:
@@ -98,10 +108,32 @@ def _roster(host, dirs, bad: bool) -> str:
     return ""
 
 
+def _backups(host, dirs, bad: bool) -> str:
+    etc, root = dirs["etc"], dirs["root"]
+    repo = BORG_REPO.format(name=host.name)
+    if bad:
+        _write(etc / "restic" / "local.env", "# nightly restic job\nRESTIC_REPOSITORY=/srv/restic-repo\n"
+               f"RESTIC_PASSWORD={PLANTED[0]}\n", 0o600)
+        _write(etc / "duply" / "offsite" / "conf", "GPG_KEY='disabled'\n"
+               f"TARGET='sftp://backup:{PLANTED[1]}@198.18.255.254/duply'\nSOURCE='/'\n", 0o600)
+    else:
+        _write(etc / "restic" / "daily.env", "export RESTIC_REPOSITORY=sftp:backup@198.18.255.254:/srv/restic\n"
+               "export RESTIC_PASSWORD_FILE=/etc/restic/password\n", 0o600)
+        _write(etc / "restic" / "password", PLANTED[0] + "\n", 0o600)
+    _write(etc / "borgmatic" / "config.yaml",
+           f"source_directories:\n  - /srv/data\nrepositories:\n  - path: {repo}\n    label: offsite\n"
+           f"encryption_passphrase: \"{PLANTED[2]}\"\nkeep_daily: 7\n", 0o600)
+    sec = root / ".config" / "borg" / "security" / ("ab" * 32)
+    _write(sec / "location", repo + "\n", 0o600)
+    _write(sec / "key-type", "2" if bad else "3", 0o600)
+    return ""
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
         lines += _roster(host, dirs, bad)
+        lines += _backups(host, dirs, bad)
         return lines
     return prepare
 
