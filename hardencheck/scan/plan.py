@@ -109,6 +109,8 @@ def prepare(req: ScanRequest) -> ScanPlan:
     if testinfra:
         controls, tests = with_testinfra_controls(controls, testinfra)
     catalog = tom.load_catalog(req.tom, set(controls.by_id()))
+    if tests:
+        map_testinfra_measures(catalog, tests)
     inv, hosts = select_hosts(req)
     errors = check_identity_files(hosts)
     for h in hosts:
@@ -153,6 +155,28 @@ def with_testinfra_controls(controls: ControlSet, paths: list[str]) -> tuple[Con
         h.update(f"{lc.id}\0{lc.sha256}\n".encode())
     merged = dataclasses.replace(controls, controls=controls.controls + loaded, sha256=h.hexdigest())
     return merged, tests
+
+
+def map_testinfra_measures(catalog: tom.Catalog, tests: list) -> None:
+    """A testinfra control's marker names the measures it proves (``tom=["4.1"]``): it joins
+    them as if the catalog mapped it (judged with the host's own parameters)."""
+    from hardencheck.judge.catalog import ControlUse
+    measures = {m.id: m for m in catalog.measures()}
+    errors = []
+    for t in tests:
+        for mid in t.tom:
+            m = measures.get(mid)
+            if m is None:
+                errors.append(ConfigError(f"measure {mid!r} is not in the TOM catalog {catalog.path}", file=t.file,
+                                          line=t.line, field="hardencheck.tom"))
+                continue
+            if m.uses is None:
+                m.uses = []
+            if t.id not in [u.id for u in m.uses]:
+                m.uses.append(ControlUse(t.id))
+                m.kind = "technical"
+    if errors:
+        raise ConfigErrors(errors)
 
 
 def load_attestation_file(path: str | None, catalog: tom.Catalog, inv) -> Attestations | None:
