@@ -28,8 +28,11 @@ from typing import Any
 
 from hardencheck.judge.tom import ROLLUP
 from hardencheck.records.files import sha256_bytes
+from hardencheck.report.sentences import expected_text, message_text
 from hardencheck.results import SEVERITY_ORDER, STATUSES, document_bytes
 
+#: a control's text fields, each with a German version in the control's ``de:`` block
+CONTROL_TEXT = ("title", "description", "rationale", "remediation")
 #: severities, worst first
 SEVERITIES = tuple(sorted(SEVERITY_ORDER, key=lambda s: -SEVERITY_ORDER[s]))
 
@@ -129,6 +132,7 @@ class ReportView:
     # fails of controls judged with a TOM measure's own parameters (results.json tom.results)
     measure_failures: list[ResultLine] = field(default_factory=list)
     signoff: dict | None = None      # the bundle's sign-off (records.signoff.read_signoff), when it has one
+    _controls: dict | None = field(default=None, repr=False)
 
     @property
     def sha256(self) -> str:
@@ -137,6 +141,54 @@ class ReportView:
         if not self.results_sha256:
             self.results_sha256 = sha256_bytes(document_bytes(self.doc, errors="surrogatepass"))
         return self.results_sha256
+
+    # -- the language's text: the one place a report picks a control's or a result's words ------
+    def control(self, cid: str) -> dict:
+        """The document's record of control ``cid`` ({} when it has none)."""
+        if self._controls is None:
+            self._controls = {c.get("id"): c for c in self.doc.get("controls") or []}
+        return self._controls.get(cid) or {}
+
+    def control_text(self, cid: str, field: str, lang: str) -> str:
+        """A control's ``title``/``description``/``rationale``/``remediation`` in ``lang``: its
+        ``de`` block in German (from the control file, results.json 1.4), else the English text."""
+        c = self.control(cid)
+        if lang != "en":
+            text = (c.get(lang) or {}).get(field)
+            if text:
+                return _s(text)
+        return _s(c.get(field))
+
+    def title(self, cid: str, lang: str) -> str:
+        return self.control_text(cid, "title", lang)
+
+    def controls_in(self, lang: str) -> list[dict]:
+        """The document's controls with their text in ``lang`` (the same list in English)."""
+        controls = self.doc.get("controls") or []
+        if lang == "en":
+            return controls
+        return [dict(c, **{f: self.control_text(c.get("id"), f, lang) for f in CONTROL_TEXT if c.get(f)})
+                for c in controls]
+
+    def expected(self, r: dict, lang: str) -> str:
+        """A result's expectation sentence in ``lang`` (report.sentences)."""
+        return expected_text(r, self.control(_s(r.get("control"))), lang)
+
+    def message(self, r: dict, lang: str) -> str:
+        """A result's message in ``lang``; host and tool output stay as they are (report.sentences)."""
+        return message_text(r, lang)
+
+    def line_message(self, line: ResultLine, lang: str) -> str:
+        """The message of a failure or error line of the view, in ``lang``."""
+        return self.message(self.doc["results"][line.index], lang)
+
+    def results_in(self, lang: str) -> list[dict]:
+        """The document's results with ``expected`` and ``message`` in ``lang`` (the same list in
+        English); every other field as it is."""
+        results = self.doc.get("results") or []
+        if lang == "en":
+            return results
+        return [dict(r, expected=self.expected(r, lang), message=self.message(r, lang)) for r in results]
 
     @property
     def attestations(self) -> list[dict]:
