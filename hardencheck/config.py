@@ -8,6 +8,10 @@ is fine (every setting has a default). Relative paths are relative to the file's
     history: /var/lib/hardencheck/history.db    # the run history (default: <out>/history.db)
     exceptions: [exceptions/]                   # the response register: files or folders (--exceptions)
     attestations: attestations.yml              # organisational measures attested (--attestations)
+    exposure:                                   # scan --exposure: the outside-in nmap run
+      ports: ["1-1024", 8443]                   #   default: nmap's top 1000 TCP ports + every approved one
+      timing: 4                                 #   nmap -T0..5
+      max_rate: 500                             #   packets per second at most (default: nmap's own)
     redact:                                     # patterns added to the built-in redaction rules
       - name: acme-api-token
         pattern: 'acme_[A-Za-z0-9]{32}'
@@ -18,9 +22,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hardencheck.errors import ConfigError, ConfigErrors
 from hardencheck.records.redaction import BUILTIN_RULES, Redactor, user_rule
@@ -54,6 +58,29 @@ class RedactPattern(BaseModel):
         return v
 
 
+class ExposureSettings(BaseModel):
+    """``exposure:`` (``scan --exposure``): what the one nmap run probes and how fast."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ports: Optional[list[Union[int, str]]] = None   # ports and ranges; None: top_ports + approved ports
+    top_ports: int = Field(1000, ge=1, le=65535)    # nmap's most common TCP ports, when ports is None
+    timing: int = Field(4, ge=0, le=5)              # nmap -T<n>
+    max_rate: Optional[int] = Field(None, ge=1)     # --max-rate (packets per second)
+    min_rate: Optional[int] = Field(None, ge=1)     # --min-rate
+    max_retries: int = Field(2, ge=0, le=10)        # --max-retries
+    script_timeout: int = Field(15, ge=1)           # --script-timeout for ssl-enum-ciphers, seconds
+    timeout: int = Field(1800, ge=10)               # the whole nmap run, seconds
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, v):
+        for p in v or []:
+            text = str(p)
+            m = re.fullmatch(r"(\d{1,5})(?:-(\d{1,5}))?", text)
+            if isinstance(p, bool) or not m or not 1 <= int(m.group(1)) <= int(m.group(2) or m.group(1)) <= 65535:
+                raise ValueError(f"{p!r} is not a TCP port or range like 8443 or \"1-1024\" (1-65535)")
+        return v
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     sign_key: Optional[str] = None
@@ -63,6 +90,7 @@ class Settings(BaseModel):
     attestations: Optional[str] = None
     testinfra: Optional[list[str]] = None      # testinfra test files/folders run as controls by every scan
     redact: list[RedactPattern] = []
+    exposure: ExposureSettings = ExposureSettings()
 
     @field_validator("exceptions", "testinfra", mode="before")
     @classmethod
