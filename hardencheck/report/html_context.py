@@ -20,6 +20,7 @@ from hardencheck.report import i18n
 from hardencheck.report.html_attestations import attestation_context
 from hardencheck.report.html_signoff import signoff_context
 from hardencheck.report.html_exceptions import exceptions_context
+from hardencheck.report.html_findings import common_expected, findings_context
 from hardencheck.report.html_text import _A, clip, jvalue, plain
 from hardencheck.report.i18n_html import Lang
 from hardencheck.report.view import SEVERITIES, ReportView
@@ -179,19 +180,8 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         c["host_pct"] = _pct(c["pairs_met"], c["pairs_judged"])
     chart = _chart(categories)
 
-    # findings by severity and errors by reason: the view's, with each result's row ------------
-    failing_by_sev: dict[str, dict[str, list]] = {}      # severity -> control -> failing rows
-    for f in sorted(view.failures, key=lambda f: f.index):
-        failing_by_sev.setdefault(f.severity, {}).setdefault(f.control, []).append(rows_by_index[f.index])
-    findings = []
-    for sev in SEVERITIES:
-        ctls = []
-        for cid, failing in failing_by_sev.get(sev, {}).items():
-            c = ctl_by_id.get(cid, {"id": cid, "title": "", "severity": sev})
-            ctls.append({"c": c, "anchor": f"f{ctl_index.get(cid, cid)}", "ctl_anchor": f"c{ctl_index.get(cid, -1)}",
-                         "rows": failing, "expected": _common_expected(failing)})
-        ctls.sort(key=lambda x: x["c"]["id"])
-        findings.append({"sev": sev, "controls": ctls, "n": sum(len(x["rows"]) for x in ctls)})
+    # findings: failures by severity and errors by control, each row with an evidence excerpt ------
+    fctx = findings_context(view, rows_by_index, ctl_by_id, ctl_index, evidence, hosts)
     errors_list = [{"reason": e.reason, "n": e.n, "hosts": [(name, host_index[name]) for name in e.hosts]}
                    for e in view.errors_by_reason]
 
@@ -225,7 +215,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "environments": _environments(hosts),
         "checked": [h["name"] for h in hosts if h.get("status") == "ok"], "unreached": unreached,
         "tree": tree, "measures": measures, "categories": categories, "total": total, "chart": chart,
-        "findings": findings, "n_fail": sum(f["n"] for f in findings), "errors": errors_list,
+        **fctx, "errors": errors_list,
         "overall": overall, "exit_code": exit_code, "exit_meaning": exit_meaning,
         "controls": [{"c": c, "anchor": f"c{i}", "params": [(k, jvalue(v)) for k, v in (c.get("params") or {}).items()],
                       "refs": [(k, v) for k, v in (c.get("references") or {}).items() if v]}
@@ -298,11 +288,6 @@ def _actual(actual: Any) -> _A | None:
     return clip(jvalue(actual))
 
 
-def _common_expected(rows: list[dict]) -> str | None:
-    exp = {row.r.get("expected", "") for row in rows}
-    return exp.pop() if len(exp) == 1 else None
-
-
 def _control_in_measure(cid: str, ctl_by_id: dict, ctl_index: dict, rows: list[dict], n_hosts: int) -> dict:
     c = ctl_by_id.get(cid, {"id": cid, "title": "", "severity": "info"})
     by_status: dict[str, list[dict]] = {}
@@ -312,7 +297,7 @@ def _control_in_measure(cid: str, ctl_by_id: dict, ctl_index: dict, rows: list[d
     return {"c": c, "ctl_anchor": f"c{ctl_index[cid]}" if cid in ctl_index else None,
             "by_status": [(s, by_status[s]) for s in RESULT_STATUSES if s in by_status],
             "counts": {s: len(v) for s, v in by_status.items()},
-            "expected": _common_expected(rows) if rows else None,
+            "expected": common_expected(rows) if rows else None,
             "table": rows if len(rows) <= TABLE_HOSTS else None, "non_pass": non_pass}
 
 

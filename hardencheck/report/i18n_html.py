@@ -112,10 +112,28 @@ T: dict[str, dict[str, str]] = {
     "art32": {"en": "GDPR Art. 32(1)", "de": "Art. 32 Abs. 1 DSGVO"},
     # findings
     "findings": {"en": "Findings", "de": "Befunde"},
-    "findings_intro": {"en": "Every failing control with its rationale, remediation and the hosts where it fails; "
-                                "each host links to the raw evidence in the host view.",
-                       "de": "Jede nicht bestandene Kontrolle mit Begründung, Abhilfe und den betroffenen Servern; "
-                             "jeder Server verweist auf die Rohdaten in der Serveransicht."},
+    "findings_intro": {"en": "Every failing control with its rationale, remediation and the hosts where it fails, then "
+                             "every error; each row shows an excerpt of the raw evidence, named by its key in "
+                             "results.json and the SHA-256 of the whole output, and links to the host view.",
+                       "de": "Jede nicht bestandene Kontrolle mit Begründung, Abhilfe und den betroffenen Servern, danach "
+                             "jeder Fehler; jede Zeile zeigt einen Auszug der Rohdaten, benannt mit ihrem Schlüssel in "
+                             "results.json und dem SHA-256 der ganzen Ausgabe, und verweist auf die Serveransicht."},
+    "errors_title": {"en": "Not verified: errors", "de": "Nicht nachgewiesen: Fehler"},
+    "errors_intro": {"en": "Every control that could not be judged on a host that was reached, with the reason and "
+                           "an excerpt of what the host answered; below them, the hosts that could not be checked at all.",
+                     "de": "Jede Kontrolle, die auf einem erreichten Server nicht bewertet werden konnte, mit dem Grund "
+                           "und einem Auszug der Antwort des Servers; davor die Server, die gar nicht geprüft werden konnten."},
+    "unreached_title": {"en": "Hosts not checked at all", "de": "Gar nicht geprüfte Server"},
+    "errors_on": {"en": "not verified on {n} host(s)", "de": "nicht nachgewiesen auf {n} Server(n)"},
+    "excerpt_stdout": {"en": "Output of", "de": "Ausgabe von"},
+    "excerpt_stderr": {"en": "Error output of", "de": "Fehlerausgabe von"},
+    "excerpt_more": {"en": "… {n} more bytes in results.json", "de": "… {n} weitere Bytes in results.json"},
+    "annex": {"en": "Annex", "de": "Anlage"},
+    "annex_evidence": {"en": "Not printed: the raw evidence of this host ({n} records: commands, output, exit codes). "
+                             "It is in the bundle's results.json under `evidence`, each record's key being",
+                       "de": "Nicht gedruckt: die Rohdaten dieses Servers ({n} Datensätze: Befehle, Ausgaben, "
+                             "Exit-Codes). Sie stehen in der results.json des Bundles unter `evidence`, Schlüssel jeweils"},
+    "annex_key": {"en": "name in the Evidence column", "de": "Name in der Spalte Nachweis"},
     "rationale": {"en": "Rationale", "de": "Begründung"},
     "remediation": {"en": "Remediation", "de": "Abhilfe"},
     "description": {"en": "What is checked", "de": "Was geprüft wird"},

@@ -337,13 +337,19 @@ def test_chromium_loads_inert_screenshot_pdf(scanned, chromium, tmp_path):
         + json.dumps(sec.split("/", 1)[1]) + ")).parentElement.id", session)
     assert anchor
 
-    # print media: folded <details> content is laid out (forced open) for print-to-PDF
+    # print media: a folded host's results table is laid out (forced open) for print-to-PDF; its raw
+    # evidence records are not (the print edition refers to them in results.json instead)
+    host_table = "document.querySelector('details.host:not([open]) table:not(.kv)')"
     chromium.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
-    visible = chromium.evaluate(
-        f"document.querySelector('#{anchor} pre').checkVisibility()", session)
+    visible = chromium.evaluate(f"{host_table}.checkVisibility()", session)
+    record_printed = chromium.evaluate(f"document.querySelector('#{anchor} pre').checkVisibility()", session)
+    reference = chromium.evaluate("document.querySelector('details.host p.print-only').checkVisibility()", session)
     chromium.send("Emulation.setEmulatedMedia", {"media": ""}, session=session)
+    assert chromium.evaluate(f"{host_table}.checkVisibility()", session) is False
     assert chromium.evaluate(f"document.querySelector('#{anchor} pre').checkVisibility()", session) is False
-    assert visible is True
+    assert chromium.evaluate("document.querySelector('details.host p.print-only').checkVisibility()",
+                             session) is False
+    assert visible is True and reference is True and record_printed is False
 
     ARTIFACTS.mkdir(exist_ok=True)
     chromium.send("Emulation.setDeviceMetricsOverride",
