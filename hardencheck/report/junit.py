@@ -1,5 +1,8 @@
 """JUnit XML for CI test reports (GitLab, Jenkins, GitHub): a <testsuite> per host, a <testcase>
-per control.
+per control, and one per control judged with a TOM measure's own parameters (``tom.results``).
+The test case's name is the control's id and title with the TOM measures it proves, ``SSH-001
+Root login … [TOM 1.2.1, A.2]``; a measure's own parameters follow the ids:
+``[TOM C.3.1; max_age=1h]``.
 
 Mapping: ``fail`` -> ``<failure type=severity>`` (expected and actual in the body), ``error`` ->
 ``<error type=reason>``, ``skipped`` and ``not_applicable`` -> ``<skipped>`` with the reason, ``waived``
@@ -114,6 +117,25 @@ def waived_message(r: dict) -> str:
     return "; ".join(parts) or "waived"
 
 
+def case_name(r: dict) -> str:
+    """``<control> <title> [TOM <measure ids>[; <measure params>]]``."""
+    cid = str(r.get("control") or "")
+    name = f"{cid} {r.get('_title') or ''}".strip()
+    ids = [str(t) for t in (r.get("measures") if "measures" in r else r.get("tom")) or []]
+    params = r.get("measure_params") or {}
+    if ids or params:
+        name += " [TOM " + ", ".join(ids) + ("; " if ids and params else "") + \
+            ", ".join(f"{k}={v}" for k, v in params.items()) + "]"
+    return name
+
+
+def _with_measure_results(counts: dict[str, int], extra: list[dict]) -> dict[str, int]:
+    out = dict(counts)
+    for r in extra:
+        out[r.get("status")] = out.get(r.get("status"), 0) + 1
+    return out
+
+
 def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], results: list[dict],
            run: dict) -> None:
     name = str(host.get("name") or "")
@@ -127,7 +149,7 @@ def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], res
         "tests": str(len(results)),
         "failures": str(counts["fail"]),
         "errors": str(counts["error"]),
-        "skipped": str(counts["skipped"] + counts["not_applicable"] + counts.get("waived", 0)),
+        "skipped": str(counts.get("skipped", 0) + counts.get("not_applicable", 0) + counts.get("waived", 0)),
         "time": _seconds(host.get("started_at"), host.get("ended_at")),
     })
     props = ET.SubElement(suite, "properties")
@@ -150,7 +172,7 @@ def _suite(root: ET.Element, index: int, host: dict, counts: dict[str, int], res
     for r in results:
         cid = str(r.get("control") or "")
         case = ET.SubElement(suite, "testcase", {
-            "name": _token(f"{cid} {r.get('_title') or ''}", cid or "control"),
+            "name": _token(case_name(r), cid or "control"),
             "classname": cls, "time": "0"})
         status = r.get("status")
         if status == "fail":
@@ -185,11 +207,16 @@ def render(view: ReportView, lang: str = "en") -> bytes:
     by_host: dict[str, list[dict]] = {}
     for r in doc.get("results") or []:
         by_host.setdefault(str(r.get("host") or ""), []).append(dict(r, _title=titles.get(r.get("control"))))
+    extra: dict[str, list[dict]] = {}
+    for r in (doc.get("tom") or {}).get("results") or []:
+        if isinstance(r, dict):
+            extra.setdefault(str(r.get("host") or ""), []).append(dict(r, _title=titles.get(r.get("control"))))
 
     root = ET.Element("testsuites")
     for hr in view.hosts:
         h = hr.record if hr.record is not None else {"name": hr.name, "identity": {}, "status": hr.status,
                                                      "error": None}
-        _suite(root, hr.index, h, hr.counts, by_host.get(hr.name, []), run)
+        more = extra.get(hr.name, [])
+        _suite(root, hr.index, h, _with_measure_results(hr.counts, more), by_host.get(hr.name, []) + more, run)
     ET.indent(root, space=" ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

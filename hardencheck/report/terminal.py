@@ -102,7 +102,25 @@ class Progress:
 TOM_STYLE = {"met": "green", "not_met": "red", "not_verified": "magenta", "attestation_expired": "magenta",
              "not_attested": "magenta", "attested": "green", "organisational": "yellow",
              "not_assessed": "dim", "not_applicable": "dim",
-             "met_with_exceptions": "yellow"}
+             "met_with_exceptions": "yellow", "not_checked": "magenta", "partly_verified": "yellow"}
+
+
+def measure_title(title: dict, lang: str) -> str:
+    """A measure's title in ``lang``; a catalog that gives only the other language falls back to
+    it, marked with that language: ``Zugang (de)``."""
+    title = title if isinstance(title, dict) else {}
+    if title.get(lang):
+        return str(title[lang])
+    other = next((k for k in ("en", "de") if title.get(k)), None)
+    return f"{title[other]} ({other})" if other else ""
+
+
+def measure_ids(line) -> str:
+    """The TOM measures a failure proves, with the measure's own parameters when it has them."""
+    ids = ", ".join(line.tom)
+    if line.measure_params:
+        ids += " (" + ", ".join(f"{k}={v}" for k, v in line.measure_params.items()) + ")"
+    return ids
 
 
 #: Tables in a plain (non-terminal) output such as a CI log are printed at least this wide, so
@@ -126,7 +144,7 @@ def print_table(console: Console, table: Table) -> None:
 _DE = {
     "hosts": "Server", "host": "Server", "address": "Adresse", "note": "Hinweis",
     "failing controls": f"Kontrollen „{i18n.STATUS['fail']['de']}“", "severity": "Schweregrad",
-    "control": "Kontrolle",
+    "control": "Kontrolle", "TOM": "TOM",
     "finding": "Befund", "controls that could not be checked (error)":
         f"Kontrollen, die nicht geprüft werden konnten („{i18n.STATUS['error']['de']}“)",
     "reason": "Grund", "message": "Meldung",
@@ -199,13 +217,13 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
                       safe(h.note, 120))
     print_table(console, table)
 
-    if s.failures:
+    if s.failures or s.measure_failures:
         t = Table(title=w("failing controls"))
-        for col in ("severity", "control", "host", "finding"):
+        for col in ("severity", "control", "host", "TOM", "finding"):
             t.add_column(w(col))
-        for f in s.failures:
+        for f in s.failures + s.measure_failures:
             sev = word(i18n.SEVERITY, f.severity, lang) if lang != "en" else f.severity
-            t.add_row(safe(sev), safe(f.control), safe(f.host), safe(f.message, 200))
+            t.add_row(safe(sev), safe(f.control), safe(f.host), safe(measure_ids(f), 80), safe(f.message, 200))
         print_table(console, t)
     if s.check_errors:
         t = Table(title=w("controls that could not be checked (error)"))
@@ -220,7 +238,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             for col in ("item", "measure", "status", "hosts"):
                 t.add_column(w(col))
             for m in s.tom_open:
-                title = m.title.get(lang) or m.title.get("en", "") if lang != "en" else m.title.get("en", "")
+                title = measure_title(m.title, lang)
                 t.add_row(safe(m.id), safe(title, 80),
                           f"[{TOM_STYLE.get(m.status, 'dim')}]{safe(tom_word(m.status))}[/]",
                           safe(", ".join(m.hosts), 80))
