@@ -52,6 +52,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
                    help="TOM catalog that structures the results (default: $HARDENCHECK_TOM, else the "
                         "shipped controls/tom/default.yml)")
+    s.add_argument("--only-catalog", action="store_true",
+                   help="run only the controls the TOM catalog maps (the others are 'skipped'), so a company's "
+                        "job is judged by its own TOM")
     s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
     s.add_argument("--fail-on", choices=["info", "low", "medium", "high", "critical", "none"],
                    help="lowest severity whose failure makes the exit code 1 (default: info = any; "

@@ -34,6 +34,7 @@ class ScanRequest:
     limit: list[str] | None = None
     tags: list[str] | None = None
     control_ids: list[str] | None = None
+    only_catalog: bool = False               # only the controls the TOM catalog maps run (--only-catalog)
     controls: str | None = None
     tom: str | None = None
     out: str = "reports"
@@ -74,6 +75,7 @@ class ScanRequest:
     def options(self) -> dict[str, Any]:
         """The options results.json records (``run.options``)."""
         return {"limit": self.limit, "tags": self.tags, "control_ids": self.control_ids,
+                "only_catalog": self.only_catalog,
                 "fail_on": self.effective_fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
                 "trust_on_first_use": self.trust_on_first_use}
 
@@ -108,7 +110,7 @@ def prepare(req: ScanRequest) -> ScanPlan:
     tests = []
     if testinfra:
         controls, tests = with_testinfra_controls(controls, testinfra)
-    catalog = tom.load_catalog(req.tom, set(controls.by_id()))
+    catalog = tom.load_catalog(req.tom, controls)   # ids and each measure's own params checked
     if tests:
         map_testinfra_measures(catalog, tests)
     inv, hosts = select_hosts(req)
@@ -120,6 +122,14 @@ def prepare(req: ScanRequest) -> ScanPlan:
         unknown = [c for c in req.control_ids if c not in known]
         if unknown:
             errors.append(ConfigError(f"unknown control id(s): {', '.join(unknown)}", field="--control"))
+    if req.only_catalog:
+        mapped = catalog.items_of_control()
+        if not mapped:
+            errors.append(ConfigError(f"the TOM catalog {catalog.path} maps no control: --only-catalog would run "
+                                      "nothing", field="--only-catalog"))
+        # deselected controls end as 'skipped'; the run records the list it ran (options.control_ids)
+        req.control_ids = [lc.id for lc in controls.controls if lc.id in mapped
+                           and (not req.control_ids or lc.id in req.control_ids)]
     if errors:
         raise ConfigErrors(errors)
     if req.tags:
