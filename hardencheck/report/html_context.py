@@ -18,6 +18,7 @@ from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES, ROLLUP
 from hardencheck.report import i18n
 from hardencheck.report.html_attestations import attestation_context
+from hardencheck.report.html_cover import cover_context
 from hardencheck.report.html_signoff import signoff_context
 from hardencheck.report.html_exceptions import exceptions_context
 from hardencheck.report.html_findings import common_expected, findings_context
@@ -217,6 +218,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "tree": tree, "measures": measures, "categories": categories, "total": total, "chart": chart,
         **fctx, "errors": errors_list,
         "overall": overall, "exit_code": exit_code, "exit_meaning": exit_meaning,
+        "cover": cover_context(view, exit_code, exit_meaning, L),
         "controls": [{"c": c, "anchor": f"c{i}", "params": [(k, jvalue(v)) for k, v in (c.get("params") or {}).items()],
                       "refs": [(k, v) for k, v in (c.get("references") or {}).items() if v]}
                      for i, c in enumerate(controls)],
