@@ -4,6 +4,12 @@ The fact is a tree following the sysctl names, so a control addresses a value by
 (``net.ipv4.conf.all.rp_filter``). Values are integers; a parameter this kernel does not have
 (``net.ipv6.*`` without an IPv6 stack) is ``null``. ``net.*`` values belong to the network
 namespace the probe runs in; ``kernel.*`` and ``fs.*`` are the machine's own.
+
+Beside the runtime value, what the next boot will set: ``persisted`` (the same tree) holds the value
+the sysctl configuration files give each key (``null``: no file sets it, so a runtime change is
+lost at the next reboot), ``persisted_from`` where it comes from (``file:line``), and
+``not_persisted`` lists the keys whose runtime value differs from it. The files are read as
+systemd-sysctl and ``sysctl --system`` do (see ``sysctl_files``).
 """
 
 from __future__ import annotations
@@ -11,8 +17,9 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import require_success, section
+from hardencheck.collect.probes._common import complete_section, require_success, section
 from hardencheck.collect.probes.base import Probe
+from hardencheck.collect.probes.sysctl_files import PERSISTED_SNIPPET, effective, parse_listing
 
 KEYS = (
     "net.ipv4.ip_forward",
@@ -72,6 +79,8 @@ class KernelSysctl(Probe):
             "if v=$(cat \"$f\" 2>/dev/null); then printf '%s %s\\n' \"$k\" \"$v\"; "
             "else echo \"$f: Permission denied\" >&2; rc=13; fi; done; exit $rc"
         ),
+        # the sysctl configuration files: "F <file>" then grep -n's "<line>:<text>" of each setting
+        "persisted": PERSISTED_SNIPPET,
     }
 
     def parse(self, out, args):
@@ -105,4 +114,30 @@ class KernelSysctl(Probe):
         for key in KEYS:
             _set(tree, key, seen[key])
         tree["ipv6_present"] = seen["net.ipv6.conf.all.forwarding"] is not None
+        tree.update(_persisted(out, seen))
         return tree
+
+
+def _persisted(out, runtime: dict) -> dict:
+    """``persisted``, ``persisted_from``, ``not_persisted``, ``persisted_unreadable`` (files the
+    probe could not read: then nothing is known to persist, every value is null)."""
+    values: dict = {}
+    sources: dict = {}
+    sec = out.get("persisted")
+    if sec is None:   # a recording from before this section existed: nothing is known
+        return {"persisted": None, "persisted_from": None, "not_persisted": None, "persisted_unreadable": None}
+    sec = complete_section(out, "persisted", "reading the sysctl configuration files")
+    listing = parse_listing(sec.stdout)
+    found = effective(listing, KEYS) if not listing.unreadable else {}
+    differ = []
+    for key in KEYS:
+        setting = found.get(key)
+        value = setting.value if setting else None
+        if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value):
+            value = int(value)
+        _set(values, key, value)
+        _set(sources, key, setting.where if setting else None)
+        if runtime[key] is not None and value != runtime[key]:
+            differ.append(key)
+    return {"persisted": values, "persisted_from": sources, "not_persisted": differ,
+            "persisted_unreadable": listing.unreadable}
