@@ -14,6 +14,13 @@ backups off-host and encrypted (BACKUP-003); no traffic: the repositories are on
   tombad: restic job with a local repository and the password inline (RESTIC_PASSWORD, a planted
   secret), a borgmatic job whose repository borg recorded as plaintext (key type 2), and a duply
   job with GPG_KEY='disabled' and a password in its sftp:// TARGET (planted secret).
+
+audit of data access (LOG-008, LOG-009)
+  both: params LOG-008 data_paths [/srv/customer-data]; auditd is not installed on the lab machine
+  and its rules are kernel-wide, so no lab host can watch a path (LOG-008 fails on both; its pass
+  is proven on fixtures). PostgreSQL (when this machine has it installed, as the lab hosts share
+  /usr): tomgood conf.d/pgaudit.conf loads pgaudit with pgaudit.log 'read, write, ddl'; tombad
+  loads it with pgaudit.log 'none'.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from .lab import ExtraKind, register_kind
 ROSTER = ["root", "alice"]
 #: strings planted in the tombad/tomgood job files that must never leave the host
 PLANTED = ["planted-restic-pw-4711", "planted-target-pw-0815", "planted-borg-pw-1234"]
+DATA_PATHS = ["/srv/customer-data"]
 BORG_REPO = "ssh://backup@198.18.255.254/./borg-{name}"
 
 
@@ -129,11 +137,22 @@ def _backups(host, dirs, bad: bool) -> str:
     return ""
 
 
+def _data_audit(host, dirs, bad: bool) -> str:
+    for conf in Path("/etc/postgresql").glob("*/*/postgresql.conf"):
+        rel = conf.parent.relative_to("/etc")
+        _write(dirs["etc"] / rel / "conf.d" / "pgaudit.conf",
+               "shared_preload_libraries = 'pgaudit'\n"
+               f"pgaudit.log = '{'none' if bad else 'read, write, ddl'}'\n")
+    host.params["LOG-008"] = {"data_paths": DATA_PATHS}
+    return ""
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
         lines += _roster(host, dirs, bad)
         lines += _backups(host, dirs, bad)
+        lines += _data_audit(host, dirs, bad)
         return lines
     return prepare
 
