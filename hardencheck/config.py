@@ -8,6 +8,7 @@ is fine (every setting has a default). Relative paths are relative to the file's
     history: /var/lib/hardencheck/history.db    # the run history (default: <out>/history.db)
     exceptions: [exceptions/]                   # the response register: files or folders (--exceptions)
     attestations: attestations.yml              # organisational measures attested (--attestations)
+    controls: [site-controls/]                  # the site's own control folders, merged with the library (--controls)
     exposure:                                   # scan --exposure: the outside-in nmap run
       ports: ["1-1024", 8443]                   #   default: nmap's top 1000 TCP ports + every approved one
       timing: 4                                 #   nmap -T0..5
@@ -89,10 +90,11 @@ class Settings(BaseModel):
     exceptions: Optional[list[str]] = None
     attestations: Optional[str] = None
     testinfra: Optional[list[str]] = None      # testinfra test files/folders run as controls by every scan
+    controls: Optional[list[str]] = None       # the site's control folders, merged with the library
     redact: list[RedactPattern] = []
     exposure: ExposureSettings = ExposureSettings()
 
-    @field_validator("exceptions", "testinfra", mode="before")
+    @field_validator("exceptions", "testinfra", "controls", mode="before")
     @classmethod
     def _one_or_more(cls, v):
         return [v] if isinstance(v, str) else v
@@ -133,7 +135,8 @@ def load_settings(explicit: str | None = None) -> Settings:
                                 "history": rel(s.history),
                                 "exceptions": [rel(p) for p in s.exceptions] if s.exceptions is not None else None,
                                 "attestations": rel(s.attestations),
-                                "testinfra": [rel(p) for p in s.testinfra] if s.testinfra is not None else None})
+                                "testinfra": [rel(p) for p in s.testinfra] if s.testinfra is not None else None,
+                                "controls": [rel(p) for p in s.controls] if s.controls is not None else None})
 
 
 def history_path(explicit: str | None, settings: Settings, out: str | Path) -> Path:
