@@ -29,6 +29,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "md": ("hardencheck.report.markdown", "summary.md"),
     "csv": ("hardencheck.report.csv_format", "results.csv"),
     "oscal": ("hardencheck.report.oscal", "oscal-assessment-results.json"),
+    "pdf": ("hardencheck.report.pdf", "report.pdf"),       # the print edition (headless Chromium)
 }
 LANGS = ("en", "de")
 
