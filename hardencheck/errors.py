@@ -70,6 +70,8 @@ REASONS = {
     "nmap_missing": "nmap is not installed on the scanner (or not on its PATH): no outside-in view",
     "port_not_scanned": "a port the host listens on was not among the ports the outside-in scan probed "
                         "(extend exposure.ports)",
+    "ambiguous_address": "the host's name resolves to several addresses; the outside-in scan probes one address "
+                         "per host (pin it in the inventory)",
     "internal": "hardencheck itself failed while judging this control (a bug: please report it)",
 }
 

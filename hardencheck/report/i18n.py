@@ -177,6 +177,8 @@ _REASONS_DE: dict[str, str] = {
     "nmap_missing": "nmap ist auf dem Scanner nicht installiert (oder nicht im PATH): keine Sicht von außen",
     "port_not_scanned": "ein Port, auf dem der Server lauscht, war nicht unter den von außen geprüften Ports "
                         "(exposure.ports erweitern)",
+    "ambiguous_address": "der Name des Servers löst auf mehrere Adressen auf; die Prüfung von außen "
+                         "prüft genau eine Adresse je Server (Adresse im Inventar festlegen)",
     "precondition": "eine Vorbedingung der Kontrolle ist nicht gegeben",
     "applies_to": "die Kontrolle gilt nicht für Betriebssystem oder Tags dieses Servers",
 }
