@@ -63,6 +63,7 @@ class ScanOptions:
     tom_items: dict[str, list[str]] = field(default_factory=dict)   # control id -> TOM item ids
     transport_options: dict[str, Any] = field(default_factory=dict)
     redactor: Redactor = field(default_factory=Redactor)   # applied to every outcome before it leaves
+    outside: Any = None     # collect.exposure.OutsideView (scan --exposure): nmap's view, per host
     testinfra: list = field(default_factory=list)   # collect.testinfra.runner.TestinfraControl: run per host
 
 
@@ -123,6 +124,8 @@ class HostScan:
         for need in self.needs.values():
             settings = getattr(need.probe, "section_settings", None)   # timeout/tools from the arguments
             for cmd, sid in need.section_ids.items():
+                if cmd in getattr(need.probe, "scanner_side", ()):
+                    continue    # run by the scanner itself (collect.exposure), never on the host
                 timeout, tools = (settings(cmd, need.remote_args) if settings
                                   else (need.probe.timeout, need.probe.tools.get(cmd, ())))
                 specs.append(SectionSpec(sid, need.probe.commands[cmd], need.remote_args, timeout, tools=tools))
@@ -279,6 +282,8 @@ class HostScan:
         for lc in self.controls.controls:
             c = lc.control
             why_skip = selected(c, tags=self.opts.tags, control_ids=self.opts.control_ids)
+            if why_skip is None and self.opts.outside is None and getattr(get_probe(c.probe), "scanner_side", ()):
+                why_skip = "needs the outside-in view: hardencheck scan --exposure"
             if why_skip:
                 results.append(self._result(c, "skipped", message=why_skip))
                 continue
@@ -292,6 +297,8 @@ class HostScan:
                 runnable.append(lc)
         specs = self.plan(runnable)
         record = self.collect(specs)   # even with nothing to judge: the host's identity is evidence
+        if self.opts.outside is not None and record.status == "ok":
+            self.opts.outside.attach(self)   # the host's part of the nmap run (waits for it)
         os_fact, os_error = None, None
         if record.status == "ok":
             try:
@@ -392,4 +399,3 @@ def _scan_unredacted(host, controls, opts, transport_factory, on_event) -> HostO
                           expected="", actual=None, message=f"internal error: {e}", reason="internal",
                           tom=list(opts.tom_items.get(lc.id, []))) for lc in controls.controls]
         return HostOutcome(record, results, {})
-
