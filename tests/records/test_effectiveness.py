@@ -482,3 +482,47 @@ def test_effectiveness_of_a_changing_lab(tmp_path):
                  "--out", str(tmp_path / "audit")]) == 0
     cli = json.loads((tmp_path / "audit" / "audit.json").read_text())
     assert cli["controls"] == doc["controls"] and cli["runs"] == doc["runs"]
+
+
+HEADLINE_CATALOG = """\
+catalog: {id: hl, title: {de: "HL", en: "HL"}, version: "1", date: 2026-01-01}
+items:
+""" + "".join(f"""  - id: "{mid}"
+    title: {{de: "T {mid}", en: "T {mid}"}}
+    text: {{de: "x", en: "x"}}
+    category: zugangskontrolle
+    art32: b
+    controls: [{ctl}]
+""" for mid, ctl in [("1", "SSH-001"), ("2", "FW-001"), ("3", "PATCH-001"), ("4", "KERN-001"), ("5", "TIME-001"),
+                     ("6", "LOG-001"), ("7", ""), ("8", "AVAIL-001")])
+
+
+def test_headline_one_class_per_technical_measure(tmp_path):
+    """Held all period (1), failures fixed (2), failing at the end (3), no failure but evidence incomplete
+    (4), never verified: never in the library (5) or always an error (6), held with exceptions (8); the
+    organisational measure (7) is not in the technical denominator; measure 5 is in it."""
+    db, cat = tmp_path / "history.db", tmp_path / "tom.yml"
+    cat.write_text(HEADLINE_CATALOG)
+    lib = ["SSH-001", "FW-001", "PATCH-001", "KERN-001", "LOG-001", "AVAIL-001"]
+    record(db, "r1", "2026-03-01T02:00:00Z", {"a": {"FW-001": F, "LOG-001": E}}, controls=lib, manifest="m1")
+    record(db, "r2", "2026-03-02T02:00:00Z", {"a": {"PATCH-001": F, "KERN-001": E, "LOG-001": E,
+                                                    "AVAIL-001": "waived"}}, controls=lib, manifest="m2")
+    record(db, "r3", "2026-03-03T02:00:00Z", {"a": {"PATCH-001": F, "LOG-001": E}}, controls=lib, manifest="m3")
+    doc = run_audit((db, cat))
+    hl = doc["overall"]["headline"]
+    assert hl["classes"] == {"held_all_period": ["1"], "held_with_exceptions": ["8"], "fixed": ["2"],
+                             "failing": ["3"], "incomplete": ["4"], "never_verified": ["5", "6"]}
+    assert (hl["measures"], hl["not_held_failed"], hl["not_held_incomplete"]) == (7, 2, 3)
+    from hardencheck.report.audit_html import A, render
+    for lang in ("en", "de"):
+        page = render(doc, lang).decode()
+        assert A["headline_n"][lang].format(held=1, n=7) in page
+        assert A["headline_split"][lang].format(f=2, i=3) in page
+        never = page[page.index('id="never-verified"'):]
+        never = never[:never.index("</div>")]
+        assert ">5</span> T 5" in never and ">6</span> T 6" in never and ">4<" not in never
+    # the same runs without a bundle check by default: no bundle anywhere, every run unverifiable
+    doc = run_audit((db, cat), bundle_check=True)
+    assert doc["runs"]["unverifiable"] == 3 and doc["overall"]["headline"]["classes"]["never_verified"] == \
+        ["1", "2", "3", "4", "5", "6", "8"]
+    assert all(r["bundle_check"]["reason"].startswith("bundle not found") for r in doc["runs"]["list"])
