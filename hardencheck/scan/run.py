@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from hardencheck.collect import engine
+from hardencheck.collect.exposure import OutsideView, approved_ports
 from hardencheck.collect.transports import make_transport
 from hardencheck.config import history_path
 from hardencheck.judge import exceptions as response_register
@@ -101,6 +102,7 @@ class ScanRun:
         self.bundle: BundleWriter | None = None
         self.finished: list[HostOutcome] = []
         self.bundle_error: BundleWriteError | None = None
+        self.outside: OutsideView | None = None     # scan --exposure: the nmap run
 
     @property
     def host_count(self) -> int:
@@ -146,6 +148,28 @@ class ScanRun:
         if self.history is not None:
             self.history.guard(lambda r: r.host_done(host_json, rel, digest))
 
+    def start_outside(self) -> OutsideView | None:
+        """scan --exposure: the one nmap run over the hosts' addresses, started before the SSH
+        collection so that the two overlap (collect.exposure)."""
+        if not self.plan.request.exposure:
+            return None
+        hosts = getattr(self, "hosts_to_scan", self.plan.hosts)
+        return OutsideView(hosts, self.plan.settings.exposure, approved_ports(hosts, self.plan.controls),
+                           redactor=self.plan.settings.redactor()).start()
+
+    def end_outside(self) -> None:
+        """Stop nmap if it still runs (an interrupt) and keep its XML output in the bundle."""
+        if self.outside is None:
+            return
+        self.outside.stop()
+        self.outside.wait(10)
+        files = self.outside.bundle_files()
+        if files and self.bundle_error is None:
+            try:
+                self.bundle.put_many(files)
+            except OSError as e:
+                self.bundle_error = BundleWriteError(e)
+
     def collect(self, on_event=lambda *a: None) -> tuple[list[HostOutcome], bool]:
         """Scan every host. Returns (outcomes in inventory order, complete). A KeyboardInterrupt
         (Ctrl-C, or SIGTERM turned into one by the CLI) ends the collection: the hosts that had
@@ -161,6 +185,7 @@ class ScanRun:
             redactor=self.plan.settings.redactor(),
             testinfra=list(self.plan.testinfra),
         )
+        opts.outside = self.outside = self.start_outside()
         try:
             return engine.scan(self.plan.hosts, self.plan.controls, opts, make_transport,
                                on_event=on_event, on_host_done=self.host_done), True
@@ -172,6 +197,7 @@ class ScanRun:
 
     def finish(self, outcomes: list[HostOutcome], complete: bool) -> ScanOutcome:
         """results.json, the reports, the sealed manifest and the history's end of the run."""
+        self.end_outside()
         req = self.plan.request
         ended = time.time()
         fail_on = req.effective_fail_on
