@@ -16,6 +16,7 @@ from typing import Any
 from hardencheck.config import Settings, load_settings
 from hardencheck.errors import ConfigError, ConfigErrors
 from hardencheck.inventory import limit_hosts, load_inventory, local_inventory
+from hardencheck.collect.exposure import share_approved
 from hardencheck.inventory.ssh_config import apply_ssh_config
 from hardencheck.judge import tom
 from hardencheck.judge.exceptions import Register, check_register, load_register
@@ -57,6 +58,7 @@ class ScanRequest:
     fail_on_new: str | None = None
     exceptions: list[str] | None = None      # the response register: files or folders (--exceptions)
     attestations: str | None = None
+    exposure: bool = False                   # --exposure: the outside-in nmap run (collect.exposure)
     testinfra: list[str] | None = None       # testinfra files/folders whose marked tests are controls
 
     @classmethod
@@ -77,7 +79,7 @@ class ScanRequest:
         return {"limit": self.limit, "tags": self.tags, "control_ids": self.control_ids,
                 "only_catalog": self.only_catalog,
                 "fail_on": self.effective_fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
-                "trust_on_first_use": self.trust_on_first_use}
+                "trust_on_first_use": self.trust_on_first_use, "exposure": self.exposure}
 
 
 @dataclass
@@ -114,6 +116,7 @@ def prepare(req: ScanRequest) -> ScanPlan:
     if tests:
         map_testinfra_measures(catalog, tests)
     inv, hosts = select_hosts(req)
+    share_approved(hosts, controls)   # NET-001's approved ports are the exposure controls' too
     errors = check_identity_files(hosts)
     for h in hosts:
         errors += check_param_overrides(controls, h.params, f"{inv.path or 'inventory'} (host {h.name})")
