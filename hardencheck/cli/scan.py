@@ -96,6 +96,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--history", help="run history database (default: $HARDENCHECK_HISTORY, history in "
                                      "hardencheck.yml, else <out>/history.db)")
     s.add_argument("--no-history", action="store_true", help="do not record this run in the history")
+    s.add_argument("--exposure", action="store_true",
+                   help="also scan the hosts' addresses from here with nmap (one run, in parallel with SSH; a SYN "
+                        "scan as root, else a connect scan): the net.exposure controls judge what the network "
+                        "sees; settings: exposure in hardencheck.yml")
     s.add_argument("--compare", choices=["last"], help="after the scan, show what changed since the last "
                                                        "run of the same inventory (needs the history)")
     s.add_argument("--fail-on-new", choices=["info", "low", "medium", "high", "critical"],
