@@ -1,4 +1,4 @@
-"""``hardencheck controls lint|list|show``: the control library."""
+"""``hardencheck controls lint|list|show|test``: the control library."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from hardencheck.cli.common import EXIT_OK, Parser
+from hardencheck.cli.common import EXIT_FAIL, EXIT_OK, Parser
 from hardencheck.errors import ConfigError, ConfigErrors
 from hardencheck.judge.controls import load_controls, translation_errors
 
@@ -22,12 +22,18 @@ def add_parsers(sub) -> None:
     for name, helptext in (("lint", "validate every control file (German de: block included)"), ("list", "list the controls")):
         x = csub.add_parser(name, help=helptext)
         x.add_argument("path", nargs="?", help="control folder (default: the shipped controls/)")
+    test = csub.add_parser("test", help="judge a control folder's cases (<DIR>/tests/<ID>.yml); every control "
+                                        "needs a passing and a failing case")
+    test.add_argument("path", nargs="?", help="control folder (default: the shipped library and the checkout's "
+                                              "tests/controls)")
     show = csub.add_parser("show", help="show one control")
     show.add_argument("id")
     show.add_argument("--controls", help="control folder")
 
 
 def run(args, console: Console) -> int:
+    if args.controls_command == "test":
+        return _test(args.path, console)
     if args.controls_command == "lint":
         cs = load_controls(args.path)
         missing = [e for lc in cs.controls for e in translation_errors(lc)]
@@ -56,3 +62,27 @@ def run(args, console: Console) -> int:
     sys.stdout.write(Path(lc.file).read_text(encoding="utf-8"))
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _test(path: str | None, console: Console) -> int:
+    """Run a folder's cases (hardencheck.judge.cases): a user folder is loaded merged with the
+    library (an id clash is an error), and only its own controls are judged."""
+    from hardencheck.judge.cases import case_dir, run_cases
+
+    if path is None:
+        cs = load_controls()
+        mine = cs
+        cases = case_dir(cs, cs.root)
+        fixtures = Path(cs.root).resolve().parent / "tests" / "probes"
+        results = run_cases(cs, cases, fixture_dir=lambda f, probe: fixtures / probe)
+    else:
+        load_controls(None, extra=[path])          # ids must not clash with the library's
+        mine = load_controls(path)
+        cases = case_dir(mine, path)
+        results = run_cases(mine, cases)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        console.print(f"FAIL {r.control} {r.name}: {r.detail}", markup=False, highlight=False, soft_wrap=True)
+    console.print(f"{len(results) - len(failed)} of {len(results)} case(s) OK for {len(mine.controls)} control(s) "
+                  f"({cases})", markup=False, highlight=False, soft_wrap=True)
+    return EXIT_FAIL if failed else EXIT_OK
