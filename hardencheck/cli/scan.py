@@ -48,7 +48,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--limit", type=csv_list, help="only these hosts or groups (comma-separated, globs allowed)")
     s.add_argument("--tags", type=csv_list, help="only controls with one of these tags; the others are 'skipped'")
     s.add_argument("--control", dest="control_ids", type=csv_list, help="only these control ids")
-    s.add_argument("--controls", help="control library folder (default: the shipped controls/)")
+    s.add_argument("--controls", action="append", metavar="DIR",
+                   help="a folder of your own controls, merged with the library (repeatable; an id defined twice "
+                        "is an error; default: controls in hardencheck.yml)")
+    s.add_argument("--library", metavar="DIR", help="a control library replacing the shipped controls/")
     s.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
                    help="TOM catalog that structures the results (default: $HARDENCHECK_TOM, else the "
                         "shipped controls/tom/default.yml)")

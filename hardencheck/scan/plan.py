@@ -36,7 +36,8 @@ class ScanRequest:
     tags: list[str] | None = None
     control_ids: list[str] | None = None
     only_catalog: bool = False               # only the controls the TOM catalog maps run (--only-catalog)
-    controls: str | None = None
+    controls: list[str] | None = None        # the site's control folders, merged with the library (--controls)
+    library: str | None = None               # a library replacing the shipped one (--library)
     tom: str | None = None
     out: str = "reports"
     fail_on: str | None = None
@@ -106,8 +107,8 @@ def prepare(req: ScanRequest) -> ScanPlan:
     if unknown:
         raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}",
                           field="--format")
-    controls = load_controls(req.controls)
     settings = load_settings(req.config)
+    controls = load_controls(req.library, extra=[*(req.controls or []), *(settings.controls or [])])
     testinfra = req.testinfra or settings.testinfra
     tests = []
     if testinfra:
