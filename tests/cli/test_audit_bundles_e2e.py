@@ -33,7 +33,7 @@ CONTROLS = "FILE-004,KERN-001"
 
 def _scan(out: Path, db: Path, lib: Path, *extra: str) -> Path:
     before = set(out.iterdir()) if out.exists() else set()
-    code = main(["scan", "--out", str(out), "--history", str(db), "--controls", str(lib), "--control", CONTROLS,
+    code = main(["scan", "--out", str(out), "--history", str(db), "--library", str(lib), "--control", CONTROLS,
                  "--quiet", "--format", "json", *extra])
     assert code in (1, 2)                                    # FILE-004 fails (an owner nobody has)
     (new,) = [p for p in set(out.iterdir()) - before if (p / MANIFEST).exists()]

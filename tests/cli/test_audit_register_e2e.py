@@ -42,7 +42,7 @@ def _library(tmp_path: Path) -> Path:
 def test_waived_then_expired_in_the_history_and_the_annual_report(tmp_path):
     lib, db, reg = _library(tmp_path), tmp_path / "history.db", tmp_path / "register.yml"
     out = tmp_path / "runs"
-    base = ["scan", "--out", str(out), "--history", str(db), "--controls", str(lib), "--control", "FILE-004",
+    base = ["scan", "--out", str(out), "--history", str(db), "--library", str(lib), "--control", "FILE-004",
             "--quiet", "--format", "json", "--exceptions", str(reg)]
     reg.write_text(REGISTER.format(expires="2099-12-31"))
     assert main(base) == 0                      # waived: --fail-on ignores it
