@@ -17,7 +17,7 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 
@@ -92,3 +92,15 @@ def test_audit_of_data_access(tom_scan):
     assert status == "pass", msg
     status, actual, msg = verdict(by, "tombad", "LOG-009")
     assert status == "fail" and "pgaudit.log is none" in actual["unaudited_databases"][0], msg
+
+
+def test_two_factor_for_ssh_and_sudo(tom_scan):
+    _, _, by = tom_scan
+    for control in ("SSH-008", "ACCT-015"):
+        status, _, msg = verdict(by, "tomgood", control)
+        assert status == "pass", (control, msg)
+    status, actual, msg = verdict(by, "tombad", "SSH-008")
+    assert status == "fail" and actual["ssh_two_factor"] is False, msg
+    assert actual["match_exemptions"] and actual["match_exemptions"][0].startswith("Match Address 198.18.")
+    status, actual, msg = verdict(by, "tombad", "ACCT-015")
+    assert status == "fail" and actual["sudo_two_factor"] is False, msg

@@ -21,6 +21,13 @@ audit of data access (LOG-008, LOG-009)
   is proven on fixtures). PostgreSQL (when this machine has it installed, as the lab hosts share
   /usr): tomgood conf.d/pgaudit.conf loads pgaudit with pgaudit.log 'read, write, ddl'; tombad
   loads it with pgaudit.log 'none'.
+
+two-factor authentication (SSH-008, ACCT-015)
+  both: sshd_config.d/60-mfa.conf requires publickey,keyboard-interactive, and a Match block at the
+  end of sshd_config exempts the scanner's address (the lab gateway), approved in the params;
+  tomgood: /etc/pam.d/sshd and /etc/pam.d/sudo require pam_google_authenticator (configuration
+  only: the module is not installed and nobody logs in with a second factor in the lab);
+  tombad: sshd's stack has it with nullok (users without a secret skip it), sudo's has none.
 """
 
 from __future__ import annotations
@@ -147,12 +154,30 @@ def _data_audit(host, dirs, bad: bool) -> str:
     return ""
 
 
+def _mfa(host, dirs, bad: bool) -> str:
+    etc = dirs["etc"]
+    _write(etc / "ssh" / "sshd_config.d" / "60-mfa.conf",
+           "AuthenticationMethods publickey,keyboard-interactive\nKbdInteractiveAuthentication yes\n")
+    cfg = etc / "ssh" / "sshd_config"
+    cfg.write_text(cfg.read_text() + f"\n# the scanner logs in with its key alone\nMatch Address {host.gateway}\n"
+                   "    AuthenticationMethods publickey\n")
+    otp = "auth required pam_google_authenticator.so" + (" nullok" if bad else "") + "\n"
+    _write(etc / "pam.d" / "sshd", "@include common-auth\n" + otp + "@include common-account\n"
+           "@include common-session\n@include common-password\n")
+    _write(etc / "pam.d" / "sudo", "#%PAM-1.0\nsession required pam_env.so readenv=1 user_readenv=0\n"
+           "@include common-auth\n" + ("" if bad else otp) + "@include common-account\n"
+           "@include common-session-noninteractive\n")
+    host.params["SSH-008"] = {"allowed_match_exemptions": [f"Match Address {host.gateway}"]}
+    return ""
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
         lines += _roster(host, dirs, bad)
         lines += _backups(host, dirs, bad)
         lines += _data_audit(host, dirs, bad)
+        lines += _mfa(host, dirs, bad)
         return lines
     return prepare
 
