@@ -254,7 +254,7 @@ class OutsideView:
         t = self.targets[name]
         run = self.runs.get(t.family) if t.address else None
         sec = Section("", exit_code=0, complete=True)
-        evidence: dict[str, Any] = {"command": "nmap", "code": exposure_xml.clean(" ".join(run.command), 4000)
+        evidence: dict[str, Any] = {"command": "nmap", "code": exposure_xml.clean(" ".join(run.command), 20000)
                                     if run and run.command else None, "args": [t.address] if t.address else []}
         if t.not_scanned:
             sec.stdout = json.dumps({"scanned": False, "why": t.not_scanned})

@@ -22,7 +22,7 @@ from hardencheck.collect.probes.base import Arg, Probe
 from hardencheck.collect.probes.firewall import FirewallStatus
 from hardencheck.collect.probes.net_listening import NetListening
 
-SCANNER_SIDE = ": run by the scanner, not on the host: nmap (hardencheck scan --exposure)"
+SCANNER_SIDE = ": scanner-side, never sent to the host: nmap runs on the scanner, hardencheck scan --exposure"
 LEGACY_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
 CHECKS = ("open", "listeners", "tls")
 
@@ -32,6 +32,8 @@ def expand(spec: str) -> set[int]:
     for part in (spec or "").split(","):
         if part:
             lo, _, hi = part.partition("-")
+            if not 1 <= int(lo) <= int(hi or lo) <= 65535:
+                raise ValueError(f"bad port range {part[:20]!r}")
             out.update(range(int(lo), int(hi or lo) + 1))
     return out
 
@@ -62,6 +64,13 @@ class NetExposure(Probe):
 
     def parse(self, out, args):
         view = outside(out)
+        try:
+            return self._facts(out, view, args)
+        except (TypeError, KeyError, AttributeError, ValueError) as e:
+            raise ProbeError("unparsable", f"nmap: the host's result cannot be read ({type(e).__name__}: "
+                                           f"{clean(str(e), 100)})") from None
+
+    def _facts(self, out, view, args):
         if not view["scanned"]:
             return {"not_scanned": [view["why"]], "open": [], "scanned_from": None}
         facts = {"not_scanned": [], "address": view["address"], "scanned_from": view["source_address"],
@@ -91,10 +100,17 @@ def outside(out) -> dict:
                          clean(sec.stderr, 400) or f"nmap exited with {sec.exit_code}")
     try:
         view = json.loads(sec.stdout)
-    except ValueError as e:
-        raise ProbeError("unparsable", f"nmap: the host's result is not JSON ({e})") from None
-    if not view.get("scanned"):
-        return view
+        if not isinstance(view, dict):
+            raise ValueError("not an object")
+        if not view.get("scanned"):
+            return {"scanned": False, "why": clean(view.get("why") or "not scanned", 300)}
+        return _measured(view)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+        raise ProbeError("unparsable", f"nmap: the host's result cannot be read ({type(e).__name__}: "
+                                       f"{clean(str(e), 100)})") from None
+
+
+def _measured(view: dict) -> dict:
     if view.get("state") != "up":
         raise ProbeError("unreachable", f"nmap reports {view.get('address')} {view.get('state', 'down')} "
                                         f"from {view.get('source_address')}: nothing could be measured from "
