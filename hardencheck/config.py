@@ -4,7 +4,7 @@ Looked up in this order: ``--config FILE``, ``$HARDENCHECK_CONFIG``, ``./hardenc
 is fine (every setting has a default). Relative paths are relative to the file's folder.
 
     sign_key: /etc/hardencheck/signing_key      # scan signs each bundle's manifest with it
-    allowed_signers: allowed_signers            # verify checks signatures against it
+    allowed_signers: allowed_signers            # verify and audit require a signature by one of them
     history: /var/lib/hardencheck/history.db    # the run history (default: <out>/history.db)
     exceptions: [exceptions/]                   # the response register: files or folders (--exceptions)
     attestations: attestations.yml              # organisational measures attested (--attestations)
