@@ -58,6 +58,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--only-catalog", action="store_true",
                    help="run only the controls the TOM catalog maps (the others are 'skipped'), so a company's "
                         "job is judged by its own TOM")
+    s.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an interrupted or killed run in place: same run id, only the hosts without a host "
+                        "file are scanned; refused unless inventory, controls, catalog and options are the run's")
     s.add_argument("--out", default="reports", help="where the run folder is created (default: reports/)")
     s.add_argument("--fail-on", choices=["info", "low", "medium", "high", "critical", "none"],
                    help="lowest severity whose failure makes the exit code 1 (default: info = any; "
@@ -121,16 +124,19 @@ def run(args, console: Console) -> int:
         print(f"note: this machine is scanned as {user()}, not root: what only root may read (shadow, sudoers, "
               "firewall rules, logs ...) ends as error 'permission_denied'; for a complete scan run it as "
               "root (sudo)", file=sys.stderr)
-    scan = ScanRun(plan)
+    scan = ScanRun(plan, resume=args.resume)
     try:
         scan.open()
     except BundleWriteError as e:
         print(f"error: cannot create the run folder: {e}; nothing was scanned", file=sys.stderr)
         return EXIT_IO
-    progress = Progress(console if not args.quiet else Console(quiet=True), scan.host_count)
+    progress = Progress(console if not args.quiet else Console(quiet=True), len(scan.hosts_to_scan))
     if not args.quiet:
         console.print(f"hardencheck {__version__}: {scan.host_count} host(s), {len(plan.controls.controls)} "
                       f"control(s), run {scan.run_id}")
+        if scan.resumed is not None:
+            console.print(f"resuming: {scan.host_count - len(scan.hosts_to_scan)} host(s) finished before, "
+                          f"{len(scan.hosts_to_scan)} to scan", markup=False, highlight=False)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with progress:

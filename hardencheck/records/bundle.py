@@ -207,6 +207,50 @@ class BundleWriter:
             raise
         self.folder = folder
 
+    @classmethod
+    def reopen(cls, folder: Path, sign_key: str | None, resumed_at: str) -> "BundleWriter":
+        """Continue an unfinished bundle (``scan --resume``): its manifest's files stay listed, the
+        announced files that landed whole are listed, the others and hidden temp files of the
+        killed write are removed, the chain link is kept, and ``run.resumed`` records when. A
+        complete bundle is refused (``ValueError``)."""
+        m = read_manifest(folder)
+        run = m["run"]
+        if run.get("state") == "complete":
+            raise ValueError("the run is complete: there is nothing to resume")
+        if (folder / SIGNATURE).exists() and not sign_key:
+            raise ValueError("the bundle is signed: resume it with its signing key (--sign-key or sign_key in "
+                             "hardencheck.yml), or its manifest's signature would no longer match")
+        self = cls.__new__(cls)
+        self.sign_key, self.folder, self.previous = sign_key, folder, m.get("previous")
+        self.run = dict(run, state="running", ended_at=None)
+        for k in ("exit_code", "error"):
+            self.run.pop(k, None)
+        self.run.setdefault("hosts_finished", [])
+        self.run["resumed"] = [*run.get("resumed", []), {"at": resumed_at,
+                                                          "hosts_finished_before": len(run["hosts_finished"])}]
+        self.files = {e["path"]: e for e in m["files"]}
+        self.pending = {e["path"]: e for e in m.get("pending", [])}
+        self._pending_hosts = {}
+        self.redactions = dict(m.get("redactions", {}).get("by_rule", {}))
+        self.manifest_sha256 = None
+        for tmp in [p for p in folder.rglob(".*") if p.is_file() and p.name != NEXT_SIGNATURE
+                    and p.name.startswith(tuple(f".{Path(r).name}." for r in [*self.files, *self.pending, MANIFEST]))]:
+            tmp.unlink()
+        # an announced host file that landed whole: listed, with its host (its name is in the file)
+        for rel in list(self.pending):
+            if rel.startswith(HOSTS_DIR + "/") and (folder / rel).is_file():
+                try:
+                    self._pending_hosts[rel] = json.loads((folder / rel).read_text(encoding="utf-8"))["host"]["name"]
+                except (ValueError, KeyError, TypeError):
+                    pass
+        self._settle()
+        gone = [r for r in self.files if not (folder / r).is_file()]
+        if gone:
+            raise ValueError(f"the manifest lists {', '.join(gone)}, which is missing: the bundle is damaged "
+                             f"(hardencheck verify {folder}), not resumable")
+        self._write_manifest()
+        return self
+
     # -- adding files --------------------------------------------------------------------------
     def put(self, relpath: str, data: bytes) -> str:
         """Write ``data`` at ``relpath`` and list it; returns its SHA-256."""

@@ -15,6 +15,7 @@ CI must not read a full disk as compliance findings.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import time
@@ -27,6 +28,7 @@ from hardencheck.collect import engine
 from hardencheck.collect.exposure import OutsideView, approved_ports
 from hardencheck.collect.transports import make_transport
 from hardencheck.config import history_path
+from hardencheck.errors import ConfigError
 from hardencheck.judge import exceptions as response_register
 from hardencheck.judge.deviations import deviations as find_deviations
 from hardencheck.judge import attestations, tom
@@ -39,6 +41,7 @@ from hardencheck.results import HostOutcome, document_bytes, document_from_host_
 from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
+from hardencheck.scan import resume as resume_run
 from hardencheck.scan.plan import ScanPlan
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -71,17 +74,24 @@ def _stderr(message: str) -> None:
 
 
 class ScanRun:
-    def __init__(self, plan: ScanPlan, *, warn: Callable[[str], None] = _stderr):
+    def __init__(self, plan: ScanPlan, *, warn: Callable[[str], None] = _stderr, resume: str | None = None):
+        """``resume``: a run folder to continue (``scan --resume``; scan.resume) instead of a new run."""
         self.plan = plan
         req = plan.request
-        self.started = time.time()
-        self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started)) + "-" + secrets.token_hex(3)
+        self.resumed = resume_run.load(resume) if resume else None
+        if self.resumed is not None:
+            started = self.resumed.run["started_at"]
+            self.started = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
+            self.run_id = self.resumed.run["id"]
+        else:
+            self.started = time.time()
+            self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started)) + "-" + secrets.token_hex(3)
         self.out = Path(req.out)
         self.key = inventory_key(plan.inventory.path)
         # opened before anything is written: a history this version cannot use is a config error
         self.history = None if req.no_history else HistorySink(
             history_path(req.history, plan.settings, self.out), warn)
-        self.run_dir = self.out / self.run_id
+        self.run_dir = self.resumed.run_dir if self.resumed else self.out / self.run_id
         self.run = run_metadata(run_id=self.run_id, started_at=utc(self.started), inventory=plan.inventory,
                                 hosts=plan.hosts, controls=plan.controls, options=req.options(),
                                 inventory_key=self.key)
@@ -103,6 +113,16 @@ class ScanRun:
         self.finished: list[HostOutcome] = []
         self.bundle_error: BundleWriteError | None = None
         self.outside: OutsideView | None = None     # scan --exposure: the nmap run
+        if self.resumed is not None:
+            # the plan the run started with, or a ConfigError naming what differs (nothing written yet)
+            resume_run.check_same_plan(self.resumed, self._plan_json())
+            self.run = self.resumed.run
+
+    def _plan_json(self) -> dict:
+        """run.json: the run as planned."""
+        return {"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog},
+                "deviations": self.deviations, **({"exceptions": self.exceptions} if self.exceptions else {}),
+                **({"attestations": self.attestations} if self.attestations is not None else {})}
 
     @property
     def host_count(self) -> int:
@@ -111,14 +131,14 @@ class ScanRun:
     def open(self) -> None:
         """Create the bundle (run.json, first manifest) and the history's run row. Raises
         ``BundleWriteError`` when the run folder cannot be created (nothing was scanned)."""
+        if self.resumed is not None:
+            return self._reopen()
         try:
             self.bundle = BundleWriter(
                 self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256,
                                                 exceptions=self.exceptions),
                 find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
-                plan={"run": self.run, "controls": self.controls_json, "tom": {"catalog": self.tom_catalog},
-                      "deviations": self.deviations, **({"exceptions": self.exceptions} if self.exceptions else {}),
-                      **({"attestations": self.attestations} if self.attestations is not None else {})})
+                plan=self._plan_json())
             if self.attestation_files:
                 self.bundle.put_many(self.attestation_files)
         except OSError as e:
@@ -129,14 +149,44 @@ class ScanRun:
             self.history.guard(lambda r: r.begin(self.run, self.controls_json, self.tom_items, self.tom_catalog,
                                                  str(self.run_dir), register=register))
 
-    def host_done(self, outcome: HostOutcome) -> None:
-        # waivers first (judge.exceptions): the host file, the history and the progress line agree
-        response_register.apply(outcome.results, outcome.host.name, outcome.host.groups, self.plan.register,
-                                self.today)
+    def _reopen(self) -> None:
+        """Continue the resumed run's bundle and history; its finished hosts count as finished."""
+        try:
+            self.bundle = BundleWriter.reopen(self.run_dir, self.plan.sign_key, utc(time.time()))
+        except ValueError as e:
+            raise ConfigError(str(e), file=str(self.run_dir), field="--resume") from None
+        except OSError as e:
+            raise BundleWriteError(e) from None
+        kept = []
+        for rel, entry in sorted(self.bundle.files.items()):
+            if rel.startswith("hosts/"):
+                host_json = json.loads((self.run_dir / rel).read_text(encoding="utf-8"))
+                kept.append((host_json, rel, entry["sha256"]))
+                outcome = resume_run.outcome_from_json(host_json)
+                self._judge_measure_params(outcome)
+                self.finished.append(outcome)
+        if self.history is not None:
+            register = {"exceptions": self.exceptions, "deviations": self.deviations,
+                        "attestations": self.attestations}
+            self.history.guard(lambda r: r.resume(self.run, self.controls_json, self.tom_items, self.tom_catalog,
+                                                  str(self.run_dir), register=register, finished=kept))
+
+    @property
+    def hosts_to_scan(self) -> list:
+        done = {o.host.name for o in self.finished}
+        return [h for h in self.plan.hosts if h.name not in done]
+
+    def _judge_measure_params(self, outcome: HostOutcome) -> None:
         variants = judge_parameter_sets(outcome, self.plan.controls, self.parameter_sets)
         response_register.apply([r for r, _ in variants], outcome.host.name, outcome.host.groups,
                                 self.plan.register, self.today)
         self.measure_results[outcome.host.name] = variants
+
+    def host_done(self, outcome: HostOutcome) -> None:
+        # waivers first (judge.exceptions): the host file, the history and the progress line agree
+        response_register.apply(outcome.results, outcome.host.name, outcome.host.groups, self.plan.register,
+                                self.today)
+        self._judge_measure_params(outcome)
         # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
         # still puts it into results.json
         self.finished.append(outcome)
@@ -186,13 +236,14 @@ class ScanRun:
             testinfra=list(self.plan.testinfra),
         )
         opts.outside = self.outside = self.start_outside()
+        order = {h.name: i for i, h in enumerate(self.plan.hosts)}
         try:
-            return engine.scan(self.plan.hosts, self.plan.controls, opts, make_transport,
-                               on_event=on_event, on_host_done=self.host_done), True
+            engine.scan(self.hosts_to_scan, self.plan.controls, opts, make_transport,
+                        on_event=on_event, on_host_done=self.host_done)
+            return sorted(self.finished, key=lambda o: order[o.host.name]), True
         except (KeyboardInterrupt, BundleWriteError) as e:
             if isinstance(e, BundleWriteError):
                 self.bundle_error = e
-            order = {h.name: i for i, h in enumerate(self.plan.hosts)}
             return sorted(self.finished, key=lambda o: order[o.host.name]), False
 
     def finish(self, outcomes: list[HostOutcome], complete: bool) -> ScanOutcome:

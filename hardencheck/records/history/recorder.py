@@ -46,6 +46,28 @@ class HistoryRecorder(History):
                 self._insert_register(self.run_pk, register)
         self.run_id = run["id"]
 
+    def resume(self, run: dict, controls: list[dict], tom_items: dict[str, list[str]],
+               tom_catalog: dict | None, bundle: str | os.PathLike, *, register: dict | None = None,
+               finished: list[tuple[dict, str | None, str | None]] = ()) -> None:
+        """Continue the row of a resumed run (``scan --resume``): running again under this process;
+        ``finished`` (host_json, file, sha256) are the hosts the bundle kept, recorded if the
+        history lacks them. A run the history never saw begins here."""
+        row = self.conn.execute("SELECT id FROM runs WHERE run_id = ?", (run["id"],)).fetchone()
+        if row is None:
+            self.begin(run, controls, tom_items, tom_catalog, bundle, register=register)
+        else:
+            pid = provenance.scanner()["pid"]
+            with self.tx():
+                self.conn.execute("UPDATE runs SET state = 'running', ended_at = NULL, exit_code = NULL,"
+                                  " manifest_sha256 = NULL, scanner_pid = ?, scanner_pid_start = ? WHERE id = ?",
+                                  (pid, _pid_start(pid), row[0]))
+            self.run_pk, self.run_id = row[0], run["id"]
+        recorded = {r[0] for r in self.conn.execute(
+            "SELECT h.name FROM run_hosts rh JOIN hosts h ON h.id = rh.host WHERE rh.run = ?", (self.run_pk,))}
+        for host_json, file, sha256 in finished:
+            if host_json["host"]["name"] not in recorded:
+                self.host_done(host_json, file, sha256)
+
     def host_done(self, host_json: dict, file: str | None, sha256: str | None) -> None:
         if self.run_pk is None:
             raise RuntimeError("host_done() before begin()")
