@@ -48,8 +48,9 @@ def add_parsers(sub) -> None:
                                                                   "valid attestation")
             x.add_argument("--config", help="hardencheck.yml (its `attestations:`)")
             x.add_argument("--markdown", action="store_true", help="print the coverage table and list as Markdown")
-        if name == "show":
-            x.add_argument("--lang", choices=["en", "de"], default="en")
+        if name in ("show", "coverage"):
+            x.add_argument("--lang", choices=["en", "de"], default="en",
+                           help="language of the catalog's titles (a title only in the other one is marked)")
 
 
 def run(args, console: Console) -> int:
@@ -66,10 +67,10 @@ def run(args, console: Console) -> int:
         path = args.attestations or load_settings(args.config).attestations
         att = load_attestations(path, catalog) if path else None
         if args.markdown:
-            console.print(markdown_coverage(catalog, _valid_attested(att)), markup=False, highlight=False,
-                          soft_wrap=True)
+            console.print(markdown_coverage(catalog, _valid_attested(att), args.lang), markup=False,
+                          highlight=False, soft_wrap=True)
             return EXIT_OK
-        code = _coverage(console, catalog, controls, _valid_attested(att))
+        code = _coverage(console, catalog, controls, _valid_attested(att), args.lang)
         if att is not None:
             _attestation_coverage(console, catalog, att)
         return code
@@ -96,13 +97,13 @@ def coverage_counts(catalog, attested: set[str] | None) -> list[tuple[str, int, 
             for k in tom.COVERAGE]
 
 
-def markdown_coverage(catalog, attested: set[str] | None = None) -> str:
+def markdown_coverage(catalog, attested: set[str] | None = None, lang: str = "en") -> str:
     """The coverage table and the measure list as Markdown (controls/tom/README.md's tables)."""
     def cell(s: str) -> str:
         return str(s).replace("|", "\\|").replace("\n", " ")
 
     total = len(catalog.measures())
-    lines = [f"Coverage of {cell(catalog.info.title.get('en'))} ({cell(catalog.info.id)} "
+    lines = [f"Coverage of {cell(catalog.info.title.get(lang))} ({cell(catalog.info.id)} "
              f"{cell(catalog.info.version)}): {total} measures", "",
              "| how the measure is proven | measures | share |" + (" attested |" if attested is not None else ""),
              "| --- | ---: | ---: |" + (" ---: |" if attested is not None else "")]
@@ -111,16 +112,16 @@ def markdown_coverage(catalog, attested: set[str] | None = None) -> str:
                      + (f" {'' if a is None else a} |" if attested is not None else ""))
     lines += ["", "| measure | title | proof | controls |", "| --- | --- | --- | --- |"]
     for m in catalog.measures():
-        lines.append(f"| {cell(m.id)} | {cell(m.title.marked('en'))} | {tom.proof_class(m)} "
+        lines.append(f"| {cell(m.id)} | {cell(m.title.marked(lang))} | {tom.proof_class(m)} "
                      f"| {cell(_controls_text(m)) or '—'} |")
     return "\n".join(lines)
 
 
-def _coverage(console: Console, catalog, controls, attested: set[str] | None) -> int:
+def _coverage(console: Console, catalog, controls, attested: set[str] | None, lang: str = "en") -> int:
     cov = tom.coverage(catalog, [lc.id for lc in controls.controls])
     by_id = {it.id: it for it, _, _ in catalog.walk()}
     total = len(catalog.measures())
-    console.print(f"[bold]{escape(catalog.info.title.marked('en'))}[/] ({escape(catalog.info.id)} "
+    console.print(f"[bold]{escape(catalog.info.title.marked(lang))}[/] ({escape(catalog.info.id)} "
                   f"{escape(catalog.info.version)}): {total} measure(s)")
     t = Table(title="coverage")
     for col in ("how the measure is proven", "measures", "share") + (("attested",) if attested is not None else ()):
@@ -133,12 +134,12 @@ def _coverage(console: Console, catalog, controls, attested: set[str] | None) ->
     for col in ("measure", "title", "proof", "controls"):
         lst.add_column(col)
     for m in catalog.measures():
-        lst.add_row(escape(m.id), escape(m.title.marked("en")), tom.proof_class(m), escape(_controls_text(m)) or "—")
+        lst.add_row(escape(m.id), escape(m.title.marked(lang)), tom.proof_class(m), escape(_controls_text(m)) or "—")
     console.print(lst)
     console.print(f"\n{len(cov['organisational_items'])} item(s) without a technical control "
                   "(organisational: a person's attestation; technical: not checked yet):")
     for i in cov["organisational_items"]:
-        console.print(f"  {i}  {by_id[i].title.marked('en')}", markup=False)
+        console.print(f"  {i}  {by_id[i].title.marked(lang)}", markup=False)
     if not cov["organisational_items"]:
         console.print("  none: every item is proven by at least one control")
     console.print(f"\n{len(cov['unmapped_controls'])} control(s) that prove no item of this catalog:")

@@ -62,7 +62,8 @@ class _Checker:
         ok = True
         for k, v in value.items():
             if k not in LANGUAGES:
-                self.err(loc + [k], f"unknown language {k!r}; known: de, en")
+                hint = " (a comma in a {de: ...} text makes a new key: quote the text)" if " " in str(k) else ""
+                self.err(loc + [k], f"unknown language {k!r}; known: de, en{hint}")
                 ok = False
             elif not isinstance(v, str) or not v.strip():
                 self.err(loc + [k], "a non-empty text")

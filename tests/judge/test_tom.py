@@ -11,7 +11,8 @@ from hardencheck.judge.controls import load_controls
 from hardencheck.errors import ConfigError, ConfigErrors
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGS = [ROOT / "controls" / "tom" / "default.yml", ROOT / "controls" / "tom" / "example-acme.yml"]
+CATALOGS = [ROOT / "controls" / "tom" / name for name in
+            ("default.yml", "example-acme.yml", "example-hoster.yml", "example-saas.yml")]
 
 MINI = """\
 catalog:
@@ -114,9 +115,10 @@ def _independent_coverage(path, library_ids):
             if "items" in it:
                 walk(it["items"])
             else:
-                if not it["controls"]:
+                ids = [c["id"] if isinstance(c, dict) else c for c in it.get("controls") or []]
+                if not ids:
                     organisational.append(str(it["id"]))
-                mapped.update(it["controls"])
+                mapped.update(ids)
     walk(doc["items"])
     return organisational, [c for c in library_ids if c not in mapped]
 

@@ -236,3 +236,26 @@ def test_coverage_table_counts_each_class(tmp_path, capsys):
     assert "| technical, not checked (no control yet: a coverage gap) | 1 | 20 % |" in out
     assert "| organisational (a person attests it) | 1 | 20 % |" in out
     assert '| § 4.1 | Stündliche Sicherung außer Haus (de) | partial | BACKUP-001 {"max_age": "1h"} |' in out
+
+
+TOM_DIR = Path(__file__).resolve().parents[2] / "controls" / "tom"
+
+
+def test_the_readme_example_lints_clean(tmp_path, library):
+    readme = (TOM_DIR / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    c = tom.load_catalog(write(tmp_path, example), library)
+    kinds = {m.id: (m.kind, m.proof, m.require, tom.proof_class(m)) for m in c.measures()}
+    assert kinds["§ 3.2"] == ("technical", "partial", "all_hosts", "partial")
+    assert kinds["§ 3.3"][3] == "not_checked" and kinds["§ 3.4"][3] == "organisational"
+
+
+@pytest.mark.parametrize("name,lang", [("example-hoster.yml", "de"), ("example-saas.yml", "en")])
+def test_readme_coverage_tables_are_the_tools_output(name, lang, capsys, library):
+    assert main(["tom", "lint", "--tom", str(TOM_DIR / name)]) == 0
+    capsys.readouterr()
+    assert main(["tom", "coverage", "--tom", str(TOM_DIR / name), "--markdown", "--lang", lang]) == 0
+    table = capsys.readouterr().out.strip()
+    assert table.startswith("Coverage of ") and "| fully proven by controls |" in table
+    assert table in (TOM_DIR / "README.md").read_text(encoding="utf-8"), \
+        f"controls/tom/README.md is not up to date for {name}: paste `hardencheck tom coverage --markdown` output"
