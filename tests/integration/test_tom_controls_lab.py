@@ -17,7 +17,7 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 
@@ -104,3 +104,13 @@ def test_two_factor_for_ssh_and_sudo(tom_scan):
     assert actual["match_exemptions"] and actual["match_exemptions"][0].startswith("Match Address 198.18.")
     status, actual, msg = verdict(by, "tombad", "ACCT-015")
     assert status == "fail" and actual["sudo_two_factor"] is False, msg
+
+
+def test_every_listener_speaks_tls_or_ssh(tom_scan):
+    _, _, by = tom_scan
+    status, actual, msg = verdict(by, "tomgood", "NET-009")
+    assert status == "pass" and actual["unencrypted_ports"] == [], msg
+    status, actual, msg = verdict(by, "tombad", "NET-009")
+    assert status == "fail", msg
+    assert sorted(actual["unencrypted_ports"]) == ["2525/tcp", "8080/tcp"]
+    assert any("SMTP without STARTTLS" in u for u in actual["unencrypted"]), actual

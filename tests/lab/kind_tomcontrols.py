@@ -28,6 +28,11 @@ two-factor authentication (SSH-008, ACCT-015)
   tomgood: /etc/pam.d/sshd and /etc/pam.d/sudo require pam_google_authenticator (configuration
   only: the module is not installed and nobody logs in with a second factor in the lab);
   tombad: sshd's stack has it with nullok (users without a secret skip it), sudo's has none.
+
+encrypted listeners (NET-009)
+  tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
+  tombad: python's http.server on 0.0.0.0:8080 and an SMTP greeter on 0.0.0.0:2525 that offers no
+  STARTTLS.
 """
 
 from __future__ import annotations
@@ -171,6 +176,39 @@ def _mfa(host, dirs, bad: bool) -> str:
     return ""
 
 
+SMTP_GREETER = (
+    "import socket\n"
+    "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('0.0.0.0', 2525)); s.listen(5)\n"
+    "while True:\n"
+    "    c, _ = s.accept()\n"
+    "    try:\n"
+    "        c.sendall(b'220 tombad ESMTP lab greeter\\r\\n'); c.settimeout(3)\n"
+    "        while True:\n"
+    "            d = c.recv(1024)\n"
+    "            if not d: break\n"
+    "            c.sendall(b'250 tombad\\r\\n' if d[:4].upper() in (b'EHLO', b'HELO') else b'502 no\\r\\n')\n"
+    "    except OSError: pass\n"
+    "    c.close()\n"
+)
+
+
+def _listeners(host, dirs, bad: bool) -> str:
+    d = dirs["etc"] / "hc-tom"
+    d.mkdir(parents=True, exist_ok=True)
+    if bad:
+        (d / "smtp.py").write_text(SMTP_GREETER)
+        return ("mkdir -p /run/hc-www && python3 -m http.server 8080 --bind 0.0.0.0 --directory /run/hc-www "
+                "</dev/null >/dev/null 2>&1 &\n"
+                "python3 /etc/hc-tom/smtp.py </dev/null >/dev/null 2>&1 &\n")
+    if not (d / "tls.pem").exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-subj", f"/CN={host.name}", "-days", "30", "-keyout", str(d / "tls.key"),
+                        "-out", str(d / "tls.pem")], check=True, capture_output=True)
+    return ("openssl s_server -accept 8443 -cert /etc/hc-tom/tls.pem -key /etc/hc-tom/tls.key -www -quiet "
+            "</dev/null >/dev/null 2>&1 &\n")
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
@@ -178,6 +216,7 @@ def _prepare(bad: bool):
         lines += _backups(host, dirs, bad)
         lines += _data_audit(host, dirs, bad)
         lines += _mfa(host, dirs, bad)
+        lines += _listeners(host, dirs, bad)
         return lines
     return prepare
 
