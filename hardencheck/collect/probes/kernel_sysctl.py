@@ -10,6 +10,13 @@ the sysctl configuration files give each key (``null``: no file sets it, so a ru
 lost at the next reboot), ``persisted_from`` where it comes from (``file:line``), and
 ``not_persisted`` lists the keys whose runtime value differs from it. The files are read as
 systemd-sysctl and ``sysctl --system`` do (see ``sysctl_files``).
+
+``at_boot`` (the same tree) is the value the next boot gives: the persisted one, else the kernel's
+own default where that is fixed in the kernel source for decades (``KERNEL_DEFAULTS``: forwarding
+off, redirects accepted and sent, rp_filter off, SYN cookies on), else ``null`` (unknown: e.g.
+``kernel.randomize_va_space``, whose default depends on the kernel's build). ``at_boot_from`` says
+which (``file:line`` or ``kernel default``), and ``differs_at_boot`` lists the keys whose runtime
+value the next boot changes or may change: a hardening done with ``sysctl -w`` only.
 """
 
 from __future__ import annotations
@@ -56,6 +63,16 @@ KEYS = (
 )
 
 ABSENT = "-"
+#: compiled-in defaults that do not depend on the kernel's build (include/net/ipv4 devconf init)
+KERNEL_DEFAULTS = {
+    "net.ipv4.ip_forward": 0, "net.ipv6.conf.all.forwarding": 0,
+    "net.ipv4.conf.all.accept_redirects": 1, "net.ipv4.conf.default.accept_redirects": 1,
+    "net.ipv4.conf.all.secure_redirects": 1, "net.ipv4.conf.default.secure_redirects": 1,
+    "net.ipv6.conf.all.accept_redirects": 1, "net.ipv6.conf.default.accept_redirects": 1,
+    "net.ipv4.conf.all.send_redirects": 1, "net.ipv4.conf.default.send_redirects": 1,
+    "net.ipv4.conf.all.rp_filter": 0, "net.ipv4.conf.default.rp_filter": 0,
+    "net.ipv4.tcp_syncookies": 1,
+}
 _PATHS = " ".join(k.replace(".", "/") for k in KEYS)
 
 
@@ -119,25 +136,35 @@ class KernelSysctl(Probe):
 
 
 def _persisted(out, runtime: dict) -> dict:
-    """``persisted``, ``persisted_from``, ``not_persisted``, ``persisted_unreadable`` (files the
-    probe could not read: then nothing is known to persist, every value is null)."""
-    values: dict = {}
-    sources: dict = {}
+    """``persisted``, ``persisted_from``, ``not_persisted``, ``at_boot``, ``at_boot_from``,
+    ``differs_at_boot`` and ``persisted_unreadable`` (files the probe could not read: then nothing
+    is known to persist, every persisted and at-boot value is null)."""
+    names = ("persisted", "persisted_from", "not_persisted", "at_boot", "at_boot_from", "differs_at_boot",
+             "persisted_unreadable")
     sec = out.get("persisted")
     if sec is None:   # a recording from before this section existed: nothing is known
-        return {"persisted": None, "persisted_from": None, "not_persisted": None, "persisted_unreadable": None}
+        return dict.fromkeys(names)
     sec = complete_section(out, "persisted", "reading the sysctl configuration files")
     listing = parse_listing(sec.stdout)
     found = effective(listing, KEYS) if not listing.unreadable else {}
-    differ = []
+    trees: dict[str, dict] = {n: {} for n in names[:6] if n not in ("not_persisted", "differs_at_boot")}
+    differ, lost = [], []
     for key in KEYS:
         setting = found.get(key)
         value = setting.value if setting else None
         if isinstance(value, str) and re.fullmatch(r"-?\d{1,12}", value):
             value = int(value)
-        _set(values, key, value)
-        _set(sources, key, setting.where if setting else None)
+        boot, boot_from = value, setting.where if setting else None
+        if setting is None and runtime[key] is not None and key in KERNEL_DEFAULTS and not listing.unreadable:
+            boot, boot_from = KERNEL_DEFAULTS[key], "kernel default"
+        if runtime[key] is None:         # this kernel has no such parameter (no IPv6 stack)
+            boot, boot_from = None, None
+        for name, v in (("persisted", value), ("persisted_from", setting.where if setting else None),
+                        ("at_boot", boot), ("at_boot_from", boot_from)):
+            _set(trees[name], key, v)
         if runtime[key] is not None and value != runtime[key]:
             differ.append(key)
-    return {"persisted": values, "persisted_from": sources, "not_persisted": differ,
+        if runtime[key] is not None and boot != runtime[key]:
+            lost.append(key)
+    return {**trees, "not_persisted": differ, "differs_at_boot": lost,
             "persisted_unreadable": listing.unreadable}
