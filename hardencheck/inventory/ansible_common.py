@@ -41,7 +41,7 @@ _COMMAND_OPTIONS = {"proxycommand", "localcommand", "permitlocalcommand", "known
                     "remotecommand", "match", "include", "controlpath", "controlmaster",
                     "securitykeyprovider", "pkcs11provider", "xauthlocation"}
 _BOOL_KEYS = {"identities_only", "become"}
-_INT_KEYS = {"port"}
+_INT_KEYS = {"port", "jump_max_sessions"}
 _FLOAT_KEYS = {"connect_timeout", "command_timeout"}
 _STRUCT_KEYS = {"params", "vars", "tags"}
 

@@ -44,6 +44,8 @@ class Host:
     identities_only: bool = False
     known_hosts_files: list[str] = field(default_factory=list)
     jump: list[JumpHost] = field(default_factory=list)
+    # targets in flight at a time through one bastion (its shared connection); None: the default
+    jump_max_sessions: int | None = None
     become: bool = False
     sudo_password_env: str | None = None
     connect_timeout: float = 10.0

@@ -34,7 +34,7 @@ ParamName = Annotated[str, _v(lambda v: check_name(v, "parameter name"))]
 ControlId = Annotated[str, _v(lambda v: check_name(v, "control id"))]
 
 CONN_KEYS = ("user", "port", "identity_file", "identities_only", "known_hosts_file", "jump",
-             "become", "sudo_password_env", "connect_timeout", "command_timeout", "idle_timeout",
+             "jump_max_sessions", "become", "sudo_password_env", "connect_timeout", "command_timeout", "idle_timeout",
              "transport")
 
 
@@ -47,6 +47,7 @@ class _Common(BaseModel):
     identities_only: bool | None = None
     known_hosts_file: StrList | None = None
     jump: StrList | None = None
+    jump_max_sessions: int | None = Field(None, ge=1, le=1000)
     become: bool | None = None
     sudo_password_env: str | None = Field(None, pattern=_ENV_RE.pattern)
     connect_timeout: float | None = Field(None, gt=0, le=3600)
