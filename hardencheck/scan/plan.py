@@ -49,6 +49,7 @@ class ScanRequest:
     command_timeout: float | None = None
     idle_timeout: float | None = None
     sudo_password_env: str | None = None
+    jump_max_sessions: int | None = None     # targets in flight per bastion (--jump-max-sessions)
     formats: list[str] = field(default_factory=lambda: ["html", "junit", "json"])
     lang: str = "en"
     config: str | None = None
@@ -237,6 +238,10 @@ def select_hosts(req: ScanRequest):
             h.idle_timeout = req.idle_timeout
         if req.sudo_password_env:
             h.sudo_password_env = req.sudo_password_env
+        if req.jump_max_sessions is not None:
+            if req.jump_max_sessions < 1:
+                raise ConfigError("--jump-max-sessions must be at least 1", field="--jump-max-sessions")
+            h.jump_max_sessions = req.jump_max_sessions
         out.append(h)
     if not out:
         raise ConfigError("no hosts selected", file=req.inventory)
