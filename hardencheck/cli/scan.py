@@ -81,6 +81,9 @@ def add_parsers(sub) -> None:
                    help=f"seconds a host may send nothing before it is cut as a timeout (a hung host costs "
                         f"this, not the whole command timeout; the filesystem walks may be quiet longer; "
                         f"0: no idle limit; default: the inventory's idle_timeout, else {Host.idle_timeout:g})")
+    s.add_argument("--jump-max-sessions", type=int, metavar="N",
+                   help="targets in flight at a time through one jump host, whose one shared connection they use "
+                        "(default: the inventory's jump_max_sessions, else 8: below sshd's MaxStartups start of 10)")
     s.add_argument("--sudo-password-env", metavar="VAR",
                    help="name of an environment variable holding the sudo password (never the password)")
     s.add_argument("--format", dest="formats", type=csv_list, default=["html", "junit", "json"],
