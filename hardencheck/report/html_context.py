@@ -54,9 +54,9 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
     hosts = [hr.record if hr.record is not None else
              {"name": hr.name, "identity": {}, "status": hr.status, "error": None, "started_at": None,
               "ended_at": None} for hr in view.hosts]
-    results = doc.get("results", [])
+    results = view.results_in(lang)         # expected and message in the report's language
     evidence = doc.get("evidence", {})
-    controls = doc.get("controls", [])
+    controls = view.controls_in(lang)       # title, description, rationale, remediation likewise
     tom = doc.get("tom") or {"catalog": {}, "items": []}
 
     ctl_index = {c["id"]: i for i, c in enumerate(controls)}
