@@ -134,22 +134,31 @@ def _names(names: list[str], lang: str) -> str:
     return shown
 
 
-def render_comparison(cmp: dict, lang: str = "en") -> list[str]:
-    """"Changes since the previous run" from ``drift.compare``'s dict (``doc["comparison"]``)."""
+def render_comparison(cmp: dict, lang: str = "en", view: ReportView | None = None) -> list[str]:
+    """"Changes since the previous run" from ``drift.compare``'s dict (``doc["comparison"]``);
+    with the run's ``view``, an entry of this run says its message in ``lang``."""
     lang = lang if lang in LABELS else "en"
     L = LABELS[lang]
+    now = {(r.get("host"), r.get("control")): r for r in (view.doc.get("results") or [])} if view else {}
+
+    def message(e: dict) -> str:
+        r = now.get((e.get("host"), e.get("control")))
+        if r is not None and view is not None and r.get("message") == e.get("message"):
+            return view.message(r, lang)
+        return e.get("message") or e.get("reason") or ""
     old, new = cmp.get("old") or {}, cmp.get("new") or {}
     counts = cmp.get("counts") or {}
     state = L.get(f"state_{old.get('state')}", md(old.get("state"), 16))
     out = ["", f"### {L['changes']}", "",
-           L["compared"].format(run=md(old.get("run_id") or "-", 64), started=md(old.get("started_at") or "?", 32),
-                                state=state)]
+           L["compared"].format(run=md(old.get("run_id") or "-", 64),
+                                started=md(i18n.timestamp(old.get("started_at"), lang) if old.get("started_at") else "?",
+                                           32), state=state)]
     if not cmp.get("same_inventory", True):
         out += ["", L["other_inventory"].format(inv=md(old.get("inventory_key"), 80))]
     keys = ("new_failures", "new_errors", "fixed", "still_failing", "failures_not_rechecked")
     out.append("")
     out += _table([L[k] for k in keys], ["r"] * len(keys))
-    out.append(_row(*[counts.get(k, len(cmp.get(k) or [])) for k in keys]))
+    out.append(_row(*[i18n.num(counts.get(k, len(cmp.get(k) or [])), lang) for k in keys]))
     for k in ("new_failures", "fixed", "new_errors", "failures_not_rechecked"):
         entries = cmp.get(k) or []
         if not entries:
@@ -161,7 +170,7 @@ def render_comparison(cmp: dict, lang: str = "en") -> list[str]:
                             md(e.get("host"), NAME_LIMIT),
                             word(i18n.STATUS, e.get("before"), lang, "–") if e.get("before") else "–",
                             word(i18n.STATUS, e.get("after"), lang, "–") if e.get("after") else "–",
-                            md(e.get("message") or e.get("reason") or "")))
+                            md(message(e))))
         if len(entries) > TOP_CHANGES:
             out += ["", L["more"].format(n=len(entries) - TOP_CHANGES)]
     lines = []
@@ -205,7 +214,8 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
     out.append("")
     meta = [f"{L['run']} {md(s.run_id or '-', 64)}"]
     if s.started_at:
-        meta.append(f"{md(s.started_at, 32)} – {md(s.ended_at or '?', 32)} UTC")
+        ended = i18n.timestamp(s.ended_at, lang) if s.ended_at else "? UTC"
+        meta.append(f"{md(i18n.timestamp(s.started_at, lang), 32)} – {md(ended, 32)}")
     meta.append(f"{len(s.hosts)} {L['host_one'] if len(s.hosts) == 1 else L['hosts']}")
     if s.tool_version:
         meta.append(f"{L['tool']} {md(s.tool_version, 32)}")
@@ -217,9 +227,9 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
 
     out += ["", f"### {L['totals']}", ""]
     out += _table([SL[st] for st in STATUSES], ["r"] * len(STATUSES))
-    out.append(_row(*[s.totals[st] for st in STATUSES]))
+    out.append(_row(*[i18n.num(s.totals[st], lang) for st in STATUSES]))
     if comparison:
-        out += render_comparison(comparison, lang)
+        out += render_comparison(comparison, lang, s)
 
     out += ["", f"### {L['by_severity']}", ""]
     if s.failures:
@@ -228,13 +238,13 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
             n = s.failures_by_severity.get(sev, 0)
             if n:
                 controls = sum(1 for g in s.failure_groups if g.severity == sev)
-                out.append(_row(_sev(sev, lang), n, controls))
+                out.append(_row(_sev(sev, lang), i18n.num(n, lang), i18n.num(controls, lang)))
         out += ["", f"#### {L['top_failing']}", ""]
         out += _table([L["severity"], L["control"], L["title_col"], L["hosts_col"], L["count"]],
                       ["l", "l", "l", "l", "r"])
         for g in s.failure_groups[:TOP_FAILING]:
-            out.append(_row(_sev(g.severity, lang), md(g.control, 32), md(g.title, 80),
-                            _hosts(g.hosts, lang), len(g.hosts)))
+            out.append(_row(_sev(g.severity, lang), md(g.control, 32), md(s.title(g.control, lang), 100),
+                            _hosts(g.hosts, lang), i18n.num(len(g.hosts), lang)))
         if len(s.failure_groups) > TOP_FAILING:
             out += ["", L["more"].format(n=len(s.failure_groups) - TOP_FAILING)]
     else:
@@ -255,13 +265,13 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
         out += ["", f"### {L['check_errors']} ({len(s.check_errors)})", ""]
         out += _table([L["control"], L["reason"], L["hosts_col"], L["count"]], ["l", "l", "l", "r"])
         for g in s.error_groups[:TOP_ERROR_GROUPS]:
-            out.append(_row(md(g.control, 32), md(g.reason, 40), _hosts(g.hosts, lang), len(g.hosts)))
+            out.append(_row(md(g.control, 32), md(g.reason, 40), _hosts(g.hosts, lang), i18n.num(len(g.hosts), lang)))
         if len(s.error_groups) > TOP_ERROR_GROUPS:
             out += ["", L["more"].format(n=len(s.error_groups) - TOP_ERROR_GROUPS)]
 
     if s.tom_counts:
         out += ["", f"### {L['tom']}", ""]
-        out.append(f"{L['tom_counts']}: " + ", ".join(f"{n} {_tom(st, lang)}"
+        out.append(f"{L['tom_counts']}: " + ", ".join(f"{i18n.num(n, lang)} {_tom(st, lang)}"
                                                        for st, n in s.tom_counts.items()))
         if s.tom_open:
             out.append("")
@@ -303,8 +313,8 @@ def _attestations(s: ReportView, lang: str) -> list[str]:
                 for d in e.get("evidence") or []]
         measure = md(e.get("measure"), 32) + (f" ({A['groups']}: {md(', '.join(e['groups']), 60)})"
                                              if e.get("groups") else "")
-        out.append(_row(measure, md(e.get("statement"), 120), md(e.get("attested_by"), 60), md(e.get("date"), 10),
-                        md(e.get("valid_until"), 10), md(word(i18n.ATTESTATION_STATE, e.get("state"), lang), 40),
+        out.append(_row(measure, md(e.get("statement"), 120), md(e.get("attested_by"), 60),
+                        md(i18n.date(e.get("date"), lang), 10), md(i18n.date(e.get("valid_until"), lang), 10), md(word(i18n.ATTESTATION_STATE, e.get("state"), lang), 40),
                         "; ".join(docs) or "-"))
     if len(s.attestations) > TOP_TOM:
         out += ["", LABELS[lang]["more"].format(n=len(s.attestations) - TOP_TOM)]
@@ -337,7 +347,8 @@ def _exceptions(s: ReportView, lang: str) -> list[str]:
         for label, hit in warn:
             if hit:
                 out.append(f"⚠ {len(hit)} {label}: " + ", ".join(
-                    f"{md(e.get('id'), 64)} ({md(e.get('expires') or e.get('due'), 10)})" for e in hit[:TOP_FAILING])
+                    f"{md(e.get('id'), 64)} ({md(i18n.date(e.get('expires') or e.get('due'), lang), 10)})"
+                    for e in hit[:TOP_FAILING])
                     + "  ")
         if s.waived:
             out += ["", f"#### {E['waived']} ({len(s.waived)})", ""]
@@ -347,7 +358,8 @@ def _exceptions(s: ReportView, lang: str) -> list[str]:
                 p = next((r for r in f.responses if r.get("state") in ("active", "expiring")), {})
                 out.append(_row(_sev(f.severity, lang), md(f.control, 32), md(f.host, NAME_LIMIT), md(p.get("id"), 64),
                                 md(word(i18n.RESPONSE_ACTION, p.get("action"), lang), 40),
-                                md(p.get("expires") or "–", 10), md(p.get("justification"))))
+                                md(i18n.date(p["expires"], lang) if p.get("expires") else "–", 10),
+                                md(p.get("justification"))))
             if len(s.waived) > TOP_FAILING:
                 out += ["", L["more"].format(n=len(s.waived) - TOP_FAILING)]
     if s.deviations:

@@ -165,7 +165,7 @@ _DE = {
 }
 
 
-def print_exceptions(console: Console, s, w) -> None:
+def print_exceptions(console: Console, s, w, lang: str = "en") -> None:
     """The response register in the summary: waived results by waiver, entries expired, expiring
     within 14 days or overdue (warnings), and the deviations from the baseline."""
     if s.waived:
@@ -181,7 +181,8 @@ def print_exceptions(console: Console, s, w) -> None:
         hit = s.exceptions_in(*states)
         if hit:
             console.print(f"[{style}]warning: {w(label)} ({len(hit)}): "
-                          + ", ".join(f"{safe(e.get('id'))} ({safe(e.get('expires') or e.get('due'))})" for e in hit)
+                          + ", ".join(f"{safe(e.get('id'))} ({safe(i18n.date(e.get('expires') or e.get('due'), lang))})"
+                                      for e in hit)
                           + "[/]")
     if s.deviations:
         console.print(f"[yellow]{w('deviations from the baseline (parameters that loosen a control)')}: " + "; ".join(
@@ -195,7 +196,7 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
     controls, checks that could not be completed, open TOM measures, totals. The figures come from
     the report view (``report.view``), as in the Markdown summary. ``lang="de"`` prints German
     words (``report.i18n``'s for statuses); English prints the status codes."""
-    s = build_view(doc)
+    s = build_view(doc, lang=lang)     # control titles and finding sentences in ``lang``
 
     def w(text: str) -> str:
         return _DE.get(text, text) if lang == "de" else text
@@ -251,8 +252,8 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
         for measure, doc, st in s.attestation_document_problems:
             console.print(f"[red]{w('attested document')} {safe(doc, 120)} ({safe(measure)}): "
                           f"{safe(word(i18n.DOCUMENT_STATUS, st, lang))}[/]")
-    print_exceptions(console, s, w)
-    console.print(f"{w('total')}: " + ", ".join(f"[{STATUS_STYLE[st]}]{n} {st_word(st)}[/]"
+    print_exceptions(console, s, w, lang)
+    console.print(f"{w('total')}: " + ", ".join(f"[{STATUS_STYLE[st]}]{i18n.num(n, lang)} {st_word(st)}[/]"
                                                for st, n in s.totals.items()))
     if results_path:
         console.print(f"{w('results')}: {safe(results_path)}")

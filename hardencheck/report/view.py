@@ -178,10 +178,6 @@ class ReportView:
         """A result's message in ``lang``; host and tool output stay as they are (report.sentences)."""
         return message_text(r, lang)
 
-    def line_message(self, line: ResultLine, lang: str) -> str:
-        """The message of a failure or error line of the view, in ``lang``."""
-        return self.message(self.doc["results"][line.index], lang)
-
     def results_in(self, lang: str) -> list[dict]:
         """The document's results with ``expected`` and ``message`` in ``lang`` (the same list in
         English); every other field as it is."""
@@ -252,11 +248,14 @@ def effective_fail_on(options: dict) -> str:
     return options.get("fail_on") or ("none" if options.get("fail_on_new") else "info")
 
 
-def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> ReportView:
+def build_view(doc: dict[str, Any], *, results_sha256: str | None = None, lang: str = "en") -> ReportView:
     """The view of ``doc`` (a parsed results.json, or any dict with ``hosts``, ``results`` and
     optionally ``controls``, ``run``, ``tom``). ``results_sha256``: the hash of the results.json
-    bytes when the caller has them; otherwise computed over ``results.document_bytes(doc)``."""
-    titles = {c.get("id"): _s(c.get("title")) for c in doc.get("controls") or []}
+    bytes when the caller has them; otherwise computed over ``results.document_bytes(doc)``.
+    ``lang``: the language of the lines' and groups' titles and messages (the figures are the same
+    in every language; a renderer given an English view asks ``title``/``message`` per language)."""
+    titles = {c.get("id"): _s(((c.get(lang) or {}) if lang != "en" else {}).get("title") or c.get("title"))
+              for c in doc.get("controls") or []}
     results = doc.get("results") or []
     run = doc.get("run") or {}
 
@@ -291,7 +290,8 @@ def build_view(doc: dict[str, Any], *, results_sha256: str | None = None) -> Rep
     def line(i: int, r: dict) -> ResultLine:
         cid = _s(r.get("control"))
         return ResultLine(index=i, host=_s(r.get("host")), control=cid, severity=_s(r.get("severity") or "info"),
-                          title=titles.get(cid, ""), message=_s(r.get("message")), reason=r.get("reason"),
+                          title=titles.get(cid, ""), message=_s(r.get("message")) if lang == "en" else
+                          message_text(r, lang), reason=r.get("reason"),
                           responses=list(r.get("responses") or []),
                           tom=[_s(t) for t in (r.get("measures") if "measures" in r else r.get("tom")) or []],
                           measure_params=r.get("measure_params"))

@@ -362,7 +362,11 @@ def test_500_hosts_markdown_stays_short_and_every_format_renders_fast():
     md_s = time.perf_counter() - t
     assert len(md) < 12_000, len(md)
     s = build_view(doc)
-    assert f"| {s.totals['pass']} | {s.totals['fail']} | {s.totals['error']} |" in md.decode()
+    # figures follow the language's number format (English: 22,864)
+    from hardencheck.report.i18n import num
+    assert f"| {num(s.totals['pass'], 'en')} | {num(s.totals['fail'], 'en')} | {num(s.totals['error'], 'en')} |" \
+        in md.decode()
+    assert f"| {num(s.totals['pass'], 'de')} | " in render("md", doc, "de").decode() and s.totals["pass"] >= 1000
     assert "… and " in md.decode()
     t = time.perf_counter()
     xml = render("junit", doc, "en")

@@ -7,9 +7,11 @@ the word must be ``report.i18n``'s, so it is the same in all of them; and none o
 formats used before for the same verdict ("gescheitert", "fehlgeschlagen", "nicht verifiziert",
 "eingehalten", "Fehler (nicht prüfbar)") nor "Host" for a machine appears.
 
-The CSV keeps machine-readable status codes in its ``status`` column whatever the language (its
-column names are stable English names too, for scripts and spreadsheet filters): it has no
-German status word at all, and its German file is byte-identical to the English one.
+The English CSV keeps machine-readable status codes and stable English column names for
+scripts; the German CSV is the auditor's spreadsheet: German column headers, the same status
+words as every other format, German control titles and finding sentences, ``;`` between cells.
+The German reports say every control's title and every finding in German (the control's ``de:``
+block; report/sentences.py), never the English sentences of results.json.
 
 The annual report's outcomes of a measure or control in a run are the TOM roll-up's verdicts:
 held is ``met`` (erfüllt), failed is ``not_met`` (nicht erfüllt).
@@ -27,7 +29,7 @@ import re
 import pytest
 from rich.console import Console
 
-from hardencheck.report import i18n, renderer
+from hardencheck.report import csv_format, i18n, markdown, renderer
 from hardencheck.report.audit_html import COLORS, A
 from hardencheck.report.i18n_html import T
 from hardencheck.report.markdown import LABELS
@@ -93,6 +95,7 @@ def german(lab, tmp_path_factory):
         "md": renderer("md")(view, "de").decode("utf-8"),
         "csv": renderer("csv")(view, "de"),
         "csv_en": renderer("csv")(view, "en"),
+        "md_en": renderer("md")(view, "en").decode("utf-8"),
         "terminal": buf.getvalue(),
         "audit": (out / "audit" / "audit.html").read_text(encoding="utf-8"),
     }
@@ -199,8 +202,10 @@ def test_no_other_german_word_for_a_status(german):
     texts = {"html": _text(german["html"]), "md": german["md"], "terminal": german["terminal"],
              "audit": _text(german["audit"]), "csv": german["csv"].decode("utf-8-sig")}
     # the control library's own texts (titles, rationale …) and the hosts' messages are English data
+    view = build_view(german["doc"])
     data = sorted({s for s in _strings(german["doc"]["controls"]) + [r.get("message") or "" for r in
-                                                                      german["doc"]["results"]] if len(s) > 3},
+                                                                      german["doc"]["results"]]
+                   + [view.message(r, "de") for r in german["doc"]["results"]] if len(s) > 3},
                   key=len, reverse=True)
     for fmt, text in texts.items():
         for status, others in OTHER_WORDS.items():
@@ -213,11 +218,61 @@ def test_no_other_german_word_for_a_status(german):
 
 
 @pytest.mark.lab
-def test_csv_keeps_status_codes_in_every_language(german):
-    assert german["csv"] == german["csv_en"]
-    table = list(csv.DictReader(io.StringIO(german["csv"].decode("utf-8-sig"), newline="")))
-    assert {row["status"] for row in table} <= set(STATUSES)
-    assert {row["status"] for row in table} >= {"pass", "fail", "error", "not_applicable"}
+def test_csv_english_keeps_codes_german_speaks_german(german):
+    en = list(csv.DictReader(io.StringIO(german["csv_en"].decode("utf-8-sig"), newline="")))
+    assert tuple(en[0]) == csv_format.COLUMNS
+    assert {row["status"] for row in en} <= set(STATUSES)
+    assert {row["status"] for row in en} >= {"pass", "fail", "error", "not_applicable"}
+    assert german["csv"] != german["csv_en"]
+    de = list(csv.DictReader(io.StringIO(german["csv"].decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert tuple(de[0]) == csv_format.COLUMNS_DE and len(de) == len(en)
+    assert {row["Status"] for row in de} == {expected(row["status"]) for row in en}
+    assert {row["Schweregrad"] for row in de} == {i18n.word(i18n.SEVERITY, row["severity"], "de") for row in en}
+    controls = {c["id"]: c for c in german["doc"]["controls"]}
+    for d, e in zip(de, en):
+        assert (d["Server"], d["Kontrolle"]) == (e["host"], e["control"])
+        assert d["Titel"] == controls[e["control"]]["de"]["title"] != e["title"]
+        assert d["Vorgefunden"] == e["actual"]          # facts from the host: never translated
+        assert re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d UTC", d["Erhoben (UTC)"]) or not e["collected_at"]
+        if e["status"] == "pass":
+            assert d["Befund"] == "alle Erwartungen erfüllt" and e["message"] == "all expectations hold"
+        if e["status"] == "fail":
+            assert "(erwartet: " in d["Befund"] and "(expected: " in e["message"]
+            assert "expected" not in d["Befund"] and d["Erwartung"] != e["expected"]
+
+
+@pytest.mark.lab
+def test_markdown_differs_by_language_with_german_titles_and_dates(german):
+    md_de, md_en = german["md"], german["md_en"]
+    assert md_de != md_en
+    for key in ("totals", "by_severity", "top_failing"):
+        assert f"### {LABELS['de'][key]}" in md_de or f"#### {LABELS['de'][key]}" in md_de
+        assert LABELS["de"][key] not in md_en
+    controls = {c["id"]: c for c in german["doc"]["controls"]}
+    view = build_view(german["doc"])
+    for g in view.failure_groups[:5]:
+        assert f"| {markdown.md(controls[g.control]['de']['title'], 100)} |" in md_de
+        assert controls[g.control]["de"]["title"] not in md_en
+    day = german["doc"]["run"]["started_at"][:10]
+    assert i18n.date(day, "de") in md_de and day not in md_de and day in md_en
+
+
+@pytest.mark.lab
+def test_german_run_report_shows_german_control_text_and_finding_sentences(german):
+    page = _text(german["html"])
+    doc = german["doc"]
+    for c in doc["controls"]:
+        assert " ".join(c["de"]["title"].split()) in " ".join(page.split()), c["id"]
+    assert "alle Erwartungen erfüllt" in page and "(erwartet: " in page
+    for english in ("all expectations hold", "(expected: ", "does not apply:", "could not check:"):
+        assert english not in page, english
+    # every failure's German sentence is in the page (the HTML escapes and may wrap it)
+    view = build_view(doc)
+    flat = " ".join(page.split())
+    for f in view.failures[:20]:
+        r = doc["results"][f.index]
+        if r.get("checks"):
+            assert " ".join(view.message(r, "de").split()) in flat, r["control"]
 
 
 def test_the_prose_of_every_format_uses_the_vocabulary():
