@@ -54,7 +54,8 @@ def check_run(r: Run, *, allowed_signers: str | None, history_dir: Path) -> dict
 
 
 def _folder(r: Run, history_dir: Path) -> Path | None:
-    for cand in (Path(r.bundle_path) if r.bundle_path else None, history_dir / r.run_id):
+    beside = history_dir / r.run_id if r.run_id and "/" not in r.run_id and not r.run_id.startswith(".") else None
+    for cand in (Path(r.bundle_path) if r.bundle_path else None, beside):
         if cand is not None and (cand / MANIFEST).is_file():
             return cand
     return None
@@ -66,7 +67,7 @@ def _check(r: Run, out: dict[str, Any], allowed_signers: str | None, history_dir
     folder = _folder(r, history_dir)
     if folder is None:
         return (f"bundle not found: no {MANIFEST} in {r.bundle_path or '(no path recorded)'}"
-                f" nor in {history_dir / r.run_id}")
+                f" nor in a folder named after the run in {history_dir}")
     out["bundle"] = str(folder)
     data = (folder / MANIFEST).read_bytes()
     sha = sha256_bytes(data)
