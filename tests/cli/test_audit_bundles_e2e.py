@@ -105,7 +105,7 @@ def test_history_edit_failures_to_passes_is_detected_and_named(year, tmp_path, c
     code, before, _, _ = _audit(db, tmp_path / "before", capsys)
     assert code == 0 and _figures(before, "FILE-004")["failed"] == 2
     with sqlite3.connect(db) as c:                           # the edit of issue 13: failures -> passes
-        assert c.execute("UPDATE results SET status = 'pass' WHERE status = 'fail'").rowcount == 2
+        assert c.execute("UPDATE results SET status = 'pass' WHERE status = 'fail'").rowcount >= 2
     # what the history alone now claims (the edit works: FILE-004 held in both runs)
     code, blind, text, _ = _audit(db, tmp_path / "blind", capsys, "--no-bundle-check")
     assert code == 0 and _figures(blind, "FILE-004")["held"] == 2 and _figures(blind, "FILE-004")["failed"] == 0
