@@ -17,7 +17,7 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 
@@ -114,3 +114,11 @@ def test_every_listener_speaks_tls_or_ssh(tom_scan):
     assert status == "fail", msg
     assert sorted(actual["unencrypted_ports"]) == ["2525/tcp", "8080/tcp"]
     assert any("SMTP without STARTTLS" in u for u in actual["unencrypted"]), actual
+
+
+def test_restore_within_recovery_time(tom_scan):
+    _, _, by = tom_scan
+    status, actual, msg = verdict(by, "tomgood", "BACKUP-004")
+    assert status == "pass" and actual["duration_seconds"] == 812, msg
+    status, actual, msg = verdict(by, "tombad", "BACKUP-004")
+    assert status == "fail" and actual["duration_seconds"] == 6 * 3600, msg

@@ -29,6 +29,10 @@ two-factor authentication (SSH-008, ACCT-015)
   only: the module is not installed and nobody logs in with a second factor in the lab);
   tombad: sshd's stack has it with nullok (users without a secret skip it), sudo's has none.
 
+restore duration (BACKUP-004)
+  tomgood: the hardened restore record (812 s); tombad: a key=value record of a successful restore
+  two days ago that took 6h (the recovery-time target is 4 h).
+
 encrypted listeners (NET-009)
   tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
   tombad: python's http.server on 0.0.0.0:8080 and an SMTP greeter on 0.0.0.0:2525 that offers no
@@ -40,6 +44,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 from .lab import ExtraKind, register_kind
@@ -209,6 +214,14 @@ def _listeners(host, dirs, bad: bool) -> str:
             "</dev/null >/dev/null 2>&1 &\n")
 
 
+def _restore(host, dirs, bad: bool) -> str:
+    if bad:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2 * 86400))
+        _write(dirs["var"] / "lib" / "hardencheck" / "restore-test",
+               f"date={when}\nresult=success\nduration=6h\n", 0o640)
+    return ""
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
@@ -217,6 +230,7 @@ def _prepare(bad: bool):
         lines += _data_audit(host, dirs, bad)
         lines += _mfa(host, dirs, bad)
         lines += _listeners(host, dirs, bad)
+        lines += _restore(host, dirs, bad)
         return lines
     return prepare
 

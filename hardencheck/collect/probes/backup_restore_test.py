@@ -1,5 +1,9 @@
 """backup.restore_test: the record a restore-test job writes (``key=value`` lines or JSON):
-only its ``date`` and ``result`` leave the host, plus the file's modification time."""
+only its ``date``, ``result`` and ``duration`` leave the host, plus the file's modification time.
+
+``duration`` (also ``duration_s``/``duration_seconds``: how long the restore took) may be seconds (``1740``, ``1740s``), ``29m``, ``1h30m``,
+``HH:MM:SS`` or ISO 8601 (``PT1H30M``); ``duration_seconds`` is None when the record has none or it
+cannot be read (``duration_raw`` then shows what was written)."""
 
 from __future__ import annotations
 
@@ -11,8 +15,24 @@ from hardencheck.collect.probes._common import clean, complete_section, epoch, i
 from hardencheck.collect.probes.base import Arg, Probe
 
 ABSENT = "HC_ABSENT"
-_JSON = re.compile(r'^"(date|result)"\s*:\s*"([^"]*)"$')
-_KV = re.compile(r"^\s*(date|result)\s*=\s*(.*?)\s*$")
+_JSON = re.compile(r'^"(date|result|duration(?:_s|_seconds)?)"\s*:\s*(?:"([^"]*)"|([0-9][0-9.]{0,15}))$')
+_KV = re.compile(r"^\s*(date|result|duration(?:_s|_seconds)?)\s*=\s*(.*?)\s*$")
+_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def _duration(text: str) -> int | None:
+    """Seconds of a duration as restore jobs write it, or None."""
+    t = text.strip().strip("'\"").lower()
+    if re.fullmatch(r"[0-9]{1,9}(\.[0-9]+)?", t):
+        return round(float(t))
+    m = re.fullmatch(r"([0-9]{1,4}):([0-5][0-9]):([0-5][0-9])", t)
+    if m:
+        return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + int(m.group(3))
+    t = t.removeprefix("pt").replace(" ", "")
+    parts = re.findall(r"([0-9]{1,9}(?:\.[0-9]+)?)([wdhms])", t)
+    if parts and "".join(a + u for a, u in parts) == t:
+        return round(sum(float(a) * _UNITS[u] for a, u in parts))
+    return None
 
 
 def _date(text: str) -> str:
@@ -40,8 +60,9 @@ class BackupRestoreTest(Probe):
             f"f=$1; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
             "if [ ! -r \"$f\" ] || [ -d \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
             "printf 'mtime %s\\n' \"$(stat -c %Y \"$f\")\"; "
-            "head -c 65536 \"$f\" | { grep -aoE '\"(date|result)\"[[:space:]]*:[[:space:]]*\"[^\"]{0,80}\"|"
-            "^[[:space:]]*(date|result)[[:space:]]*=.{0,80}$' || true; } | tail -n 20"
+            "head -c 65536 \"$f\" | { grep -aoE '\"(date|result|duration(_s|_seconds)?)\"[[:space:]]*:[[:space:]]*\"[^\"]{0,80}\"|"
+            "\"duration(_s|_seconds)?\"[[:space:]]*:[[:space:]]*[0-9][0-9.]{0,15}|"
+            "^[[:space:]]*(date|result|duration(_s|_seconds)?)[[:space:]]*=.{0,80}$' || true; } | tail -n 30"
         ),
     }
 
@@ -51,7 +72,8 @@ class BackupRestoreTest(Probe):
                                truncated="restore test record truncated", refused=f"{path}: not readable")
         lines = [ln for ln in sec.stdout.splitlines() if ln.strip()]
         if lines and lines[0].strip() == ABSENT:
-            return {"exists": False, "path": path, "modified_at": None, "date": None, "result": None}
+            return {"exists": False, "path": path, "modified_at": None, "date": None, "result": None,
+                    "duration_seconds": None, "duration_raw": None}
         if not lines or not lines[0].startswith("mtime "):
             raise ProbeError("unparsable", "restore test record: no mtime line")
         modified = iso_utc(epoch(lines[0][6:], "restore test record mtime"))
@@ -60,7 +82,10 @@ class BackupRestoreTest(Probe):
             m = _JSON.match(line.strip()) or _KV.match(line)
             if not m:
                 raise ProbeError("unparsable", f"restore test record: unexpected line {line[:80]!r}")
-            values[m.group(1)] = m.group(2)   # the last record in the file wins
+            key = "duration" if m.group(1).startswith("duration") else m.group(1)
+            values[key] = m.group(2) if m.group(2) is not None else m.group(3)   # the last record wins
         date = _date(values["date"]) if "date" in values else None
         result = clean(values["result"].strip().strip("'\"").lower(), 40) if "result" in values else None
-        return {"exists": True, "path": path, "modified_at": modified, "date": date, "result": result}
+        raw = clean(values["duration"].strip().strip("'\""), 40) if "duration" in values else None
+        return {"exists": True, "path": path, "modified_at": modified, "date": date, "result": result,
+                "duration_seconds": _duration(raw) if raw else None, "duration_raw": raw}
