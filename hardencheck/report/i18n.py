@@ -221,7 +221,7 @@ def num(x: float | int | None, lang: str, digits: int | None = None) -> str:
 
 def pct(share_percent: float | None, lang: str, digits: int = 1) -> str:
     """A percentage given in percent (12.5 -> "12.5 %" / "12,5 %"); None -> "—"."""
-    return "—" if share_percent is None else f"{num(share_percent, lang, digits)}\u00a0%"
+    return "—" if share_percent is None else f"{num(share_percent, lang, digits)} %"
 
 
 def days(n: float | None, lang: str, digits: int = 1) -> str:
