@@ -1,7 +1,7 @@
 """The annual effectiveness report: ``hardencheck audit``.
 
-``hardencheck audit --from 2026-01-01 --to 2026-12-31 [--inventory KEY] [--history PATH] [--out DIR]
-[--lang de|en] [--tom CATALOG]`` reads every run of the period from the run history (read only),
+``hardencheck audit --from 2026-01-01 --to 2026-12-31 [--inventory KEY | --all] [--history PATH] [--out DIR]
+[--lang de|en] [--tom CATALOG] [--allowed-signers FILE] [--no-bundle-check]`` reads every run of the period from the run history (read only),
 computes the figures (``hardencheck.records.audit_document``) and writes ``DIR/audit.json`` (the figures) and
 ``DIR/audit.html`` (the report, rendered from the same figures). DIR defaults to
 ``reports/audit-FROM_TO``. Bad dates, a missing or foreign database, an unknown inventory key, runs of
