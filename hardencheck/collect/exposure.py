@@ -255,7 +255,8 @@ class OutsideView:
         run = self.runs.get(t.family) if t.address else None
         sec = Section("", exit_code=0, complete=True)
         evidence: dict[str, Any] = {"command": "nmap", "code": exposure_xml.clean(" ".join(run.command), 20000)
-                                    if run and run.command else None, "args": [t.address] if t.address else []}
+                                    if run and run.command else "nmap (not run for this host)",
+                                    "args": [t.address] if t.address else []}
         if t.not_scanned:
             sec.stdout = json.dumps({"scanned": False, "why": t.not_scanned})
         elif t.error:
