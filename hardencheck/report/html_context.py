@@ -89,8 +89,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
             "status_label": L.status(r["status"]) if r["status"] in i18n.STATUS else None,
             "sev_label": L.sev(r.get("severity")), "reason_title": L.reason(r.get("reason")),
         })
-        # evidence links as (separator, name, anchor, name is plain)
-        row.evlinks = [(", " if k else "", name, anchor, plain(name)) for k, (name, anchor) in enumerate(row.evidence)]
+        row.evlinks = _evlinks(row.evidence)
         by_host.setdefault(r["host"], []).append(row)
         rows_by_index.append(row)
         by_control.setdefault(r["control"], []).append(row)
@@ -255,6 +254,18 @@ def _evidence_view(key: str, rec: dict, anchor: str, fp: str, snippets: dict | N
         "args": [(j, jvalue(a)) for j, a in enumerate(rec.get("args") or [], 1)],
         "tools": _tools_text(rec["tools"], labels) if rec.get("tools") else None,
     })
+
+
+def _evlinks(evidence: list[tuple[str, str]]) -> list[tuple[str, str, str, bool]]:
+    """Evidence links as (separator, name, anchor, name is plain): "probe/command", and only
+    "command" after a link of the same probe ("firewall.status/nft, iptables, ufw")."""
+    out, probe = [], None
+    for k, (name, anchor) in enumerate(evidence):
+        p, _, cmd = name.partition("/")
+        shown = cmd if p == probe and cmd else name
+        probe = p
+        out.append((", " if k else "", shown, anchor, plain(shown)))
+    return out
 
 
 def _tools_text(tools: list[dict], labels: dict) -> str:

@@ -18,8 +18,8 @@ from hardencheck.report.html_text import _A, plain
 from hardencheck.report.view import SEVERITIES, ReportView
 
 #: an excerpt shows at most this many lines and characters of one stream
-EXCERPT_LINES = 6
-EXCERPT_CHARS = 480
+EXCERPT_LINES = 4
+EXCERPT_CHARS = 320
 
 
 def excerpt(sections: list[str], evidence: dict[str, dict], prefer_stderr: bool = False) -> _A | None:
@@ -95,9 +95,17 @@ def findings_context(view: ReportView, rows: list[_A], ctl_by_id: dict, ctl_inde
 
 
 def _excerpts(rows: list[_A], evidence: dict[str, dict], prefer_stderr: bool) -> None:
+    """Each row's excerpt; a row whose excerpt is the same output (section name and SHA-256) as an
+    earlier row's of the same control says so (``same_as``: that row's host) instead of repeating it."""
+    seen: dict[tuple[str, str, str], str] = {}
     for row in rows:
         if not hasattr(row, "excerpt"):
             row.excerpt = excerpt((row.r.get("evidence") or {}).get("sections") or [], evidence, prefer_stderr)
+        x = row.excerpt
+        if x is not None:
+            same = (x.key.split("/", 1)[-1], x.stream, x.sha16)
+            x.same_as = seen.get(same)
+            seen.setdefault(same, row.r.host)
 
 
 def common_expected(rows: list[_A]) -> str | None:

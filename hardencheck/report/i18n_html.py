@@ -127,13 +127,15 @@ T: dict[str, dict[str, str]] = {
     "errors_on": {"en": "not verified on {n} host(s)", "de": "nicht nachgewiesen auf {n} Server(n)"},
     "excerpt_stdout": {"en": "Output of", "de": "Ausgabe von"},
     "excerpt_stderr": {"en": "Error output of", "de": "Fehlerausgabe von"},
+    "in_findings": {"en": "→ in the findings", "de": "→ unter den Befunden"},
+    "excerpt_same": {"en": "the same output as on", "de": "dieselbe Ausgabe wie auf"},
     "excerpt_more": {"en": "… {n} more bytes in results.json", "de": "… {n} weitere Bytes in results.json"},
     "annex": {"en": "Annex", "de": "Anlage"},
     "annex_evidence": {"en": "Not printed: the raw evidence of this host ({n} records: commands, output, exit codes). "
                              "It is in the bundle's results.json under `evidence`, each record's key being",
                        "de": "Nicht gedruckt: die Rohdaten dieses Servers ({n} Datensätze: Befehle, Ausgaben, "
                              "Exit-Codes). Sie stehen in der results.json des Bundles unter `evidence`, Schlüssel jeweils"},
-    "annex_key": {"en": "name in the Evidence column", "de": "Name in der Spalte Nachweis"},
+    "annex_key": {"en": "probe/command, as in the Evidence column", "de": "Probe/Befehl, wie in der Spalte Nachweis"},
     "rationale": {"en": "Rationale", "de": "Begründung"},
     "remediation": {"en": "Remediation", "de": "Abhilfe"},
     "description": {"en": "What is checked", "de": "Was geprüft wird"},
