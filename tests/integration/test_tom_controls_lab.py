@@ -17,7 +17,7 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 
@@ -122,3 +122,15 @@ def test_restore_within_recovery_time(tom_scan):
     assert status == "pass" and actual["duration_seconds"] == 812, msg
     status, actual, msg = verdict(by, "tombad", "BACKUP-004")
     assert status == "fail" and actual["duration_seconds"] == 6 * 3600, msg
+
+
+def test_backup_cadence_per_job(tom_scan):
+    """Two jobs with their own intervals: on tombad the 5-hour-old hourly marker is overdue while
+    the daily job, just as old, is within its 26 hours."""
+    _, _, by = tom_scan
+    status, actual, msg = verdict(by, "tomgood", "BACKUP-005")
+    assert status == "pass", msg
+    status, actual, msg = verdict(by, "tombad", "BACKUP-005")
+    assert status == "fail", msg
+    assert [o.split(":")[0] for o in actual["overdue_jobs"]] == ["hourly"]
+    assert {j["name"]: j["state"] for j in actual["jobs"]} == {"hourly": "overdue", "daily": "ok"}

@@ -33,6 +33,11 @@ restore duration (BACKUP-004)
   tomgood: the hardened restore record (812 s); tombad: a key=value record of a successful restore
   two days ago that took 6h (the recovery-time target is 4 h).
 
+backup cadence per job (BACKUP-005)
+  both: params jobs "hourly 1h …/cadence/hourly.ok" and "daily 26h …/cadence/daily" (a folder);
+  tomgood: hourly marker 20 minutes old, daily folder's newest file 5 hours old; tombad: both 5
+  hours old (the hourly job is overdue, the daily one is not).
+
 encrypted listeners (NET-009)
   tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
   tombad: python's http.server on 0.0.0.0:8080 and an SMTP greeter on 0.0.0.0:2525 that offers no
@@ -222,6 +227,23 @@ def _restore(host, dirs, bad: bool) -> str:
     return ""
 
 
+CADENCE = "/var/lib/hardencheck/cadence"
+
+
+def _cadence(host, dirs, bad: bool) -> str:
+    base = dirs["var"] / CADENCE.removeprefix("/var/")
+    now = time.time()
+    hourly = base / "hourly.ok"
+    _write(hourly, "restic snapshot 1a2b3c4d saved\n", 0o640)
+    os.utime(hourly, (now, now - (5 * 3600 if bad else 20 * 60)))
+    for i, hours in enumerate((53, 29, 5)):
+        f = base / "daily" / f"2026-run-{i}.log"
+        _write(f, "borg create finished\n", 0o640)
+        os.utime(f, (now, now - hours * 3600))
+    host.params["BACKUP-005"] = {"jobs": [f"hourly 1h {CADENCE}/hourly.ok", f"daily 26h {CADENCE}/daily"]}
+    return ""
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
@@ -231,6 +253,7 @@ def _prepare(bad: bool):
         lines += _mfa(host, dirs, bad)
         lines += _listeners(host, dirs, bad)
         lines += _restore(host, dirs, bad)
+        lines += _cadence(host, dirs, bad)
         return lines
     return prepare
 
