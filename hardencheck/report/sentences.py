@@ -19,6 +19,7 @@ Values found on a host are quoted as JSON, never translated or reformatted.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hardencheck.judge.expectations import (ExpectationTypeError, describe_age, parse_duration, parse_time,
@@ -170,9 +171,44 @@ def compose(result: dict, lang: str) -> str | None:
     return text
 
 
+#: The judge's fixed messages of results not judged from facts (judge.verdict: selected,
+#: static_applicability, os_applicability), in German; the parts in braces are names and values
+#: (tags, OS family, virtualisation, the host's own error text) and stay as they are.
+_FIXED_DE: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
+    (r"^not among the selected controls$", "nicht unter den ausgewählten Kontrollen"),
+    (r"^not selected by --tags (?P<a>.*)$", "nicht durch --tags {a} ausgewählt"),
+    (r"^host has none of the tags (?P<a>.*)$", "der Server hat keines der Tags {a}"),
+    (r"^host is tagged (?P<a>.*)$", "der Server hat das Tag {a}"),
+    (r"^OS family (?P<a>.*) is not one of (?P<b>.*)$", "Betriebssystemfamilie {a} ist keine von {b}"),
+    (r"^applies to (?P<a>physical|virtual) hosts; this one is (?P<b>physical|virtual) \((?P<c>.*)\)$",
+     "gilt für {a} Server; dieser ist {b} ({c})"),
+    (r"^cannot tell whether the host is virtualised \(systemd-detect-virt is missing\)$",
+     "nicht feststellbar, ob der Server virtualisiert ist (systemd-detect-virt fehlt)"),
+    (r"^the host's OS could not be determined: (?P<a>.*)$",
+     "das Betriebssystem des Servers war nicht feststellbar: {a}"),
+)]
+_KIND_DE = {"physical": "physische", "virtual": "virtuelle"}
+
+
+def _fixed(message: str) -> str | None:
+    for pattern, template in _FIXED_DE:
+        m = pattern.match(message)
+        if m:
+            parts = m.groupdict()
+            if "c" in parts:     # "applies to physical hosts; this one is virtual": adjective, then predicate
+                return template.format(a=_KIND_DE[parts["a"]], b="physisch" if parts["b"] == "physical"
+                                       else "virtuell", c=parts["c"])
+            return template.format(**parts)
+    return None
+
+
 def message_text(result: dict, lang: str) -> str:
-    """A result's ``message`` in ``lang``: the stored English one in English or without parts."""
+    """A result's ``message`` in ``lang``: the stored English one in English, or when it is not a
+    sentence of ours (host and tool output)."""
+    message = result.get("message") or ""
     if lang != "de":
-        return result.get("message") or ""
+        return message
     composed = compose(result, lang)
-    return result.get("message") or "" if composed is None else composed
+    if composed is None:
+        composed = _fixed(message) if result.get("status") in ("skipped", "not_applicable", "error") else None
+    return message if composed is None else composed

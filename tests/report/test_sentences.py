@@ -125,3 +125,37 @@ def test_durations_in_hours_and_days():
     assert sentences.phrase("age_at_least", "2w", "de") == "ist mindestens 14 Tage alt"
     assert sentences.phrase("age_at_most", 1, "de") == "ist höchstens 1 Tag alt"
     assert sentences.phrase("age_at_most", "12h", "en") == "is at most 12 hours old"
+
+
+def test_the_judges_fixed_messages_of_results_not_judged_from_facts_in_german():
+    from types import SimpleNamespace
+
+    from hardencheck.errors import ProbeError
+    from hardencheck.judge import verdict
+
+    c = _control(applies_to={"os_family": ["rhel"], "host_tags": ["web"], "not_host_tags": ["lab"]})
+    v = _control(applies_to={"virtualization": "physical"})
+    made = [
+        ("skipped", verdict.selected(c, tags=None, control_ids={"X-001"})),
+        ("skipped", verdict.selected(c, tags={"db", "app"}, control_ids=None)),
+        ("not_applicable", verdict.static_applicability(c, SimpleNamespace(tags=["db"]))),
+        ("not_applicable", verdict.static_applicability(c, SimpleNamespace(tags=["web", "lab"]))),
+        ("not_applicable", verdict.os_applicability(c, {"family": "debian"}, None).message),
+        ("not_applicable", verdict.os_applicability(v, {"family": "debian", "virtualization": "kvm"}, None).message),
+        ("error", verdict.os_applicability(v, {"family": "debian", "virtualization": None}, None).message),
+        ("error", verdict.os_applicability(c, None, ProbeError("unparsable", "no os-release")).message),
+    ]
+    german = [sentences.message_text({"status": st, "message": m}, "de") for st, m in made]
+    assert german == [
+        "nicht unter den ausgewählten Kontrollen",
+        "nicht durch --tags app,db ausgewählt",
+        "der Server hat keines der Tags web",
+        "der Server hat das Tag lab",
+        "Betriebssystemfamilie 'debian' ist keine von rhel",
+        "gilt für physische Server; dieser ist virtuell (kvm)",
+        "nicht feststellbar, ob der Server virtualisiert ist (systemd-detect-virt fehlt)",
+        "das Betriebssystem des Servers war nicht feststellbar: no os-release",
+    ]
+    # a host's own error text is never matched as one of ours
+    assert sentences.message_text({"status": "error", "message": "host is tagged x"}, "en") == "host is tagged x"
+    assert sentences.message_text({"status": "fail", "message": "host is tagged x"}, "de") == "host is tagged x"
