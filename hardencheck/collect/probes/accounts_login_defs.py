@@ -5,7 +5,9 @@ method as written, day counts as ints, the umask as a 3-digit octal string plus 
 it leaves (``0777 & ~umask``, for ``mode_at_most``), and the account inactivity default of new
 users (``INACTIVE``, -1 = never locked). A setting that is not in the file is ``None``: shadow then
 uses its compiled-in default (no ageing, DES for ENCRYPT_METHOD), which the controls treat as not
-configured. As in shadow's own parser, the last occurrence of a key wins.
+configured. As in shadow's own parser, the last occurrence of a key wins: ``setting_sources`` says
+which line that is (``/etc/login.defs:N`` per key) and ``setting_overridden`` lists the earlier
+lines of the same key that it overrides.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class LoginDefs(Probe):
         "login_defs": (
             f"f=/etc/login.defs; if [ ! -e \"$f\" ]; then echo {ABSENT}; exit 0; fi; "
             "if [ ! -r \"$f\" ]; then echo \"$f: Permission denied\" >&2; exit 13; fi; "
-            "grep -aE '^[[:space:]]*(" + "|".join(KEYS) + ")[[:space:]]' \"$f\" | cut -c 1-200; "
+            "grep -anE '^[[:space:]]*(" + "|".join(KEYS) + ")[[:space:]]' \"$f\" | cut -c 1-200; "
             "exit 0"
         ),
         "useradd": "command -v useradd >/dev/null 2>&1 || exit 127; useradd -D",
@@ -50,13 +52,23 @@ class LoginDefs(Probe):
         lines = sec.stdout.splitlines()
         exists = not (lines and lines[0].strip() == ABSENT)
         values: dict[str, str] = {}
+        sources: dict[str, str] = {}
+        overridden: dict[str, list[str]] = {}
         if exists:
             for raw in lines:
-                parts = raw.split()
+                number, sep, rest = raw.partition(":")
+                if not (sep and number.isdigit()):   # a recording from before line numbers
+                    number, rest = "", raw
+                parts = rest.split()
                 if len(parts) < 2 or parts[0] not in KEYS:
                     continue  # a key without a value is ignored by shadow too
+                key = parts[0].lower()
+                if key in sources:
+                    overridden.setdefault(key, []).append(f"{sources[key]}: {clean(values[parts[0]], 60)}")
                 values[parts[0]] = parts[1]
-        fact: dict[str, object] = {"exists": exists}
+                sources[key] = f"/etc/login.defs:{number}" if number else "/etc/login.defs"
+        fact: dict[str, object] = {"exists": exists, "setting_sources": sources,
+                                   "setting_overridden": overridden}
         method = values.get("ENCRYPT_METHOD")
         fact["encrypt_method"] = clean(method, 40) if method is not None else None
         for key in sorted(NUMERIC):

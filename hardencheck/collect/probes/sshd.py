@@ -1,12 +1,17 @@
-"""sshd.config: the effective OpenSSH server configuration (``sshd -T``)."""
+"""sshd.config: the effective OpenSSH server configuration (``sshd -T``), and where each setting
+comes from: ``setting_sources`` (keyword -> ``file:line`` of the line sshd uses; a list for
+repeatable keywords; absent: the compiled-in default), ``setting_overridden`` (later lines sshd
+ignores, e.g. a ``PermitRootLogin no`` in sshd_config below a drop-in's ``yes``),
+``setting_conditional`` (lines inside Match blocks) and ``config_files`` (see sshd_sources)."""
 
 from __future__ import annotations
 
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import complete_section
+from hardencheck.collect.probes._common import clean, complete_section, section_failure
 from hardencheck.collect.probes.base import Probe
+from hardencheck.collect.probes.sshd_sources import SOURCES_SNIPPET, attribute, parse_listing
 
 #: Keywords ``sshd -T`` prints once per value. They are always lists in the fact (even with one
 #: value) so their type does not depend on the host. Any other keyword that happens to repeat
@@ -47,6 +52,7 @@ class SshdConfig(Probe):
     tools = {"effective": ("sshd",)}
     commands = {
         "effective": "command -v sshd >/dev/null 2>&1 || exit 127; sshd -T",
+        "sources": SOURCES_SNIPPET,
     }
 
     def parse(self, out, args):
@@ -90,4 +96,24 @@ class SshdConfig(Probe):
         disabled = config.get("disableforwarding") == "yes"
         config["effective_forwarding"] = {
             short: ("no" if disabled else config.get(key)) for short, key in FORWARDING.items()}
+        config.update(_sources(out))
         return config
+
+
+def _sources(out) -> dict:
+    """The origin facts; informational, so a missing or failed listing leaves them null (with
+    ``setting_sources_error``) and never costs the effective configuration."""
+    names = ("setting_sources", "setting_overridden", "setting_conditional", "config_files")
+    sec = out.get("sources")
+    if sec is None:
+        return dict.fromkeys(names)
+    err = section_failure(sec, "listing the sshd configuration files")
+    if err is None and sec.exit_code != 0:
+        err = f"listing the sshd configuration files exited with {sec.exit_code}: {clean(sec.stderr, 200)}"
+    if err is None and sec.truncated:
+        err = "listing the sshd configuration files: output truncated"
+    if err is not None:
+        return {**dict.fromkeys(names), "setting_sources_error": getattr(err, "message", str(err))}
+    found = attribute(parse_listing(sec.stdout), MULTI, ALIASES)
+    return {"setting_sources": found["sources"], "setting_overridden": found["overridden"],
+            "setting_conditional": found["conditional"], "config_files": found["config_files"]}
