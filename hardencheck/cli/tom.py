@@ -39,6 +39,7 @@ def add_parsers(sub) -> None:
                                         "controls that prove no item"),
                            ("lint", "validate the catalog against the control library (every error at once)")):
         x = tsub.add_parser(name, help=helptext)
+        x.add_argument("catalog", nargs="?", metavar="FILE", help="catalog file (same as --tom)")
         x.add_argument("--tom", default=os.environ.get("HARDENCHECK_TOM"),
                        help="catalog file (default: $HARDENCHECK_TOM, else controls/tom/default.yml)")
         x.add_argument("--controls", help="control library folder")
@@ -55,7 +56,7 @@ def add_parsers(sub) -> None:
 
 def run(args, console: Console) -> int:
     controls = load_controls(args.controls)
-    catalog = tom.load_catalog(args.tom, controls)
+    catalog = tom.load_catalog(args.catalog or args.tom, controls)
     if args.tom_command == "lint":
         console.print(f"{len(catalog.measures())} measure(s) OK in {catalog.path} "
                       f"(catalog {catalog.info.id} {catalog.info.version}, format {catalog.format})", markup=False)

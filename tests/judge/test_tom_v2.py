@@ -229,7 +229,7 @@ def test_tom_show_escapes_markup_and_renders_group_text(tmp_path, capsys):
 
 def test_coverage_table_counts_each_class(tmp_path, capsys):
     p = write(tmp_path, GERMAN)
-    assert main(["tom", "coverage", "--tom", str(p), "--markdown"]) == 0
+    assert main(["tom", "coverage", str(p), "--markdown"]) == 0         # the file as an argument too
     out = capsys.readouterr().out
     assert "| fully proven by controls | 2 | 40 % |" in out
     assert "| partly proven by controls (met only with an attestation for the rest) | 1 | 20 % |" in out
