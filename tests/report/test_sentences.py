@@ -6,6 +6,7 @@ word for word, so the German sentence built from the same parts says everything 
 """
 
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -38,8 +39,9 @@ def test_parts_rebuild_the_english_message_and_german_differs(cid, case):
     de = sentences.message_text(r, "de")
     assert de and (de != r["message"] or not r.get("checks") and r["status"] != "pass")
     if r.get("checks") or r["status"] == "pass":
+        ours = re.sub(r'"(?:[^"\\]|\\.)*"', '""', de)       # values from the host are quoted as they are
         for english in ("expected:", " is ", "does not", "could not", "all expectations"):
-            assert english not in de, de
+            assert english not in ours, de
     # the expected sentence: the control's structured expectations with the result's params
     assert sentences.expected_text(r, ctl, "en") == r["expected"]
     exp_de = sentences.expected_text(r, ctl, "de")
