@@ -19,8 +19,9 @@ from hardencheck.judge.tom import CATEGORIES
 from hardencheck.records.effectiveness import HEADLINE
 from hardencheck.report.audit_text import A
 from hardencheck.report.html import jinja_environment
-from hardencheck.report.i18n import RESPONSE_ACTION, RESPONSE_STATE, word
+from hardencheck.report.i18n import RESPONSE_ACTION, RESPONSE_STATE, num, word
 from hardencheck.report.i18n_html import Lang
+from hardencheck.report.view import library_title
 
 COLORS = {"held": "#1a7f37", "held_with_exceptions": "#7a5c00", "failed": "#c62828", "not_verified": "#8e24aa",
           None: "#e3e6ea"}
@@ -72,8 +73,7 @@ class _AL(Lang):
         return self.a(k, n=w["n"], a=w.get("from") or w.get("first") or "", b=w.get("to") or w.get("last") or "")
 
     def num(self, x: float, digits: int = 1) -> str:
-        s = f"{x:.{digits}f}"
-        return s.replace(".", ",") if self.lang == "de" else s
+        return num(x, self.lang, digits)      # the one number rule of every report (report.i18n)
 
     def pct(self, share: float | None) -> str:
         return "—" if share is None else self.num(100 * share) + " %"
@@ -142,7 +142,8 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
     ctl_anchor = {c["id"]: f"c{k}" for k, c in enumerate(doc["controls"])}
     controls = []
     for c in doc["controls"]:
-        controls.append({**c, "anchor": ctl_anchor[c["id"]], "strip": _strip(c["weekly"])})
+        controls.append({**c, "anchor": ctl_anchor[c["id"]], "strip": _strip(c["weekly"]),
+                         "title": library_title(c["id"], c.get("title"), lang) if c.get("title") else c.get("title")})
     by_ctl = {c["id"]: c for c in controls}
     items = []
     for k, it in enumerate(doc["items"]):

@@ -22,6 +22,7 @@ from a host and is escaped by the renderer that prints it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,6 +247,28 @@ def effective_fail_on(options: dict) -> str:
     """The threshold the exit code was computed with; results.json before 1.2 saved ``null``
     when --fail-on was not given (then: any failure, or none with --fail-on-new)."""
     return options.get("fail_on") or ("none" if options.get("fail_on_new") else "info")
+
+
+@functools.lru_cache(maxsize=1)
+def _library_text() -> dict[str, Any]:
+    from hardencheck.judge.controls import load_controls   # only a report without the controls' text needs it
+    try:
+        return {lc.id: lc.control for lc in load_controls().controls}
+    except Exception:                  # no library (or a broken one): the stored English text stays
+        return {}
+
+
+def library_title(cid: str, english: str | None, lang: str) -> str:
+    """A control's title in ``lang`` for a report whose data keeps only the English title (the
+    annual report: the history stores titles as judged): the shipped library's ``de`` title, but
+    only while its English title is still the one recorded, so a changed control keeps its text."""
+    english = _s(english)
+    if lang == "en":
+        return english
+    c = _library_text().get(cid)
+    if c is None or c.de is None or " ".join(c.title.split()) != " ".join(english.split()):
+        return english
+    return c.text("title", lang)
 
 
 def build_view(doc: dict[str, Any], *, results_sha256: str | None = None, lang: str = "en") -> ReportView:

@@ -161,3 +161,13 @@ def test_the_judges_fixed_messages_of_results_not_judged_from_facts_in_german():
     # a host's own error text is never matched as one of ours
     assert sentences.message_text({"status": "error", "message": "host is tagged x"}, "en") == "host is tagged x"
     assert sentences.message_text({"status": "fail", "message": "host is tagged x"}, "de") == "host is tagged x"
+
+
+def test_annual_report_titles_in_german_only_while_the_control_is_unchanged():
+    from hardencheck.report.view import library_title
+
+    c = BY_ID["SSH-001"].control
+    assert library_title("SSH-001", c.title, "de") == c.de.title != c.title
+    assert library_title("SSH-001", c.title, "en") == c.title
+    assert library_title("SSH-001", "An older title of SSH-001", "de") == "An older title of SSH-001"
+    assert library_title("NOPE-001", "Somebody's own control", "de") == "Somebody's own control"
