@@ -21,14 +21,14 @@ import sys
 from rich.console import Console
 
 from hardencheck import __version__
-from hardencheck.cli import audit, controls, exceptions, history, probes, report, scan, signoff, tom, verify
+from hardencheck.cli import audit, controls, exceptions, history, merge, probes, report, scan, signoff, tom, verify
 from hardencheck.cli.common import EXIT_USAGE, HelpFormatter, Parser
 from hardencheck.errors import ConfigError
 from hardencheck.records.files import describe_os_error
 from hardencheck.scan.run import EXIT_IO
 
 #: in the order ``hardencheck --help`` lists them
-SUBCOMMANDS = (scan, report, controls, tom, exceptions, probes, verify, signoff, history, audit)
+SUBCOMMANDS = (scan, merge, report, controls, tom, exceptions, probes, verify, signoff, history, audit)
 
 
 EXAMPLES = """examples:

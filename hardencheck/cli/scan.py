@@ -58,6 +58,13 @@ def add_parsers(sub) -> None:
     s.add_argument("--only-catalog", action="store_true",
                    help="run only the controls the TOM catalog maps (the others are 'skipped'), so a company's "
                         "job is judged by its own TOM")
+    s.add_argument("--run-id", metavar="ID", help="the run's id and folder name (e.g. the CI pipeline id; default: "
+                                                "start time and a random suffix)")
+    s.add_argument("--shard", metavar="K/N", help="scan only the K-th of N stable shares of the hosts and write a shard "
+                                                   "bundle (no history, no chain); 'hardencheck merge' joins the shards")
+    s.add_argument("--shard-by", choices=["host", "group"], default="host",
+                   help="host: by a hash of the host name (default); group: whole groups (a host's first group) dealt "
+                        "to the shards in name order, e.g. one shard per network zone")
     s.add_argument("--resume", metavar="RUN_DIR",
                    help="continue an interrupted or killed run in place: same run id, only the hosts without a host "
                         "file are scanned; refused unless inventory, controls, catalog and options are the run's")

@@ -30,7 +30,9 @@ def run_metadata(*, run_id: str, started_at: str, inventory, hosts: list, contro
         "inventory": {"path": inventory.path, "key": inventory_key, "sha256": inventory.sha256,
                       "hosts": [h.name for h in hosts]},
         "controls": {"path": controls.root, "sha256": controls.sha256,
-                     "ids": [lc.id for lc in controls.controls]},
+                     "ids": [lc.id for lc in controls.controls],
+                     # the site's own control folders (--controls), when there are any
+                     **({"extra_paths": list(controls.extra_roots)} if getattr(controls, "extra_roots", None) else {})},
         "options": options,
     }
 

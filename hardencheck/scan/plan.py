@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
 import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,6 +25,10 @@ from hardencheck.judge.attestations import Attestations, load_attestations
 from hardencheck.judge.controls import ControlSet, check_param_overrides, load_controls
 from hardencheck.records.signature import check_key
 from hardencheck.report import FORMATS
+from hardencheck.scan.shard import Shard, parse_shard, select as select_shard
+
+#: a run id given with --run-id (a folder name: no path, no hidden file, no option-looking name)
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
 
 
 @dataclass
@@ -62,6 +67,9 @@ class ScanRequest:
     attestations: str | None = None
     exposure: bool = False                   # --exposure: the outside-in nmap run (collect.exposure)
     testinfra: list[str] | None = None       # testinfra files/folders whose marked tests are controls
+    run_id: str | None = None                # the run's id (e.g. a CI pipeline's); default: time + random
+    shard: str | None = None                 # "K/N": only this stable share of the hosts (scan.shard)
+    shard_by: str = "host"
 
     @classmethod
     def from_namespace(cls, ns: Any) -> "ScanRequest":
@@ -96,6 +104,8 @@ class ScanPlan:
     register: Register | None = None   # judge.exceptions: --exceptions / hardencheck.yml
     attestations: Attestations | None = None    # judge.attestations: --attestations / hardencheck.yml
     testinfra: list = field(default_factory=list)   # collect.testinfra.runner.TestinfraControl, in the plan's controls
+    shard: Shard | None = None        # --shard: ``hosts`` are this shard's; ``planned_all`` every selected host
+    planned_all: list[str] = field(default_factory=list)
 
 
 def prepare(req: ScanRequest) -> ScanPlan:
@@ -117,7 +127,14 @@ def prepare(req: ScanRequest) -> ScanPlan:
     catalog = tom.load_catalog(req.tom, controls)   # ids and each measure's own params checked
     if tests:
         map_testinfra_measures(catalog, tests)
+    if req.run_id is not None and not RUN_ID_RE.match(req.run_id):
+        raise ConfigError(f"{req.run_id!r}: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
+                          field="--run-id")
+    shard = parse_shard(req.shard, req.shard_by) if req.shard else None
     inv, hosts = select_hosts(req)
+    planned_all = [h.name for h in hosts]
+    if shard is not None:
+        hosts = select_shard(hosts, shard)
     share_approved(hosts, controls)   # NET-001's approved ports are the exposure controls' too
     errors = check_identity_files(hosts)
     for h in hosts:
@@ -148,7 +165,8 @@ def prepare(req: ScanRequest) -> ScanPlan:
         check_key(sign_key)
     if req.effective_compare and req.no_history:
         raise ConfigError("--compare/--fail-on-new need the run history; drop --no-history", field="--no-history")
-    plan = ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key, testinfra=tests)
+    plan = ScanPlan(req, controls, catalog, inv, hosts, settings, sign_key, testinfra=tests, shard=shard,
+                    planned_all=planned_all)
     plan.register = load_exceptions(req.exceptions or settings.exceptions, controls, inv)
     plan.attestations = load_attestation_file(req.attestations or settings.attestations, catalog, inv)
     return plan

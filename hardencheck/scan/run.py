@@ -41,7 +41,7 @@ from hardencheck.results import HostOutcome, document_bytes, document_from_host_
 from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
-from hardencheck.scan import resume as resume_run
+from hardencheck.scan import merge as merge_shards, resume as resume_run
 from hardencheck.scan.plan import ScanPlan
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -74,27 +74,37 @@ def _stderr(message: str) -> None:
 
 
 class ScanRun:
-    def __init__(self, plan: ScanPlan, *, warn: Callable[[str], None] = _stderr, resume: str | None = None):
-        """``resume``: a run folder to continue (``scan --resume``; scan.resume) instead of a new run."""
+    def __init__(self, plan: ScanPlan, *, warn: Callable[[str], None] = _stderr, resume: str | None = None,
+                 merge=None):
+        """``resume``: a run folder to continue (``scan --resume``; scan.resume) instead of a new run;
+        ``merge``: the shard bundles (``scan.merge.Shards``) that become this run, nothing scanned."""
         self.plan = plan
         req = plan.request
         self.resumed = resume_run.load(resume) if resume else None
-        if self.resumed is not None:
-            started = self.resumed.run["started_at"]
+        self.merged = merge
+        if self.resumed is not None or merge is not None:
+            started = self.resumed.run["started_at"] if self.resumed else merge.started_at
             self.started = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
-            self.run_id = self.resumed.run["id"]
+            self.run_id = self.resumed.run["id"] if self.resumed else merge.run_id
         else:
             self.started = time.time()
-            self.run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started)) + "-" + secrets.token_hex(3)
+            self.run_id = req.run_id or (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.started)) + "-"
+                                         + secrets.token_hex(3))
         self.out = Path(req.out)
         self.key = inventory_key(plan.inventory.path)
-        # opened before anything is written: a history this version cannot use is a config error
-        self.history = None if req.no_history else HistorySink(
+        shard = plan.shard
+        # opened before anything is written: a history this version cannot use is a config error;
+        # a shard has none (nor a chain link): the merged run is the one recorded
+        self.history = None if req.no_history or shard else HistorySink(
             history_path(req.history, plan.settings, self.out), warn)
-        self.run_dir = self.resumed.run_dir if self.resumed else self.out / self.run_id
+        self.run_dir = (self.resumed.run_dir if self.resumed else
+                        self.out / (f"{self.run_id}.shard-{shard.index}-of-{shard.count}" if shard else self.run_id))
         self.run = run_metadata(run_id=self.run_id, started_at=utc(self.started), inventory=plan.inventory,
                                 hosts=plan.hosts, controls=plan.controls, options=req.options(),
                                 inventory_key=self.key)
+        if shard is not None:
+            self.run["shard"] = {"index": shard.index, "count": shard.count, "by": shard.by,
+                                 "planned_all": list(plan.planned_all)}
         self.controls_json = [control_json(lc) for lc in plan.controls.controls]
         self.tom_items = plan.catalog.items_of_control()
         # controls a TOM measure judges with its own parameters, and those results per host
@@ -117,6 +127,8 @@ class ScanRun:
             # the plan the run started with, or a ConfigError naming what differs (nothing written yet)
             resume_run.check_same_plan(self.resumed, self._plan_json())
             self.run = self.resumed.run
+        if merge is not None:
+            merge_shards.check_same_plan(merge, self._plan_json())
 
     def _plan_json(self) -> dict:
         """run.json: the run as planned."""
@@ -137,8 +149,8 @@ class ScanRun:
             self.bundle = BundleWriter(
                 self.run_dir, manifest_metadata(self.run, tom_sha256=self.plan.catalog.sha256,
                                                 exceptions=self.exceptions),
-                find_previous(self.out, self.key, self.run_id, self.run["started_at"]), self.plan.sign_key,
-                plan=self._plan_json())
+                None if self.plan.shard else find_previous(self.out, self.key, self.run_id, self.run["started_at"]),
+                self.plan.sign_key, plan=self._plan_json())
             if self.attestation_files:
                 self.bundle.put_many(self.attestation_files)
         except OSError as e:
@@ -148,6 +160,24 @@ class ScanRun:
                         "attestations": self.attestations}
             self.history.guard(lambda r: r.begin(self.run, self.controls_json, self.tom_items, self.tom_catalog,
                                                  str(self.run_dir), register=register))
+        if self.merged is not None:
+            self._add_shard_hosts()
+
+    def _add_shard_hosts(self) -> None:
+        """merge: the shards' host files, byte for byte, each listed like a finished host."""
+        self.bundle.run["merged_from"] = [b.record() for b in self.merged.bundles]
+        for host_json, rel, data in self.merged.host_files():
+            try:
+                self.bundle.put_many({rel: data}, hosts={rel: host_json["host"]["name"]},
+                                     redactions=host_json["host"].get("redactions") or {})
+            except OSError as e:
+                raise BundleWriteError(e) from None
+            outcome = resume_run.outcome_from_json(host_json)
+            self._judge_measure_params(outcome)
+            self.finished.append(outcome)
+            digest = self.bundle.files[rel]["sha256"]
+            if self.history is not None:
+                self.history.guard(lambda r: r.host_done(host_json, rel, digest))
 
     def _reopen(self) -> None:
         """Continue the resumed run's bundle and history; its finished hosts count as finished."""
@@ -225,6 +255,10 @@ class ScanRun:
         (Ctrl-C, or SIGTERM turned into one by the CLI) ends the collection: the hosts that had
         finished are kept, and the run is marked incomplete. So does a bundle that cannot be
         written any more (``self.bundle_error``)."""
+        order = {h.name: i for i, h in enumerate(self.plan.hosts)}
+        if self.merged is not None:     # nothing to scan: the shards are the run
+            return (sorted(self.finished, key=lambda o: order[o.host.name]),
+                    self.merged.complete and not self.hosts_to_scan)
         req = self.plan.request
         opts = engine.ScanOptions(
             tags=set(req.tags) if req.tags else None,
@@ -236,7 +270,6 @@ class ScanRun:
             testinfra=list(self.plan.testinfra),
         )
         opts.outside = self.outside = self.start_outside()
-        order = {h.name: i for i, h in enumerate(self.plan.hosts)}
         try:
             engine.scan(self.hosts_to_scan, self.plan.controls, opts, make_transport,
                         on_event=on_event, on_host_done=self.host_done)
