@@ -73,7 +73,7 @@ def run(args, console: Console) -> int:
             return EXIT_OK
         code = _coverage(console, catalog, controls, _valid_attested(att), args.lang)
         if att is not None:
-            _attestation_coverage(console, catalog, att)
+            _attestation_coverage(console, catalog, att, args.lang)
         return code
     return _show(console, catalog, args.lang)
 
@@ -151,7 +151,7 @@ def _coverage(console: Console, catalog, controls, attested: set[str] | None, la
     return EXIT_OK
 
 
-def _attestation_coverage(console: Console, catalog, att) -> int:
+def _attestation_coverage(console: Console, catalog, att, lang: str = "en") -> int:
     """The measures with neither a control nor an attestation valid today (UTC), and why."""
     today = datetime.now(timezone.utc).date()
     states: dict[str, list[tuple[str, str]]] = {}
@@ -163,7 +163,7 @@ def _attestation_coverage(console: Console, catalog, att) -> int:
                   f"valid today ({today.isoformat()}, UTC) in {att.path}:", markup=False)
     for i in cov["unattested_items"]:
         why = ", ".join(f"attestation {s.replace('_', ' ')} (valid until {u})" for s, u in states.get(i, []))
-        console.print(f"  {i}  {by_id[i].title.marked('en')}" + (f"  [{why}]" if why else ""), markup=False)
+        console.print(f"  {i}  {by_id[i].title.marked(lang)}" + (f"  [{why}]" if why else ""), markup=False)
     if not cov["unattested_items"]:
         console.print("  none: every organisational item has a valid attestation")
     return EXIT_OK
