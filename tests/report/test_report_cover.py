@@ -57,6 +57,9 @@ def test_killed_run_and_null_fields(saved, lang):
     doc["run"]["tool"] = {"name": None, "version": None}
     exit_line, _, text = _cover(doc, lang)
     assert exit_line == S["exit_none"][lang]
+    # the host view of the local transport (no port): no "None" anywhere in the page's own fields
+    page = htmlmod.unescape(re.sub(r"<[^>]+>", " ", html_report.render(build_view(doc), lang).decode()))
+    assert ":None" not in page and "None (" not in page
 
 
 @pytest.mark.parametrize("lang", ["en", "de"])
