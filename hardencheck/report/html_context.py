@@ -210,6 +210,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "L": L, "lang": lang, "doc": doc, "run": run, "inv": inv, "opts": opts,
         # figures in the language's format (i18n: 12,5 % / 12.5 %; 1.234 / 1,234)
         "fmt_pct": lambda x, digits=1: i18n.pct(x, lang, digits), "fmt_num": lambda x: i18n.num(x, lang),
+        "fmt_time": lambda v: i18n.timestamp(v, lang) if v else "—", "fmt_date": lambda v: i18n.date(v, lang),
         "catalog": tom.get("catalog") or {}, "has_tom": bool(items),
         "sha256": view.sha256,
         "hosts": host_views, "open_hosts": len(hosts) <= OPEN_HOSTS,
