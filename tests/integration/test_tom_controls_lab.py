@@ -17,7 +17,7 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005", "NET-010", "NET-011"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 
@@ -134,3 +134,15 @@ def test_backup_cadence_per_job(tom_scan):
     assert status == "fail", msg
     assert [o.split(":")[0] for o in actual["overdue_jobs"]] == ["hourly"]
     assert {j["name"]: j["state"] for j in actual["jobs"]} == {"hourly": "overdue", "daily": "ok"}
+
+
+def test_vpn_and_internal_services(tom_scan):
+    _, _, by = tom_scan
+    # no WireGuard in this machine's kernel: the configured tunnel is down on both hosts
+    for host in ("tomgood", "tombad"):
+        status, actual, msg = verdict(by, host, "NET-010")
+        assert status == "fail" and actual["vpn_up"] is False, msg
+    status, actual, msg = verdict(by, "tomgood", "NET-011")
+    assert status == "pass", msg
+    status, actual, msg = verdict(by, "tombad", "NET-011")
+    assert status == "fail" and actual["exposed_internal"] == ["5432/tcp on 0.0.0.0 (every address)"], msg

@@ -38,6 +38,13 @@ backup cadence per job (BACKUP-005)
   tomgood: hourly marker 20 minutes old, daily folder's newest file 5 hours old; tombad: both 5
   hours old (the hourly job is overdue, the daily one is not).
 
+VPN and internal services (NET-010, NET-011)
+  both: /etc/wireguard/wg0.conf (with a planted private key that must never leave the host); this
+  machine's kernel has no WireGuard, so no tunnel is ever up in the lab (NET-010 fails on both; its
+  pass is proven on fixtures). An internal service (TLS, `openssl s_server`) on port 5432, params
+  NET-011 internal_ports [5432/tcp]: tomgood binds it to 10.77.0.1 (a private address on lo),
+  tombad to 0.0.0.0.
+
 encrypted listeners (NET-009)
   tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
   tombad: python's http.server on 0.0.0.0:8080 and an SMTP greeter on 0.0.0.0:2525 that offers no
@@ -56,7 +63,8 @@ from .lab import ExtraKind, register_kind
 
 ROSTER = ["root", "alice"]
 #: strings planted in the tombad/tomgood job files that must never leave the host
-PLANTED = ["planted-restic-pw-4711", "planted-target-pw-0815", "planted-borg-pw-1234"]
+PLANTED = ["planted-restic-pw-4711", "planted-target-pw-0815", "planted-borg-pw-1234",
+           "cGxhbnRlZC13aXJlZ3VhcmQta2V5LTAwMDAwMDAwMDA="]
 DATA_PATHS = ["/srv/customer-data"]
 BORG_REPO = "ssh://backup@198.18.255.254/./borg-{name}"
 
@@ -206,15 +214,15 @@ SMTP_GREETER = (
 def _listeners(host, dirs, bad: bool) -> str:
     d = dirs["etc"] / "hc-tom"
     d.mkdir(parents=True, exist_ok=True)
+    if not (d / "tls.pem").exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-subj", f"/CN={host.name}", "-days", "30", "-keyout", str(d / "tls.key"),
+                        "-out", str(d / "tls.pem")], check=True, capture_output=True)
     if bad:
         (d / "smtp.py").write_text(SMTP_GREETER)
         return ("mkdir -p /run/hc-www && python3 -m http.server 8080 --bind 0.0.0.0 --directory /run/hc-www "
                 "</dev/null >/dev/null 2>&1 &\n"
                 "python3 /etc/hc-tom/smtp.py </dev/null >/dev/null 2>&1 &\n")
-    if not (d / "tls.pem").exists():
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-subj", f"/CN={host.name}", "-days", "30", "-keyout", str(d / "tls.key"),
-                        "-out", str(d / "tls.pem")], check=True, capture_output=True)
     return ("openssl s_server -accept 8443 -cert /etc/hc-tom/tls.pem -key /etc/hc-tom/tls.key -www -quiet "
             "</dev/null >/dev/null 2>&1 &\n")
 
@@ -244,6 +252,16 @@ def _cadence(host, dirs, bad: bool) -> str:
     return ""
 
 
+def _vpn(host, dirs, bad: bool) -> str:
+    _write(dirs["etc"] / "wireguard" / "wg0.conf",
+           f"[Interface]\nAddress = 10.77.1.2/24\nPrivateKey = {PLANTED[3]}\nListenPort = 51820\n", 0o600)
+    host.params["NET-011"] = {"internal_ports": ["5432/tcp"]}
+    bind = "0.0.0.0" if bad else "10.77.0.1"
+    return ((f"ip addr add 10.77.0.1/32 dev lo\n" if not bad else "")
+            + f"openssl s_server -accept {bind}:5432 -cert /etc/hc-tom/tls.pem -key /etc/hc-tom/tls.key -www "
+            "-quiet </dev/null >/dev/null 2>&1 &\n")
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
@@ -254,6 +272,7 @@ def _prepare(bad: bool):
         lines += _listeners(host, dirs, bad)
         lines += _restore(host, dirs, bad)
         lines += _cadence(host, dirs, bad)
+        lines += _vpn(host, dirs, bad)
         return lines
     return prepare
 

@@ -1,0 +1,138 @@
+"""net.vpn: whether the host's VPN is up (WireGuard peers with a recent handshake, an OpenVPN tunnel
+device up with openvpn running) and where the internal services listen.
+
+Needs root (``wg show`` reads keys through netlink). ``wg show all dump`` prints private and
+preshared keys: the host's awk keeps only interface name, listen port, a peer's public key (first
+8 characters), its allowed IPs and latest handshake. ``configured``: a WireGuard or OpenVPN
+configuration file exists (/etc/wireguard/*.conf, /etc/openvpn/**/*.conf) or a tunnel device does.
+
+``internal_ports`` (parse-only, ``5432/tcp``): services that must listen only on loopback, a VPN
+interface's address or a private network (``private_networks``: RFC 1918, 100.64.0.0/10, fc00::/7
+by default); a wildcard listener (0.0.0.0, ::) listens on every address and is exposed.
+``max_handshake_age`` (parse-only, seconds): how old a WireGuard handshake may be for the peer to
+count as connected (WireGuard renews it every two minutes while traffic flows).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from hardencheck.errors import ProbeError
+from hardencheck.collect.probes._common import clean, complete_section, epoch
+from hardencheck.collect.probes.base import Arg, Probe
+
+PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
+_STATE = (
+    "printf 'now %s\\n' \"$(date +%s)\"; "
+    "for f in /etc/wireguard/*.conf /etc/openvpn/*.conf /etc/openvpn/*/*.conf; do "
+    "[ -f \"$f\" ] && printf 'C %s\\n' \"$f\"; done; "
+    "if command -v wg >/dev/null 2>&1; then d=$(wg show all dump 2>&1) || "
+    "{ rc=$?; printf '%s\\n' \"$d\" | grep -v '=' | head -n 3 >&2; exit $rc; }; "
+    "printf '%s\\n' \"$d\" | awk -F '\\t' "
+    "'NF == 5 { print \"W\", $1, $4 } NF == 9 { print \"P\", $1, substr($2, 1, 8), $5, $6 }'; "
+    "else echo 'N wg'; fi; "
+    "if pidof openvpn >/dev/null 2>&1; then echo 'O running'; fi; "
+    "ip -o link show | awk '{ sub(/:$/, \"\", $2); sub(/@.*/, \"\", $2); "
+    "if ($0 ~ /link\\/none/ || $2 ~ /^(tun|tap|wg)/) print \"T\", $2, ($3 ~ /[<,]UP[,>]/ ? \"up\" : \"down\") }'; "
+    "ip -o addr show | awk '{ print \"A\", $2, $4 }'; "
+    "ss -Htln | awk '{ print \"L\", $4 }'"
+)
+
+
+class NetVpn(Probe):
+    name = "net.vpn"
+    summary = ("VPN state (WireGuard handshake age, OpenVPN tunnel) and whether internal services listen "
+               "only on loopback, VPN or private addresses (no keys leave the host)")
+    timeout = 30
+    args = {
+        "internal_ports": Arg("str_list", default=[], doc="ports of internal services, e.g. 5432/tcp"),
+        "private_networks": Arg("str_list", default=PRIVATE, doc="networks that count as internal"),
+        "max_handshake_age": Arg("int", default=180, doc="seconds a WireGuard handshake may be old"),
+    }
+    tools = {"state": ("wg", "pidof", "ip", "ss")}
+    commands = {"state": _STATE}
+
+    def parse(self, out, args):
+        sec = complete_section(out, "state", "VPN state", ran="wg show all dump / ip / ss")
+        lines = sec.stdout.splitlines()
+        if not lines or not lines[0].startswith("now "):
+            raise ProbeError("unparsable", "VPN state: no clock line")
+        now = epoch(lines[0][4:], "host clock")
+        max_age = args.get("max_handshake_age") or 180
+        configs, wg_ifaces, peers, tunnels, addrs, listeners = [], [], [], {}, {}, []
+        wg_installed, openvpn_running = True, False
+        for line in lines[1:]:
+            w = line.split()
+            if not w:
+                continue
+            kind = w[0]
+            if kind == "C" and len(w) >= 2:
+                configs.append(clean(line[2:], 200))
+            elif kind == "N" and w[1:] == ["wg"]:
+                wg_installed = False
+            elif kind == "W" and len(w) == 3:
+                wg_ifaces.append(clean(w[1], 20))
+            elif kind == "P" and len(w) == 5 and re.fullmatch(r"[0-9]{1,12}", w[4]):
+                hs = int(w[4])
+                age = now - hs if hs else None
+                peers.append({"interface": clean(w[1], 20), "peer": clean(w[2], 8) + "…",
+                              "allowed_ips": clean(w[3], 200), "handshake_age_seconds": age,
+                              "connected": age is not None and age <= max_age})
+            elif kind == "O":
+                openvpn_running = True
+            elif kind == "T" and len(w) == 3:
+                tunnels[clean(w[1], 20)] = w[2] == "up"
+            elif kind == "A" and len(w) == 3:
+                addrs.setdefault(clean(w[1], 20), []).append(w[2].split("/")[0])
+            elif kind == "L" and len(w) == 2:
+                listeners.append(w[1])
+            else:
+                raise ProbeError("unparsable", f"VPN state: unexpected line {clean(line, 60)!r}")
+        vpn_ifaces = set(wg_ifaces) | set(tunnels)
+        openvpn_up = openvpn_running and any(up and addrs.get(i) for i, up in tunnels.items()
+                                             if i.startswith(("tun", "tap")))
+        vpn_addrs = {a for i in vpn_ifaces for a in addrs.get(i, [])}
+        exposed = _exposed(listeners, list(args.get("internal_ports") or []), vpn_addrs,
+                           list(args.get("private_networks") or PRIVATE))
+        connected = [p for p in peers if p["connected"]]
+        return {
+            "configured": bool(configs or vpn_ifaces),
+            "configs": configs[:50],
+            "wireguard_installed": wg_installed,
+            "wireguard_interfaces": sorted(wg_ifaces),
+            "peers": peers[:100],
+            "connected_peers": len(connected),
+            "openvpn_up": openvpn_up,
+            "vpn_up": bool(connected) or openvpn_up,
+            "vpn_addresses": sorted(vpn_addrs),
+            "internal_ports_given": bool(args.get("internal_ports")),
+            "exposed_internal": exposed,
+        }
+
+
+def _exposed(listeners: list[str], ports: list[str], vpn_addrs: set[str], networks: list[str]) -> list[str]:
+    nets = []
+    for n in networks:
+        try:
+            nets.append(ipaddress.ip_network(n, strict=False))
+        except ValueError:
+            raise ProbeError("unparsable", f"private_networks: {n[:40]!r} is not a network") from None
+    wanted = {p.split("/")[0] for p in ports if p.endswith("/tcp")}
+    out = []
+    for local in listeners:
+        addr, _, port = local.rpartition(":")
+        if port not in wanted:
+            continue
+        a = addr.strip("[]").split("%")[0]
+        if a in ("*", "0.0.0.0", "::"):
+            out.append(f"{port}/tcp on {addr} (every address)")
+            continue
+        try:
+            ip = ipaddress.ip_address(a)
+        except ValueError:
+            raise ProbeError("unparsable", f"ss: odd listening address {clean(local, 60)!r}") from None
+        if ip.is_loopback or a in vpn_addrs or any(ip in n for n in nets if n.version == ip.version):
+            continue
+        out.append(f"{port}/tcp on {addr}")
+    return sorted(set(out))
