@@ -245,7 +245,7 @@ def load_catalog(path: str | Path | None = None, control_ids=None) -> Catalog:
     info = _info(ck, data.get("catalog"))
     items = ck.items(data.get("items"), ["items"], None, [], top=True)
     if ck.errors:
-        raise ConfigErrors(ck.errors)
+        raise ConfigErrors(sorted(ck.errors, key=lambda e: e.line or 0))   # in file order
     return Catalog(file, info, items, hashlib.sha256(path.read_bytes()).hexdigest(), ck.format)
 
 
