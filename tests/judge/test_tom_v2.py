@@ -259,3 +259,17 @@ def test_readme_coverage_tables_are_the_tools_output(name, lang, capsys, library
     assert table.startswith("Coverage of ") and "| fully proven by controls |" in table
     assert table in (TOM_DIR / "README.md").read_text(encoding="utf-8"), \
         f"controls/tom/README.md is not up to date for {name}: paste `hardencheck tom coverage --markdown` output"
+
+
+def test_only_catalog_refuses_a_catalog_that_maps_no_control(tmp_path, capsys):
+    p = write(tmp_path, GERMAN.split("  - id: \"§ 4\"")[0].replace("        controls: [SSH-001]\n", ""))
+    assert main(["scan", "--tom", str(p), "--only-catalog", "--out", str(tmp_path / "r")]) == 3
+    assert "maps no control: --only-catalog would run nothing" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_scan_checks_a_measures_params_before_anything_connects(tmp_path, capsys):
+    p = write(tmp_path, GERMAN.replace("max_age: 1h", "max_age: soon"))
+    assert main(["scan", "--tom", str(p), "--out", str(tmp_path / "r")]) == 3
+    assert "[items[1].items[0].controls[0].params.max_age]" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
