@@ -3,12 +3,14 @@ SSH, tried locally on the host.
 
 Needs root (``ss -p`` names the processes of all users). For each listening port (``ss -Htlnp``,
 at most ``MAX_PORTS``, one try per port), on the host itself: a TLS handshake with ``openssl
-s_client`` (the address it is bound to, 127.0.0.1 / ::1 for wildcard listeners; certificates are
-not judged here - that is CRYPT-002's); when that fails, the first line the service sends within 2
-s (read by bash's /dev/tcp; nothing is sent), printable characters only, 120 at most: ``SSH-`` is
-SSH; an SMTP, FTP, IMAP or POP3 greeting is tried once more with ``-starttls``; a PostgreSQL or
-MySQL/MariaDB server process is tried with ``-starttls postgres``/``mysql``. Anything else (no
-handshake, no or another greeting: plain HTTP, telnet, …) is unencrypted.
+s_client``). First the first line the service sends by itself within 2 s is read (bash's
+/dev/tcp; nothing is sent; printable characters only, 120 at most): ``SSH-`` is SSH; an SMTP, FTP,
+IMAP or POP3 greeting is tried with ``-starttls``; a PostgreSQL or MySQL/MariaDB server process with
+``-starttls postgres``/``mysql``; any other greeting is not TLS (a TLS server never speaks first).
+Only a silent service gets a TLS handshake (``s_client`` to the address it is bound to, 127.0.0.1 /
+::1 for wildcard listeners; certificates are CRYPT-002's). Anything else (plain HTTP, telnet, …) is
+unencrypted. So SSH and mail servers never receive bytes they cannot parse (no "bad protocol"
+log lines that fail2ban might count); a silent non-TLS service receives one TLS ClientHello.
 
 Only port, bound address, process name, the greeting's first line and the outcome leave the host.
 """
@@ -40,15 +42,17 @@ _TRY = (
     "*) t=$addr; c=$(printf '%s' \"$addr\" | tr -d '[]');; esac; "
     "name=$(printf '%s' \"$proc\" | sed -n 's/^users:((\"\\([^\"]*\\)\".*/\\1/p' | cut -c 1-40); "
     "printf 'L %s %s %s\\n' \"$port\" \"$local\" \"${name:--}\"; "
-    "if tls \"$t:$port\"; then echo \"R $port tls\"; continue; fi; "
     "b=$(timeout 3 bash -c 'exec 3<>\"/dev/tcp/$0/$1\" || exit 1; IFS= read -r -t 2 -n 200 l <&3; printf \"%s\" \"$l\"' "
     "\"$c\" \"$port\" 2>/dev/null | tr -d '\\r' | tr -c '[:print:]' '?' | cut -c 1-120); "
     "printf 'B %s %s\\n' \"$port\" \"$b\"; "
-    "case $b in SSH-*) echo \"R $port ssh\"; continue;; "
-    "220*[Ff][Tt][Pp]*) p=ftp;; 220*) p=smtp;; '* OK'*) p=imap;; '+OK'*) p=pop3;; *) p=;; esac; "
-    "case $name in postgres*) p=postgres;; mysqld|mariadbd) p=mysql;; esac; "
-    "if [ -n \"$p\" ] && tls \"$t:$port\" -starttls \"$p\"; then echo \"R $port starttls-$p\"; "
-    "else echo \"R $port plain${p:+-$p}\"; fi; done"
+    "case $name in postgres*) p=postgres;; mysqld|mariadbd) p=mysql;; *) p=;; esac; "
+    "if [ -z \"$p\" ]; then case $b in SSH-*) echo \"R $port ssh\"; continue;; "
+    "220*[Ff][Tt][Pp]*) p=ftp;; 220*) p=smtp;; '* OK'*) p=imap;; '+OK'*) p=pop3;; esac; fi; "
+    "if [ -n \"$p\" ]; then if tls \"$t:$port\" -starttls \"$p\"; then echo \"R $port starttls-$p\"; "
+    "else echo \"R $port plain-$p\"; fi; continue; fi; "
+    # a TLS server never speaks first: a service that greets is not TLS, only a silent one is tried
+    "if [ -n \"$b\" ]; then echo \"R $port plain\"; elif tls \"$t:$port\"; then echo \"R $port tls\"; "
+    "else echo \"R $port plain\"; fi; done"
 )
 
 
