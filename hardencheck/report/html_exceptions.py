@@ -87,16 +87,18 @@ def exceptions_context(view: ReportView, lang: str) -> dict[str, Any]:
         "scope": ", ".join(map(str, (e.get("controls") or []))) + " · " + ", ".join(
             [str(h) for h in e.get("hosts") or []] + [f"@{g}" for g in e.get("groups") or []]),
         "justification": _text(e.get("justification")), "approved_by": _text(e.get("approved_by")),
-        "granted": _text(e.get("granted")), "expires": _text(e.get("expires")), "ticket": _text(e.get("ticket")),
-        "owner": _text(e.get("owner")), "due": _text(e.get("due")),
+        "granted": _date(e.get("granted"), lang), "expires": _date(e.get("expires"), lang),
+        "ticket": _text(e.get("ticket")), "owner": _text(e.get("owner")), "due": _date(e.get("due"), lang),
     } for e in view.exceptions]
     waived = []
     for f in view.waived:
         resp = next((r for r in f.responses if r.get("state") in ("active", "expiring")), f.responses[0]
                     if f.responses else {})
-        waived.append({"host": f.host, "control": f.control, "severity": f.severity, "message": f.message,
+        waived.append({"host": f.host, "control": f.control, "severity": f.severity,
+                       "message": view.message(view.doc["results"][f.index], lang),
                        "id": _text(resp.get("id")), "action": word(i18n.RESPONSE_ACTION, resp.get("action"), lang),
-                       "expires": _text(resp.get("expires")), "justification": _text(resp.get("justification")),
+                       "expires": _text(i18n.date(resp["expires"], lang) if resp.get("expires") else None),
+                       "justification": _text(resp.get("justification")),
                        "state_key": _text(resp.get("state"))})
     warnings = []
     for key, states in (("expired_warn", ("expired",)), ("expiring_warn", ("expiring",)),
@@ -110,3 +112,8 @@ def exceptions_context(view: ReportView, lang: str) -> dict[str, Any]:
     return {"T": {k: v[lang] for k, v in T.items()}, "present": doc_register is not None,
             "files": [(_text(f.get("path")), _text(f.get("sha256"))) for f in (doc_register or {}).get("files") or []],
             "entries": entries, "waived": waived, "warnings": warnings, "deviations": deviations}
+
+
+def _date(value: Any, lang: str) -> Any:
+    """A register date in the report's language (06.12.2026 / 2026-12-06); absent stays absent."""
+    return _text(i18n.date(value, lang) if value else value)

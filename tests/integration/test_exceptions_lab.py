@@ -16,7 +16,7 @@ import yaml
 
 from hardencheck.cli import main
 from hardencheck.records.files import sha256_bytes
-from hardencheck.results import validate_document
+from hardencheck.results import SCHEMA_VERSION, validate_document
 
 pytestmark = pytest.mark.lab
 
@@ -69,7 +69,7 @@ def test_a_waived_failure_in_every_format(lab, tmp_path, capsys):
     err = result(doc, "unreachable", "SSH-001")
     assert err["status"] == "error" and err["responses"][0]["id"] == "EXC-LAB-2"          # an error stays one
     assert doc["summary"]["status_counts"]["waived"] == 1
-    assert doc["schema_version"] == "1.3"
+    assert doc["schema_version"] == SCHEMA_VERSION
     # the register's hash in results.json, run.json and the manifest
     sha = sha256_bytes(reg.read_bytes())
     assert doc["exceptions"]["files"] == [{"path": str(reg), "sha256": sha}]

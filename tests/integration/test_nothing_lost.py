@@ -26,7 +26,7 @@ import pytest
 
 from hardencheck.collect.probe_script import NOISE_MAX_BYTES, Splitter, new_nonce
 from hardencheck.records.bundle import KILL_AT_ENV, MANIFEST, OPENING_SUFFIX, STEP_LOG_ENV
-from hardencheck.results import validate_document
+from hardencheck.results import SCHEMA_VERSION, validate_document
 
 HC = [sys.executable, "-m", "hardencheck"]
 ENOSPC = "No space left on device (errno 28, ENOSPC)"
@@ -344,7 +344,7 @@ def test_megabytes_of_login_noise_are_kept_bounded_and_marked(lab, tmp_path):
     bundle = the_bundle(out)
     doc = json.loads((bundle / "results.json").read_text())
     validate_document(doc)
-    assert doc["schema_version"] == "1.3"
+    assert doc["schema_version"] == SCHEMA_VERSION
     (host,) = doc["hosts"]
     assert host["status"] == "ok"
     assert host["noise_truncated"] is True and host["noise_bytes"] >= 30_000_000 + 2000
