@@ -1,8 +1,17 @@
 """patches.status: pending (security) updates, package index age, pending reboot.
 
-Nothing is installed or refreshed: apt is only simulated (``-s`` without locking), dnf/yum only
+Nothing is installed or refreshed: apt only lists what its existing index offers, dnf/yum only
 read their existing cache (``--cacheonly``). The index age tells the control whether the answer
 can be trusted.
+
+apt: ``apt list --upgradable`` names each upgradable package's candidate version and the suites
+(archives) that offer it, e.g. ``bookworm-security`` or ``jammy-updates,jammy-security``; a
+candidate from a ``-security`` suite is a pending security update. It costs the host a fraction
+of the ``apt-get -s dist-upgrade`` simulation used before (no dependency resolution; see
+bench/host_cost.py), with the same packages and the same security flags on the lab and on a
+full Debian 12 index. Unlike the simulation it also lists held packages (``apt-mark hold``):
+a held security update is pending. ``apt list`` does not notice an interrupted dpkg run as
+``apt-get`` does, so the section checks ``/var/lib/dpkg/updates`` itself and fails the same way.
 """
 
 from __future__ import annotations
@@ -13,8 +22,8 @@ from hardencheck.errors import ProbeError
 from hardencheck.collect.probes._common import clean, epoch, iso_utc, require_success, require_whole, section
 from hardencheck.collect.probes.base import Probe
 
-# Inst pkg [old] (new Origin:Release/suite, Origin2:.../suite2 [arch]) [trailing noise]
-_INST = re.compile(r"^Inst (\S+)(?: \[([^\]]*)\])? \((\S+) ([^\[\]]*?) ?\[([^\]]*)\]\)")
+# pkg/suite[,suite2] new-version arch [upgradable from: old-version]
+_UPGRADABLE = re.compile(r"^([a-z0-9][a-z0-9+.-]*)/(\S+) (\S+) (\S+) \[upgradable from: ([^\]]+)\]$")
 _SECURITY_ORIGIN = re.compile(r"(-security\b|^Debian-Security:|^Ubuntu-Security)", re.I)
 _RPM_ARCHES = re.compile(r"\.(x86_64|noarch|i686|i386|aarch64|ppc64le|s390x|armv7hl|src)$")
 
@@ -38,18 +47,17 @@ class PatchesStatus(Probe):
     summary = "Pending (security) updates from apt/dnf/yum, package index age, pending reboot"
     timeout = 180
     max_output_bytes = 1024 * 1024
-    tools = {"manager": ("apt-get", "dnf", "yum", "zypper", "apk", "pacman"), "apt_upgrades": ("apt-get",),
+    tools = {"manager": ("apt-get", "dnf", "yum", "zypper", "apk", "pacman"), "apt_upgradable": ("apt", "ls"),
              "dnf_security": ("dnf", "yum"), "dnf_updates": ("dnf", "yum")}
     commands = {
         "manager": "for m in apt-get dnf yum zypper apk pacman; do "
                    "command -v $m >/dev/null 2>&1 && echo $m; done; exit 0",
-        # only the summary and the Inst lines travel; apt-get's own exit code is kept
-        "apt_upgrades": (
-            "command -v apt-get >/dev/null 2>&1 || exit 127; "
-            "out=$(apt-get -s -o Debug::NoLocking=1 dist-upgrade) || "
-            "{ rc=$?; printf '%s\\n' \"$out\" | tail -n 5; exit $rc; }; "
-            "printf '%s\\n' \"$out\" | grep -aE '^[0-9]+ upgraded,'; "
-            "printf '%s\\n' \"$out\" | grep -a '^Inst '; exit 0"
+        # apt's own exit code is kept; an interrupted dpkg run fails as apt-get would say it
+        "apt_upgradable": (
+            "command -v apt >/dev/null 2>&1 || exit 127; "
+            "if [ -n \"$(ls -A /var/lib/dpkg/updates 2>/dev/null)\" ]; then echo \"E: dpkg was interrupted, "
+            "you must manually run 'dpkg --configure -a' to correct the problem.\" >&2; exit 100; fi; "
+            "exec apt -o APT::Color=0 list --upgradable"
         ),
         "dnf_security": (
             "if command -v dnf >/dev/null 2>&1; then dnf -q --cacheonly updateinfo list --security; "
@@ -99,7 +107,7 @@ class PatchesStatus(Probe):
                              f"no supported package manager (apt-get, dnf, yum) found (found: {other})")
 
         if manager == "apt":
-            security, update_count = self._apt(section(out, "apt_upgrades", "apt-get -s dist-upgrade"))
+            security, update_count = self._apt(section(out, "apt_upgradable", "apt list --upgradable"))
         else:
             security, update_count = self._dnf(
                 section(out, "dnf_security", f"{manager} updateinfo list --security"),
@@ -164,23 +172,24 @@ class PatchesStatus(Probe):
 
     @staticmethod
     def _apt(sec):
-        require_whole(sec, "apt-get -s dist-upgrade")
-        summary = re.search(r"^([0-9]+) upgraded, ([0-9]+) newly installed", sec.stdout, re.M)
-        if not summary:
-            raise ProbeError("unparsable", "apt-get -s dist-upgrade: no 'N upgraded' summary line")
+        what = "apt list --upgradable"
+        require_whole(sec, what)
+        lines = sec.stdout.splitlines()
+        if not lines or not lines[0].startswith("Listing..."):
+            raise ProbeError("unparsable", f"{what}: no 'Listing...' line (apt did not list)")
         packages, security = {}, {}
-        for line in sec.stdout.splitlines():
-            if not line.startswith("Inst "):
+        for line in lines[1:]:
+            if not line.strip() or line.startswith("Listing..."):
                 continue
-            m = _INST.match(line)
+            m = _UPGRADABLE.match(line)
             if not m:
-                raise ProbeError("unparsable", f"apt-get -s: unexpected line {line[:100]!r}")
-            pkg, _old, new, origins = m.group(1), m.group(2), m.group(3), m.group(4)
+                raise ProbeError("unparsable", f"{what}: unexpected line {line[:100]!r}")
+            pkg, suites, new = m.group(1), m.group(2), m.group(3)
             packages[pkg] = new
-            for origin in (o.strip() for o in origins.split(",")):
-                if _SECURITY_ORIGIN.search(origin) or _SECURITY_ORIGIN.search(origin.split("/")[-1]):
+            for suite in suites.split(","):
+                if _SECURITY_ORIGIN.search(suite):
                     security.setdefault(pkg, {"package": clean(pkg, 200), "version": clean(new, 200),
-                                              "source": clean(origin, 200)})
+                                              "source": clean(suite, 200)})
                     break
         return sorted(security.values(), key=lambda s: s["package"]), len(packages)
 

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""What a scan costs each server: host CPU and wall time of every probe section, on lab hosts.
+
+Starts lab hosts (tests/lab; needs root) and sends each the probe script hardencheck generates for
+it with the whole control library (the same sections, tools checks and timeouts), with a timing
+line around every section: ``date`` for the wall time and the shell's ``times`` builtin, whose
+second line is the CPU (user + system) of every child the shell has waited for, so the difference
+around a section is what that section cost the host, its tool checks and ``timeout(1)``
+included (sshd's own encryption is not). Each host is measured ``--repeat`` times; the table shows
+the median, per section and per probe, most expensive first.
+
+    sudo .venv/bin/python bench/host_cost.py --hosts hardened,weak --repeat 3
+    sudo .venv/bin/python bench/host_cost.py --only patches.status --apt-compare --markdown
+
+``--apt-compare`` also times the two ways of asking apt for pending updates, as bare sections:
+``apt-get -s dist-upgrade`` (PATCH-001's probe until issue 16) and ``apt list --upgradable``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hardencheck.collect import engine  # noqa: E402
+from hardencheck.collect.probe_script import (BASE_TOOLS, PRELUDE, REFUSED_RC, SectionSpec,  # noqa: E402
+                                              new_nonce)
+from hardencheck.collect.probes import get_probe  # noqa: E402
+from hardencheck.collect.transports.ssh import SshTransport  # noqa: E402
+from hardencheck.inventory import load_inventory  # noqa: E402
+from hardencheck.judge.controls import load_controls  # noqa: E402
+from tests.lab import Lab  # noqa: E402
+
+APT_COMPARE = [
+    SectionSpec("compare/apt-get-s-dist-upgrade", "apt-get -s -o Debug::NoLocking=1 dist-upgrade >/dev/null",
+                timeout=600, tools=("apt-get",)),
+    SectionSpec("compare/apt-list-upgradable", "apt list --upgradable >/dev/null 2>&1", timeout=600,
+                tools=("apt",)),
+]
+_TIMES = re.compile(r"^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$")
+
+
+def specs_for(host, controls, only: list[str] | None) -> list[SectionSpec]:
+    """The sections a scan with the whole library sends this host (scanner-side probes and
+    testinfra controls excluded: they cost the host nothing or are not probe sections)."""
+    runnable = []
+    for lc in controls.controls:
+        try:
+            probe = get_probe(lc.control.probe)
+        except Exception:           # noqa: BLE001 - a testinfra control names no probe module
+            continue
+        if getattr(probe, "scanner_side", ()):
+            continue
+        runnable.append(lc)
+    scan = engine.HostScan(host, controls, engine.ScanOptions(), None, lambda *a: None)
+    specs = scan.plan(runnable)
+    return [s for s in specs if probe_of(s.id) in only] if only else specs
+
+
+def timed_script(specs: list[SectionSpec], nonce: str) -> str:
+    """build_script's text, with a timing line (wall clock, then ``times``) around each section."""
+    lines = [PRELUDE % {"nonce": nonce, "refused": REFUSED_RC,
+                        "base": " ".join(shlex.quote(t) for t in BASE_TOOLS)}]
+    for s in specs:
+        sid = shlex.quote(s.id)
+        lines.append(f"printf 'HCT B %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2")
+        parts = ["hc_run", sid, str(int(s.timeout)), shlex.quote(" ".join(s.tools)), shlex.quote(s.code)]
+        lines.append(" ".join(parts + [shlex.quote(a) for a in s.args]) + " >/dev/null 2>&1")
+        lines.append(f"printf 'HCT E %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2")
+    return "\n".join(lines) + "\n"
+
+
+def parse(stderr: str) -> dict[str, tuple[float, float]]:
+    """section id -> (host CPU s, wall s)."""
+    out: dict[str, tuple[float, float]] = {}
+    lines = stderr.splitlines()
+    marks: dict[str, dict] = {}
+    for i, line in enumerate(lines):
+        m = re.match(r"^HCT ([BE]) (\S+) ([\d.]+)$", line)
+        if not m:
+            continue
+        kids = _TIMES.match(lines[i + 2].strip()) if i + 2 < len(lines) else None
+        if not kids:
+            raise SystemExit(f"unexpected times output after {line!r}: {lines[i + 1:i + 3]!r}")
+        cpu = int(kids.group(1)) * 60 + float(kids.group(2)) + int(kids.group(3)) * 60 + float(kids.group(4))
+        marks.setdefault(m.group(2), {})[m.group(1)] = (float(m.group(3)), cpu)
+    for sid, m in marks.items():
+        if "B" in m and "E" in m:
+            out[sid] = (m["E"][1] - m["B"][1], m["E"][0] - m["B"][0])
+    return out
+
+
+def measure(host, specs, known_hosts: str) -> dict[str, tuple[float, float]]:
+    t = SshTransport(host, known_hosts=[known_hosts])
+    err: list[bytes] = []
+    try:
+        t.connect()
+        res = t.run_script(timed_script(specs, new_nonce()), lambda b: None, err.append, timeout=3600,
+                           idle_timeout=None)
+    finally:
+        t.close()
+    if res.exit_code != 0:
+        raise SystemExit(f"{host.name}: the timed script ended with {res.exit_code}")
+    return parse(b"".join(err).decode("utf-8", "replace"))
+
+
+def probe_of(sid: str) -> str:
+    base = sid.split("/")[0]
+    return re.sub(r"-\d+$", "", base)
+
+
+def table(rows: list[tuple], headers: list[str], markdown: bool) -> str:
+    if markdown:
+        out = ["| " + " | ".join(headers) + " |", "| " + " | ".join("---" if i == 0 else "---:"
+                                                                       for i in range(len(headers))) + " |"]
+        out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+        return "\n".join(out)
+    widths = [max(len(str(x)) for x in [h] + [r[i] for r in rows]) for i, h in enumerate(headers)]
+    fmt = "  ".join("{:<%d}" % w if i == 0 else "{:>%d}" % w for i, w in enumerate(widths))
+    return "\n".join([fmt.format(*headers)] + [fmt.format(*[str(c) for c in r]) for r in rows])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hosts", default="hardened,weak", help="lab host kinds (default: hardened,weak)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", help="only these probes (comma-separated names)")
+    ap.add_argument("--apt-compare", action="store_true", help="also time apt-get -s dist-upgrade and "
+                                                               "apt list --upgradable as bare sections")
+    ap.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
+    ap.add_argument("--sections", action="store_true", help="one row per section, not per probe")
+    ap.add_argument("--prefix", default=(os.environ.get("HC_LAB_PREFIX", "hcb") + "hc")[:8])
+    args = ap.parse_args()
+    kinds = [k for k in args.hosts.split(",") if k]
+    only = args.only.split(",") if args.only else None
+    controls = load_controls(None)
+    with tempfile.TemporaryDirectory(prefix="hc-hostcost-") as tmp, Lab(tmp, prefix=args.prefix) as lab:
+        lab.start(kinds)
+        inv = load_inventory(lab.inventory_path)
+        samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
+        for kind in kinds:
+            host = inv.host(kind)
+            specs = specs_for(host, controls, only) + (APT_COMPARE if args.apt_compare else [])
+            for _ in range(args.repeat):
+                for sid, v in measure(host, specs, str(lab.known_hosts_path)).items():
+                    samples.setdefault((sid, kind), []).append(v)
+    med = {k: (statistics.median(c for c, _ in v), statistics.median(w for _, w in v)) for k, v in samples.items()}
+    keyf = (lambda sid: sid) if args.sections else probe_of
+    agg: dict[str, dict[str, list[float]]] = {}
+    for (sid, kind), (cpu, wall) in med.items():
+        a = agg.setdefault(keyf(sid), {})
+        for k, v in ((f"{kind} cpu", cpu), (f"{kind} wall", wall)):
+            a[k] = [a.get(k, [0.0])[0] + v]
+    headers = ["section" if args.sections else "probe"] + [f"{k} {m} s" for k in kinds for m in ("cpu", "wall")]
+    rows = []
+    for name, a in agg.items():
+        rows.append([name] + [f"{a.get(f'{k} {m}', [0.0])[0]:.2f}" for k in kinds for m in ("cpu", "wall")])
+    rows.sort(key=lambda r: -max(float(x) for x in r[1::2]))
+    totals = ["total"] + [f"{sum(float(r[i]) for r in rows if not r[0].startswith('compare/')):.2f}"
+                          for i in range(1, len(headers))]
+    print(table(rows + [totals], headers, args.markdown))
+    print(f"\n(median of {args.repeat} run(s) per host; host CPU = user + system of the section's "
+          f"processes; {len(controls.controls)} controls in the library)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
