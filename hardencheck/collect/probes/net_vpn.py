@@ -28,7 +28,7 @@ _STATE = (
     "for f in /etc/wireguard/*.conf /etc/openvpn/*.conf /etc/openvpn/*/*.conf; do "
     "[ -f \"$f\" ] && printf 'C %s\\n' \"$f\"; done; "
     "if command -v wg >/dev/null 2>&1; then d=$(wg show all dump 2>&1) || "
-    "{ rc=$?; printf '%s\\n' \"$d\" | grep -v '=' | head -n 3 >&2; exit $rc; }; "
+    "{ rc=$?; printf '%s\\n' \"$d\" | grep -av '=' | head -n 3 >&2; exit $rc; }; "
     "printf '%s\\n' \"$d\" | awk -F '\\t' "
     "'NF == 5 { print \"W\", $1, $4 } NF == 9 { print \"P\", $1, substr($2, 1, 8), $5, $6 }'; "
     "else echo 'N wg'; fi; "
