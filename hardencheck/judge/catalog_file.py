@@ -235,7 +235,7 @@ def load_catalog(path: str | Path | None = None, control_ids=None) -> Catalog:
     known = None if control_ids is None or controls is not None else set(control_ids)
     ck = _Checker(data, file, controls, known)
     fmt = data.get("format", 1)
-    if fmt not in FORMATS:
+    if isinstance(fmt, bool) or fmt not in FORMATS:
         ck.err(["format"], "1 or 2 (the catalog format; see controls/tom/README.md)")
     else:
         ck.format = fmt
