@@ -122,8 +122,8 @@ def markdown_words(text: str, doc: dict) -> dict[str, set[str]]:
     for (st, n), (shown_n, word) in zip(view.tom_counts.items(), counted):
         assert int(shown_n) == n
         words.setdefault(st, set()).add(word.strip())
-    for m in view.tom_open:
-        row = next(line for line in lines if line.startswith(f"| {m.id} |"))
+    for m in view.tom_open[:markdown.TOP_TOM]:         # the summary lists the first TOP_TOM
+        row = next(line for line in lines if line.startswith(f"| {markdown.md(m.id, 32)} |"))
         words.setdefault(m.status, set()).add(row.strip("|").split("|")[3].strip())
     return words
 
