@@ -80,6 +80,9 @@ def _test(path: str | None, console: Console) -> int:
         mine = load_controls(path)
         cases = case_dir(mine, path)
         results = run_cases(mine, cases)
+    if not cases.is_dir():
+        raise ConfigError(f"no cases: {cases} is not a folder (a control folder keeps its cases in tests/<ID>.yml)",
+                          file=str(cases))
     failed = [r for r in results if not r.ok]
     for r in failed:
         console.print(f"FAIL {r.control} {r.name}: {r.detail}", markup=False, highlight=False, soft_wrap=True)
