@@ -36,6 +36,9 @@ class ResourceCommand(Probe):
     summary = ("A command declared in the control (never from inventory values): exit code, stdout "
                "lines, lines matching a regex; bounded, with a timeout")
     timeout = 30
+    #: a command may be silent until its own timeout (at most 600 s, enforced on the host): the
+    #: host's idle limit must not cut it first
+    idle_timeout = 615
     required_args = ("run",)
     literal_args = ("run", "tools")
     args = {
