@@ -10,7 +10,11 @@ configuration file exists (/etc/wireguard/*.conf, /etc/openvpn/**/*.conf) or a t
 interface's address or a private network (``private_networks``: RFC 1918, 100.64.0.0/10, fc00::/7
 by default); a wildcard listener (0.0.0.0, ::) listens on every address and is exposed.
 ``max_handshake_age`` (parse-only, seconds): how old a WireGuard handshake may be for the peer to
-count as connected (WireGuard renews it every two minutes while traffic flows).
+count as connected (WireGuard renews it every two minutes while traffic flows). OpenVPN counts as up
+only with a server status file (``status`` in its configuration) rewritten within 5 minutes that
+lists connected clients (only their number leaves the host); a running OpenVPN without that
+evidence (a client: its tun device exists before the peer answers) makes ``vpn_state``
+``undetermined``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from hardencheck.errors import ProbeError
 from hardencheck.collect.probes._common import clean, complete_section, epoch
 from hardencheck.collect.probes.base import Arg, Probe
 
+OPENVPN_STATUS_AGE = 300   # seconds: openvpn rewrites its status file every 60 s by default
 PRIVATE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"]
 _STATE = (
     "printf 'now %s\\n' \"$(date +%s)\"; "
@@ -33,6 +38,12 @@ _STATE = (
     "'NF == 5 { print \"W\", $1, $4 } NF == 9 { print \"P\", $1, substr($2, 1, 8), $5, $6 }'; "
     "else echo 'N wg'; fi; "
     "if pidof openvpn >/dev/null 2>&1; then echo 'O running'; fi; "
+    "for c in /etc/openvpn/*.conf /etc/openvpn/*/*.conf; do [ -f \"$c\" ] || continue; "
+    "s=$(sed -n -E 's/^[[:space:]]*status[[:space:]]+([^[:space:]]+).*/\\1/p' \"$c\" | head -n 1); "
+    "[ -n \"$s\" ] || continue; case $s in /*) ;; *) s=${c%/*}/$s;; esac; [ -f \"$s\" ] || continue; "
+    "printf 'S %s %s %s\\n' \"$(stat -c %Y \"$s\")\" "
+    "\"$(grep -acE '^CLIENT_LIST,|^[^,]+,[0-9a-fA-F.:]+:[0-9]+,[0-9]+,[0-9]+,' \"$s\")\" "
+    "\"$(grep -aq 'OpenVPN STATISTICS' \"$s\" && echo client || echo server)\"; done; "
     "ip -o link show | awk '{ sub(/:$/, \"\", $2); sub(/@.*/, \"\", $2); "
     "if ($0 ~ /link\\/none/ || $2 ~ /^(tun|tap|wg)/) print \"T\", $2, ($3 ~ /[<,]UP[,>]/ ? \"up\" : \"down\") }'; "
     "ip -o addr show | awk '{ print \"A\", $2, $4 }'; "
@@ -61,7 +72,7 @@ class NetVpn(Probe):
         now = epoch(lines[0][4:], "host clock")
         max_age = args.get("max_handshake_age") or 180
         configs, wg_ifaces, peers, tunnels, addrs, listeners = [], [], [], {}, {}, []
-        wg_installed, openvpn_running = True, False
+        wg_installed, openvpn_running, statuses = True, False, []
         for line in lines[1:]:
             w = line.split()
             if not w:
@@ -81,6 +92,9 @@ class NetVpn(Probe):
                               "connected": age is not None and age <= max_age})
             elif kind == "O":
                 openvpn_running = True
+            elif kind == "S" and len(w) == 4 and w[3] in ("client", "server") and w[2].isdigit():
+                statuses.append({"age_seconds": now - epoch(w[1], "OpenVPN status time"),
+                                 "clients": int(w[2]), "mode": w[3]})
             elif kind == "T" and len(w) == 3:
                 tunnels[clean(w[1], 20)] = w[2] == "up"
             elif kind == "A" and len(w) == 3:
@@ -90,8 +104,10 @@ class NetVpn(Probe):
             else:
                 raise ProbeError("unparsable", f"VPN state: unexpected line {clean(line, 60)!r}")
         vpn_ifaces = set(wg_ifaces) | set(tunnels)
-        openvpn_up = openvpn_running and any(up and addrs.get(i) for i, up in tunnels.items()
-                                             if i.startswith(("tun", "tap")))
+        # OpenVPN: only a server's fresh status file with connected clients proves a tunnel; a
+        # running client (a tun device exists even before its peer answers) is undetermined
+        openvpn_up = openvpn_running and any(s["mode"] == "server" and s["clients"] > 0
+                                             and s["age_seconds"] <= OPENVPN_STATUS_AGE for s in statuses)
         vpn_addrs = {a for i in vpn_ifaces for a in addrs.get(i, [])}
         exposed = _exposed(listeners, list(args.get("internal_ports") or []), vpn_addrs,
                            list(args.get("private_networks") or PRIVATE))
@@ -104,7 +120,10 @@ class NetVpn(Probe):
             "peers": peers[:100],
             "connected_peers": len(connected),
             "openvpn_up": openvpn_up,
+            "openvpn_running": openvpn_running,
+            "openvpn_status": statuses[:20],
             "vpn_up": bool(connected) or openvpn_up,
+            "vpn_state": ("up" if connected or openvpn_up else "undetermined" if openvpn_running else "down"),
             "vpn_addresses": sorted(vpn_addrs),
             "internal_ports_given": bool(args.get("internal_ports")),
             "exposed_internal": exposed,
