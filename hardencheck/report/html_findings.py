@@ -19,7 +19,7 @@ from hardencheck.report.view import SEVERITIES, ReportView
 
 #: an excerpt shows at most this many lines and characters of one stream
 EXCERPT_LINES = 4
-EXCERPT_CHARS = 320
+EXCERPT_CHARS = 240
 
 
 def excerpt(sections: list[str], evidence: dict[str, dict], prefer_stderr: bool = False) -> _A | None:
@@ -52,7 +52,7 @@ def excerpt(sections: list[str], evidence: dict[str, dict], prefer_stderr: bool 
 
 def findings_context(view: ReportView, rows: list[_A], ctl_by_id: dict, ctl_index: dict,
                      evidence: dict[str, dict], hosts: list[dict]) -> dict[str, Any]:
-    """``findings`` (per severity: the failing controls with their rows), ``n_fail``,
+    """``findings`` (per severity: the failing controls with their rows), ``n_fail``, ``failing_ids``,
     ``error_controls`` (per control: its error rows on hosts that were reached), ``n_error``
     and ``unreached_hosts`` (name, index, reason, message, results)."""
     failing_by_sev: dict[str, dict[str, list]] = {}      # severity -> control -> failing rows
@@ -65,7 +65,7 @@ def findings_context(view: ReportView, rows: list[_A], ctl_by_id: dict, ctl_inde
             c = ctl_by_id.get(cid, {"id": cid, "title": "", "severity": sev})
             _excerpts(failing, evidence, False)
             ctls.append({"c": c, "anchor": f"f{ctl_index.get(cid, cid)}", "ctl_anchor": f"c{ctl_index.get(cid, -1)}",
-                         "rows": failing, "expected": common_expected(failing)})
+                         "rows": failing, "groups": _groups(failing), "expected": common_expected(failing)})
         ctls.sort(key=lambda x: x["c"]["id"])
         findings.append({"sev": sev, "controls": ctls, "n": sum(len(x["rows"]) for x in ctls)})
 
@@ -85,11 +85,12 @@ def findings_context(view: ReportView, rows: list[_A], ctl_by_id: dict, ctl_inde
         _excerpts(erring, evidence, True)
         error_controls.append({"c": ctl_by_id.get(cid, {"id": cid, "title": "", "severity": "info"}),
                                "anchor": f"x{ctl_index.get(cid, cid)}", "ctl_anchor": f"c{ctl_index.get(cid, -1)}",
-                               "rows": erring})
+                               "rows": erring, "groups": _groups(erring)})
     unreached_hosts = [{"name": h["name"], "i": i, "reason": (h.get("error") or {}).get("reason") or "",
                         "message": (h.get("error") or {}).get("message") or "", "n": unreached_n.get(h["name"], 0)}
                        for i, h in enumerate(hosts) if h.get("status") != "ok"]
     return {"findings": findings, "n_fail": sum(f["n"] for f in findings),
+            "failing_ids": {x["c"]["id"] for f in findings for x in f["controls"]},
             "error_controls": error_controls, "n_error": sum(len(x["rows"]) for x in error_controls),
             "unreached_hosts": unreached_hosts}
 
@@ -106,6 +107,22 @@ def _excerpts(rows: list[_A], evidence: dict[str, dict], prefer_stderr: bool) ->
             same = (x.key.split("/", 1)[-1], x.stream, x.sha16)
             x.same_as = seen.get(same)
             seen.setdefault(same, row.r.host)
+
+
+def _groups(rows: list[_A]) -> list[_A]:
+    """Rows with the same expectation, found values, sentence, reason and evidence output (section
+    names and SHA-256 of the excerpted stream) as one group: printed once, with all their hosts."""
+    groups: dict[tuple, _A] = {}
+    for row in rows:
+        x = row.excerpt
+        key = (row.r.get("expected"), row.actual.head if row.actual is not None else None,
+               row.actual.tail if row.actual is not None else None, row.r.get("message"), row.r.get("reason"),
+               tuple(name for _, name, _, _ in row.evlinks), (x.key.split("/", 1)[-1], x.sha16) if x else None)
+        if key in groups:
+            groups[key].rows.append(row)
+        else:
+            groups[key] = _A(row=row, rows=[row])
+    return list(groups.values())
 
 
 def common_expected(rows: list[_A]) -> str | None:
