@@ -169,6 +169,24 @@ class Queries:
         """Every inventory key that has a run, sorted."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT inventory_key FROM runs ORDER BY 1")]
 
+    def last_scans(self, inventory: str, exclude_run: str | None = None) -> dict[str, dict]:
+        """Host name -> ``last_ok`` (start of its last scan with host status ok), ``last_attempt``,
+        ``last_status`` and ``last_reason`` (its last scan, ok or error; ``not_scanned`` is no attempt),
+        over every recorded run of ``inventory`` but ``exclude_run`` (scope reconciliation)."""
+        base = (" FROM run_hosts rh JOIN runs u ON u.id = rh.run JOIN hosts h ON h.id = rh.host"
+                " WHERE u.inventory_key = ? AND u.run_id != ? AND rh.status {} GROUP BY h.name")
+        args = (inventory, exclude_run or "")
+        out: dict[str, dict] = {}
+        # SQLite: the bare columns of a MAX() aggregate come from the row holding the maximum
+        for name, at, status, reason in self.conn.execute(
+                "SELECT h.name, MAX(COALESCE(rh.started_at, u.started_at)), rh.status, rh.error_reason"
+                + base.format("!= 'not_scanned'"), args):
+            out[name] = {"last_ok": None, "last_attempt": at, "last_status": status, "last_reason": reason}
+        for name, at in self.conn.execute("SELECT h.name, MAX(COALESCE(rh.started_at, u.started_at))"
+                                          + base.format("= 'ok'"), args):
+            out[name]["last_ok"] = at
+        return out
+
     # -- the annual report -------------------------------------------------------------------------
     def period_inventory_keys(self, date_from: date, date_to: date) -> list[str]:
         """The inventory keys of the runs that started on a UTC day from ``date_from`` to ``date_to``."""
