@@ -4,9 +4,10 @@ and whether what it writes is encrypted - read from the jobs' own configuration 
 Needs root (job files hold or point to passwords). The host prints only whitelisted keys, by a
 fixed sed program: repository settings (``RESTIC_REPOSITORY``, ``BORG_REPO``, duply ``TARGET``,
 borgmatic ``repositories`` entries, ``restic -r …`` in scripts) with any URL user-info replaced by
-``***``, the *names* of password sources (``RESTIC_PASSWORD_FILE``, ``BORG_PASSCOMMAND`` …) and,
-for secret-valued keys (``RESTIC_PASSWORD``, ``BORG_PASSPHRASE``, duply ``GPG_PW``,
-``encryption_passphrase`` …), only the key name: passwords never leave the host.
+``***``, password *files* (``RESTIC_PASSWORD_FILE``) and, for keys whose value is or may hold a
+secret (``RESTIC_PASSWORD``, ``BORG_PASSPHRASE``, ``BORG_PASSCOMMAND`` - a command can be ``echo
+secret`` -, duply ``GPG_PW``, ``encryption_passphrase`` …), only the key name: passwords never leave
+the host.
 
 Encryption: restic repositories are always encrypted; duplicity encrypts unless
 ``--no-encryption`` or duply's ``GPG_KEY='disabled'``; for borg, the key type that borg itself
@@ -26,12 +27,14 @@ from hardencheck.errors import ProbeError
 from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.base import Arg, Probe
 
-SECRET_KEYS = ("RESTIC_PASSWORD", "BORG_PASSPHRASE", "PASSPHRASE", "SIGN_PASSPHRASE", "GPG_PW",
-               "GPG_PW_SIGN", "AWS_SECRET_ACCESS_KEY", "B2_ACCOUNT_KEY", "AZURE_ACCOUNT_KEY",
-               "OS_PASSWORD", "encryption_passphrase")
-VALUE_KEYS = ("RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE", "RESTIC_PASSWORD_FILE",
-              "RESTIC_PASSWORD_COMMAND", "BORG_REPO", "BORG_PASSCOMMAND", "BORG_PASSPHRASE_FD",
-              "BORG_KEY_FILE", "TARGET", "GPG_KEY", "encryption_passcommand")
+#: keys whose value is or may hold a secret (a password command can be ``echo secret``): only the
+#: name leaves the host
+SECRET_KEYS = ("RESTIC_PASSWORD_COMMAND", "RESTIC_PASSWORD", "BORG_PASSCOMMAND", "BORG_PASSPHRASE",
+               "PASSPHRASE", "SIGN_PASSPHRASE", "GPG_PW", "GPG_PW_SIGN", "AWS_SECRET_ACCESS_KEY",
+               "B2_ACCOUNT_KEY", "AZURE_ACCOUNT_KEY", "OS_PASSWORD", "encryption_passcommand",
+               "encryption_passphrase")
+VALUE_KEYS = ("RESTIC_REPOSITORY", "RESTIC_REPOSITORY_FILE", "RESTIC_PASSWORD_FILE", "BORG_REPO",
+              "BORG_PASSPHRASE_FD", "BORG_KEY_FILE", "TARGET", "GPG_KEY")
 _SCHEMES = "ssh|sftp|s3|rest|b2|azure|gs|swift|rclone|file|scp|rsync|webdav|webdavs|ftp|ftps|local|pexpect\\+[a-z]+|paramiko\\+[a-z]+"
 _REDACT = "sed -E 's#(://)[^/@[:space:]]*@#\\1***@#g; s#^(V [A-Za-z_]+ |L )([a-z0-9+]+:)[^/@[:space:]]*:[^/@[:space:]]*@#\\1\\2***@#'"
 _SED = (
