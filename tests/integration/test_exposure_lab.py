@@ -17,7 +17,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import yaml
@@ -165,3 +169,31 @@ def test_nmap_missing_is_an_error(exposure_lab, tmp_path):
         assert r["status"] == "error" and r["reason"] == "nmap_missing", r
         assert "not found on PATH" in r["message"]
     assert by[("exp-open", "NET-001")]["status"] == "fail"               # the SSH view still works
+
+
+CONNECT_SCAN = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from hardencheck.collect.exposure import OutsideView
+from hardencheck.config import ExposureSettings
+from hardencheck.inventory import Host
+hosts = [Host(name=a, address=a) for a in sys.argv[2:]]
+view = OutsideView(hosts, ExposureSettings(ports=["22", "4433", "8080"], max_retries=1)).start()
+assert view.wait(300)
+print(json.dumps({h.address: json.loads(view.host_view(h.name)[0].stdout) for h in hosts}))
+"""
+
+
+@pytest.mark.skipif(not shutil.which("setpriv"), reason="setpriv (util-linux) not installed")
+def test_without_root_a_connect_scan_sees_the_same(exposure_lab):
+    """The collector as an unprivileged user (nobody): nmap's connect scan, recorded as such."""
+    lab, *_ = exposure_lab
+    addrs = [lab.hosts["exp-open"].address, lab.hosts["exp-blocked"].address]
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-c",
+                        CONNECT_SCAN, str(Path(__file__).resolve().parents[2]), *addrs],
+                       capture_output=True, text=True, timeout=600, cwd="/")
+    assert p.returncode == 0, p.stderr
+    views = json.loads(p.stdout)
+    assert {v["scan_type"] for v in views.values()} == {"connect"}
+    assert views[addrs[0]]["ports_by_state"]["open"] == "22,8080"
+    assert views[addrs[1]]["ports_by_state"] == {"filtered": "4433,8080", "open": "22"}
