@@ -9,6 +9,8 @@ is fine (every setting has a default). Relative paths are relative to the file's
     exceptions: [exceptions/]                   # the response register: files or folders (--exceptions)
     attestations: attestations.yml              # organisational measures attested (--attestations)
     controls: [site-controls/]                  # the site's own control folders, merged with the library (--controls)
+    expect_hosts: assets.csv                    # the asset register every scan is reconciled with (--expect-hosts)
+    stale_days: 7                               # a host without a successful scan for longer is listed (scope)
     exposure:                                   # scan --exposure: the outside-in nmap run
       ports: ["1-1024", 8443]                   #   default: nmap's top 1000 TCP ports + every approved one
       timing: 4                                 #   nmap -T0..5
@@ -91,6 +93,8 @@ class Settings(BaseModel):
     attestations: Optional[str] = None
     testinfra: Optional[list[str]] = None      # testinfra test files/folders run as controls by every scan
     controls: Optional[list[str]] = None       # the site's control folders, merged with the library
+    expect_hosts: Optional[str] = None         # the asset register (CSV/JSON) reconciled with the inventory
+    stale_days: int = Field(7, ge=1, le=3660)  # scope: days without a successful scan before a host is listed
     redact: list[RedactPattern] = []
     exposure: ExposureSettings = ExposureSettings()
 
@@ -134,7 +138,7 @@ def load_settings(explicit: str | None = None) -> Settings:
     return s.model_copy(update={"sign_key": rel(s.sign_key), "allowed_signers": rel(s.allowed_signers),
                                 "history": rel(s.history),
                                 "exceptions": [rel(p) for p in s.exceptions] if s.exceptions is not None else None,
-                                "attestations": rel(s.attestations),
+                                "attestations": rel(s.attestations), "expect_hosts": rel(s.expect_hosts),
                                 "testinfra": [rel(p) for p in s.testinfra] if s.testinfra is not None else None,
                                 "controls": [rel(p) for p in s.controls] if s.controls is not None else None})
 
