@@ -25,6 +25,7 @@ from hardencheck.judge.attestations import Attestations, load_attestations
 from hardencheck.judge.controls import ControlSet, check_param_overrides, load_controls
 from hardencheck.records.signature import check_key
 from hardencheck.report import FORMATS
+from hardencheck.scan import scope
 from hardencheck.scan.shard import Shard, parse_shard, select as select_shard
 
 #: a run id given with --run-id (a folder name: no path, no hidden file, no option-looking name)
@@ -70,6 +71,9 @@ class ScanRequest:
     run_id: str | None = None                # the run's id (e.g. a CI pipeline's); default: time + random
     shard: str | None = None                 # "K/N": only this stable share of the hosts (scan.shard)
     shard_by: str = "host"
+    expect_hosts: str | None = None          # the asset register reconciled with the inventory (scan.scope)
+    fail_on_missing_hosts: bool = False      # a register host missing from the inventory: exit 2
+    stale_days: int | None = None            # scope: default stale_days in hardencheck.yml, else 7
 
     @classmethod
     def from_namespace(cls, ns: Any) -> "ScanRequest":
@@ -106,6 +110,7 @@ class ScanPlan:
     testinfra: list = field(default_factory=list)   # collect.testinfra.runner.TestinfraControl, in the plan's controls
     shard: Shard | None = None        # --shard: ``hosts`` are this shard's; ``planned_all`` every selected host
     planned_all: list[str] = field(default_factory=list)
+    expected: Any = None              # judge.asset_register.AssetRegister: --expect-hosts / hardencheck.yml
 
 
 def prepare(req: ScanRequest) -> ScanPlan:
@@ -169,6 +174,9 @@ def prepare(req: ScanRequest) -> ScanPlan:
                     planned_all=planned_all)
     plan.register = load_exceptions(req.exceptions or settings.exceptions, controls, inv)
     plan.attestations = load_attestation_file(req.attestations or settings.attestations, catalog, inv)
+    if req.stale_days is not None and req.stale_days < 1:
+        raise ConfigError("--stale-days must be at least 1", field="--stale-days")
+    plan.expected = scope.load(req.expect_hosts or settings.expect_hosts, req.fail_on_missing_hosts)
     return plan
 
 
