@@ -24,19 +24,27 @@ TYPES = {"regular file": "file", "regular empty file": "file", "directory": "dir
          "symbolic link": "symlink", "fifo": "fifo", "socket": "socket",
          "block special file": "block_device", "character special file": "character_device"}
 
+# Forks per item: one stat for every attribute, one sha256sum for a file (test(1) is a builtin).
 _STAT = (
     "if [ ! -e \"$p\" ] && [ ! -L \"$p\" ]; then echo 'exists no'; else echo 'exists yes'; "
-    "stat -c 'ltype %F' -- \"$p\" 2>/dev/null || echo 'error permission_denied cannot stat the path'; "
-    "if [ -L \"$p\" ]; then echo 'target'; readlink -- \"$p\" | cut -c 1-1000 | sed 's/^/| /'; fi; "
-    "if stat -L --printf 'ftype %F\\nmode %a\\nuid %u\\ngid %g\\nowner %U\\ngroup %G\\nsize %s\\nmtime %Y\\n'"
-    " -- \"$p\" 2>/dev/null; then "
+    "if [ -L \"$p\" ]; then echo 'ltype symbolic link'; echo 'target'; "
+    "readlink -- \"$p\" | cut -c 1-1000 | sed 's/^/| /'; "
+    "elif [ -d \"$p\" ]; then echo 'ltype directory'; elif [ -f \"$p\" ]; then echo 'ltype regular file'; "
+    "elif [ -p \"$p\" ]; then echo 'ltype fifo'; elif [ -S \"$p\" ]; then echo 'ltype socket'; "
+    "elif [ -b \"$p\" ]; then echo 'ltype block special file'; "
+    "elif [ -c \"$p\" ]; then echo 'ltype character special file'; else echo 'ltype other'; fi; "
+    "if [ -L \"$p\" ] && [ ! -e \"$p\" ]; then echo 'dangling yes'; "
+    "elif ! st=$(stat -L --printf 'ftype %F\\nmode %a\\nuid %u\\ngid %g\\nowner %U\\ngroup %G\\nsize %s\\nmtime %Y\\n'"
+    " -- \"$p\" 2>/dev/null); then echo 'error permission_denied cannot stat the path'; "
+    "else printf '%s\\n' \"$st\"; sz=${st#*size }; sz=${sz%%[!0-9]*}; "
 )
 
 FILE_BODY = _STAT + (
     "if [ -f \"$p\" ]; then "
-    "if [ \"$hm\" -gt 0 ] 2>/dev/null && [ \"$(stat -L -c %s -- \"$p\")\" -le \"$hm\" ]; then "
-    "if [ -r \"$p\" ]; then printf 'sha256 %s\\n' \"$(sha256sum < \"$p\" | cut -c 1-64)\"; "
-    "else echo 'error permission_denied the file is not readable'; fi; "
+    "if [ \"$hm\" -gt 0 ] 2>/dev/null && [ \"${sz:-0}\" -le \"$hm\" ]; then "
+    "if [ ! -r \"$p\" ]; then echo 'error permission_denied the file is not readable'; "
+    "elif h=$(sha256sum < \"$p\" 2>/dev/null); then printf 'sha256 %s\\n' \"${h%% *}\"; "
+    "else echo 'sha256_skipped yes'; fi; "
     "else echo 'sha256_skipped yes'; fi; "
     "if [ -n \"$re\" ]; then "
     "if [ ! -r \"$p\" ]; then echo 'error permission_denied the file is not readable'; "
@@ -44,14 +52,12 @@ FILE_BODY = _STAT + (
     "if [ $? -eq 2 ]; then echo 'error unparsable grep -E refused the content pattern'; "
     "else echo 'content'; grep -aE -e \"$re\" -- \"$p\" 2>/dev/null | "
     "awk -v m=\"$mx\" '{c++; if (c<=m) print \"| \" substr($0,1,300)} END {print \"content_count \" c+0}'; "
-    "fi; fi; fi; fi; "
-    "else echo 'dangling yes'; fi; fi"
+    "fi; fi; fi; fi; fi; fi"
 )
 
 DIR_BODY = _STAT + (
     "if [ -d \"$p\" ]; then printf 'entries %s\\n' "
-    "\"$(find \"$p\" -mindepth 1 -maxdepth 1 -printf . 2>/dev/null | wc -c)\"; fi; "
-    "else echo 'dangling yes'; fi; fi"
+    "\"$(find \"$p\" -mindepth 1 -maxdepth 1 -printf . 2>/dev/null | wc -c)\"; fi; fi; fi"
 )
 
 COMMON = ("path", "exists", "type", "link_target", "target_type", "mode", "owner", "group", "uid",
@@ -95,7 +101,7 @@ class ResourceFile(ResourceProbe):
     tools = {"items": ("sha256sum",)}
     args = {
         "path": Arg("path", remote=True, doc="the file (absolute path)"),
-        "content": TextArg("regex", remote=True, doc="POSIX extended regex (grep -E): report the matching lines"),
+        "content": TextArg("ere", remote=True, doc="POSIX extended regex (grep -E): report the matching lines"),
         "max_lines": Arg("int", default=20, remote=True, doc="matching lines kept (at most 200)"),
         "hash_max_bytes": Arg("int", default=16 * 1024 * 1024, remote=True,
                               doc="hash files up to this size (0: never)"),
