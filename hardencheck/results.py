@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"   # 1.5: scope (the asset register reconciled with the inventory)
 #: ``waived``: a ``fail`` covered by an active exception of the response register (judge.exceptions)
 STATUSES = ("pass", "fail", "error", "not_applicable", "skipped", "waived")
 SEVERITY_ORDER = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -116,7 +116,8 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
                              comparison: dict[str, Any] | None = None,
                              attestations: dict[str, Any] | None = None,
                              exceptions: dict[str, Any] | None = None,
-                             deviations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                             deviations: list[dict[str, Any]] | None = None,
+                             scope: dict[str, Any] | None = None) -> dict[str, Any]:
     """The results document from per-host records as the bundle stores them (outcome_to_json),
     with the TOM roll-up and the comparison with the last run when there are any. The one place
     the document is assembled: a scan's and a killed run's alike."""
@@ -150,6 +151,8 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
         doc["exceptions"] = exceptions
     if deviations is not None:
         doc["deviations"] = deviations
+    if scope is not None:
+        doc["scope"] = scope                   # scan.scope: the asset register reconciled with the inventory
     return doc
 
 
