@@ -41,7 +41,7 @@ from hardencheck.results import HostOutcome, document_bytes, document_from_host_
 from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
-from hardencheck.scan import merge as merge_shards, resume as resume_run
+from hardencheck.scan import merge as merge_shards, resume as resume_run, scope as scan_scope
 from hardencheck.scan.plan import ScanPlan
 
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -296,7 +296,9 @@ class ScanRun:
             if (comparison is not None and req.fail_on_new and complete
                     and drift.new_failures_at_or_above(comparison, req.fail_on_new)):
                 code = EXIT_FAIL
-        doc = self.document(outcomes, complete=complete, ended=ended, code=code, comparison=comparison)
+        scope = self.scope(outcomes, ended)
+        code = scan_scope.exit_code(code, scope)    # --fail-on-missing-hosts
+        doc = self.document(outcomes, complete=complete, ended=ended, code=code, comparison=comparison, scope=scope)
         data = document_bytes(doc)
         reports, failed = render_reports(doc, [f for f in req.formats if f != "json"], req.lang,
                                          results_sha256=sha256_bytes(data))
@@ -335,8 +337,19 @@ class ScanRun:
                    f"{self.host_count} host(s), {sealed} (check it with: hardencheck verify {self.run_dir})")
         return ScanOutcome(doc, EXIT_IO, fail_on, self.run_dir, [], [], error=message)
 
+    def scope(self, outcomes: list[HostOutcome], ended: float) -> dict | None:
+        """results.json's ``scope`` (scan.scope): the asset register against the inventory, and the
+        hosts without a successful scan for N days (the history's runs of this inventory and this run)."""
+        if self.plan.expected is None:
+            return None
+        past = self.history.guard(lambda r: r.history.last_scans(self.key, self.run_id)) if self.history else None
+        req = self.plan.request
+        return scan_scope.block(self.plan.expected, self.plan.inventory.hosts, outcomes, past, as_of=utc(ended),
+                                days=req.stale_days or self.plan.settings.stale_days,
+                                fail_on_missing=req.fail_on_missing_hosts)
+
     def document(self, outcomes: list[HostOutcome], *, complete: bool, ended: float, code: int,
-                 comparison: dict | None) -> dict:
+                 comparison: dict | None, scope: dict | None = None) -> dict:
         """The results document, whole: run, results, evidence, TOM roll-up, comparison."""
         scanned = {o.host.name for o in outcomes}
         not_scanned = [h.name for h in self.plan.hosts if h.name not in scanned]
@@ -354,5 +367,5 @@ class ScanRun:
                      **({"results": measure_results} if self.parameter_sets else {})}
         return document_from_host_files(run, self.controls_json, hosts, tom=tom_block,
                                         comparison=comparison, exceptions=self.exceptions,
-                                        deviations=self.deviations, attestations=self.attestations)
+                                        deviations=self.deviations, attestations=self.attestations, scope=scope)
 
