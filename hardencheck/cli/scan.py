@@ -30,6 +30,7 @@ EXAMPLES = """examples:
   hardencheck scan -i inv.yml --limit web,db1 --tags ssh --fail-on high
   hardencheck scan -i inv.yml --fail-on-new high         CI: fail only on new failures
   hardencheck scan -i inv.yml --format html,md --lang de --sign-key ~/.ssh/hc_sign
+  hardencheck scan -i inv.yml --expect-hosts assets.csv --fail-on-missing-hosts   were all servers tested?
 
 exit codes: 0 all clear, 1 failures at or above --fail-on, 2 incomplete (errors), 3 usage or
 configuration error (nothing scanned), 4 the bundle or the history could not be written (disk full,
@@ -116,6 +117,16 @@ def add_parsers(sub) -> None:
                    help="also scan the hosts' addresses from here with nmap (one run, in parallel with SSH; a SYN "
                         "scan as root, else a connect scan): the net.exposure controls judge what the network "
                         "sees; settings: exposure in hardencheck.yml")
+    s.add_argument("--expect-hosts", metavar="FILE",
+                   help="the asset register (CSV or JSON export: a name column fqdn/hostname/host_name/host/name, "
+                        "optional environment): hosts it names that the inventory lacks, inventory hosts it lacks, and "
+                        "hosts without a successful scan for --stale-days go into the report's scope section "
+                        "(default: expect_hosts in hardencheck.yml)")
+    s.add_argument("--fail-on-missing-hosts", action="store_true",
+                   help="exit 2 (incomplete) when the register names hosts the inventory lacks")
+    s.add_argument("--stale-days", type=int, metavar="N",
+                   help="scope: list hosts without a successful scan in the last N days (default: stale_days in "
+                        "hardencheck.yml, else 7)")
     s.add_argument("--compare", choices=["last"], help="after the scan, show what changed since the last "
                                                        "run of the same inventory (needs the history)")
     s.add_argument("--fail-on-new", choices=["info", "low", "medium", "high", "critical"],
