@@ -196,6 +196,59 @@ CATEGORY: Table = CATEGORIES
 ARTICLE32: Table = ART32
 
 
+#: Scope reconciliation (scan --expect-hosts; results.json ``scope``, audit.json ``scope``): every
+#: format's words for it (HTML, Markdown, terminal, the annual report).
+SCOPE: Table = {
+    "title": {"en": "Were all servers tested?", "de": "Wurden alle Server geprüft?"},
+    "intro": {"en": "The asset register compared with the inventory (names case-insensitive; a short name matches "
+                    "an FQDN only when unambiguous), and the inventory's hosts without a successful scan in the "
+                    "last {days} days, from the run history.",
+              "de": "Das Asset-Register im Vergleich mit dem Inventar (Namen ohne Groß-/Kleinschreibung; ein "
+                    "Kurzname passt nur eindeutig zu einem FQDN) und die Server des Inventars ohne erfolgreiche "
+                    "Prüfung in den letzten {days} Tagen, aus der Laufhistorie."},
+    "register": {"en": "Asset register", "de": "Asset-Register"},
+    "entries": {"en": "entries", "de": "Einträge"},
+    "matched": {"en": "in both", "de": "in beiden"},
+    "missing": {"en": "In the register, missing from the inventory (never tested)",
+                "de": "Im Asset-Register, fehlt im Inventar (nie geprüft)"},
+    "unknown": {"en": "In the inventory, not in the register (unknown assets)",
+                "de": "Im Inventar, fehlt im Asset-Register (unbekannte Systeme)"},
+    "stale": {"en": "Not successfully scanned for more than {days} days", "de": "Seit mehr als {days} Tagen nicht "
+                                                                                "erfolgreich geprüft"},
+    "no_history": {"en": "No run history: only this run is counted.",
+                   "de": "Keine Laufhistorie: nur dieser Lauf wird gezählt."},
+    "flag": {"en": "--fail-on-missing-hosts: hosts missing from the inventory make the run incomplete (exit 2).",
+             "de": "--fail-on-missing-hosts: im Inventar fehlende Server machen den Lauf unvollständig (Exit-Code 2)."},
+    "none": {"en": "none", "de": "keine"},
+    "never": {"en": "never", "de": "nie"},
+    "name": {"en": "name", "de": "Name"}, "environment": {"en": "environment", "de": "Umgebung"},
+    "line": {"en": "line", "de": "Zeile"}, "host": {"en": "host", "de": "Server"},
+    "address": {"en": "address", "de": "Adresse"}, "note": {"en": "note", "de": "Hinweis"},
+    "ambiguous": {"en": "ambiguous", "de": "mehrdeutig"},
+    "last_ok": {"en": "last successful scan", "de": "letzte erfolgreiche Prüfung"},
+    "last_attempt": {"en": "last attempt", "de": "letzter Versuch"},
+    "reason": {"en": "reason", "de": "Grund"}, "this_run": {"en": "this run", "de": "dieser Lauf"},
+    "ok": {"en": "scanned", "de": "geprüft"}, "error": {"en": "error", "de": "Fehler"},
+    "not_scanned": {"en": "not scanned", "de": "nicht geprüft"},
+    "summary": {"en": "scope: {m} host(s) of the register missing from the inventory, {u} not in the register, "
+                      "{s} without a successful scan for more than {days} days",
+                "de": "Umfang: {m} Server des Asset-Registers fehlen im Inventar, {u} fehlen im Asset-Register, "
+                      "{s} seit mehr als {days} Tagen nicht erfolgreich geprüft"},
+    # the annual report (audit --expect-hosts)
+    "audit_intro": {"en": "The asset register compared with the hosts the period's runs planned: a register host "
+                          "counts as tested when at least one run of the period scanned it successfully.",
+                    "de": "Das Asset-Register im Vergleich mit den Servern, die die Läufe des Zeitraums vorsahen: ein "
+                          "Server des Registers gilt als geprüft, wenn ihn mindestens ein Lauf des Zeitraums "
+                          "erfolgreich geprüft hat."},
+    "completeness": {"en": "register hosts tested in the period", "de": "im Zeitraum geprüfte Server des Registers"},
+    "never_planned": {"en": "In the register, in no run of the period (never tested)",
+                      "de": "Im Asset-Register, in keinem Lauf des Zeitraums (nie geprüft)"},
+    "never_ok": {"en": "In the register and planned, never successfully scanned in the period",
+                 "de": "Im Asset-Register und vorgesehen, im Zeitraum nie erfolgreich geprüft"},
+    "unregistered": {"en": "Scanned in the period, not in the register", "de": "Im Zeitraum geprüft, fehlt im "
+                                                                             "Asset-Register"},
+}
+
 def word(table: Table, key: str | None, lang: str, default: str | None = None) -> str:
     """``table[key][lang]``; an unknown key gives ``default`` (else the key itself)."""
     entry = table.get(key or "")
