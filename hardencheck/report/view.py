@@ -222,6 +222,12 @@ class ReportView:
         return list(self.doc.get("deviations") or [])
 
     @property
+    def scope(self) -> dict | None:
+        """results.json's ``scope`` (scan --expect-hosts: the asset register against the inventory,
+        hosts not successfully scanned for N days; report.scope_view words it); None without one."""
+        return self.doc.get("scope") or None
+
+    @property
     def hosts_with_errors(self) -> list[HostRow]:
         """Hosts where nothing could be collected (connection, host key, sudo …)."""
         return [h for h in self.hosts if h.status != "ok"]
