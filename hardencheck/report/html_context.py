@@ -21,6 +21,7 @@ from hardencheck.report.html_attestations import attestation_context
 from hardencheck.report.html_cover import cover_context
 from hardencheck.report.html_signoff import signoff_context
 from hardencheck.report.html_exceptions import exceptions_context
+from hardencheck.report import scope_view
 from hardencheck.report.html_findings import common_expected, findings_context
 from hardencheck.report.html_text import _A, clip, jvalue, plain
 from hardencheck.report.i18n_html import Lang
@@ -231,6 +232,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "register": exceptions_context(view, lang),
         "attestations": attestation_context(view, lang),
         "signoff": signoff_context(view, L),
+        "scope": scope_view.context(view.scope, lang),     # were all servers tested? (scan --expect-hosts)
     }
 
 
