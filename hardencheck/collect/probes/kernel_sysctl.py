@@ -88,6 +88,7 @@ class KernelSysctl(Probe):
     name = "kernel.sysctl"
     summary = "Kernel parameters from /proc/sys (forwarding, redirects, rp_filter, ASLR, kptr, links…)"
     timeout = 15
+    max_output_bytes = 512 * 1024     # the sysctl files of a host with many drop-ins
     commands = {
         # one "path value" line per key; "-" for a key this kernel lacks; exit 13 if one is unreadable
         "values": (
