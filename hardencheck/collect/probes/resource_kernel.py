@@ -3,7 +3,9 @@
 kernel_param: ``exists``, ``value`` (as the kernel prints it, whitespace collapsed), ``value_int``
 (when it is one integer), and what the next boot sets: ``persisted`` (from the sysctl files, see
 sysctl_files; null: nothing persists it), ``persisted_from`` (``file:line``), ``persisted_matches``
-(the persisted value equals the runtime one, numbers compared as numbers).
+(the persisted value equals the runtime one, numbers compared as numbers), ``at_boot`` (the
+persisted value, else the kernel's fixed default where kernel.sysctl knows one), ``at_boot_from``
+and ``differs_at_boot``.
 
 mount: ``mounted``, ``source``, ``fstype``, ``options`` (list, as /proc/self/mounts has them: the
 kernel's view, the last mount on the path wins).
@@ -17,6 +19,7 @@ from hardencheck.errors import ProbeError
 from hardencheck.collect.probes._common import clean, complete_section
 from hardencheck.collect.probes.resource_base import ResourceProbe, item_loop
 from hardencheck.collect.probes.base import Arg
+from hardencheck.collect.probes.kernel_sysctl import KERNEL_DEFAULTS
 from hardencheck.collect.probes.sysctl_files import PERSISTED_SNIPPET, effective, parse_listing
 
 PARAM_BODY = (
@@ -69,6 +72,11 @@ class ResourceKernelParam(ResourceProbe):
         facts.update(persisted=persisted, persisted_from=setting.where if setting else None,
                      persisted_overrides=setting.overrides if setting else [],
                      persisted_matches=_same(persisted, facts["value"]))
+        # the next boot: the persisted value, else the kernel's fixed default (kernel.sysctl's table)
+        boot, boot_from = persisted, facts["persisted_from"]
+        if boot is None and facts["exists"] and name in KERNEL_DEFAULTS:
+            boot, boot_from = str(KERNEL_DEFAULTS[name]), "kernel default"
+        facts.update(at_boot=boot, at_boot_from=boot_from, differs_at_boot=facts["exists"] and not _same(boot, facts["value"]))
         return facts
 
 
