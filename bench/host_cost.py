@@ -113,6 +113,8 @@ def measure(host, specs, known_hosts: str) -> dict[str, tuple[float, float]]:
 
 
 def probe_of(sid: str) -> str:
+    if sid.startswith("compare/"):
+        return sid
     base = sid.split("/")[0]
     return re.sub(r"-\d+$", "", base)
 
