@@ -27,13 +27,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from hardencheck.judge.controls import TRANSLATED_FIELDS
 from hardencheck.judge.tom import ROLLUP
 from hardencheck.records.files import sha256_bytes
 from hardencheck.report.sentences import expected_text, message_text
 from hardencheck.results import SEVERITY_ORDER, STATUSES, document_bytes
 
 #: a control's text fields, each with a German version in the control's ``de:`` block
-CONTROL_TEXT = ("title", "description", "rationale", "remediation")
+CONTROL_TEXT = TRANSLATED_FIELDS
 #: severities, worst first
 SEVERITIES = tuple(sorted(SEVERITY_ORDER, key=lambda s: -SEVERITY_ORDER[s]))
 
