@@ -17,7 +17,7 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005", "NET-010", "NET-011"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005", "NET-010", "NET-011", "FW-002"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 
@@ -146,3 +146,11 @@ def test_vpn_and_internal_services(tom_scan):
     assert status == "pass", msg
     status, actual, msg = verdict(by, "tombad", "NET-011")
     assert status == "fail" and actual["exposed_internal"] == ["5432/tcp on 0.0.0.0 (every address)"], msg
+
+
+def test_egress_default_deny(tom_scan):
+    _, _, by = tom_scan
+    status, actual, msg = verdict(by, "tomgood", "FW-002")
+    assert status == "pass" and actual["output_chains"][0]["policy"] == "drop", msg
+    status, actual, msg = verdict(by, "tombad", "FW-002")
+    assert status == "fail" and actual["output_chains"] == [], msg

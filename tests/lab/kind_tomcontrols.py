@@ -45,6 +45,10 @@ VPN and internal services (NET-010, NET-011)
   NET-011 internal_ports [5432/tcp]: tomgood binds it to 10.77.0.1 (a private address on lo),
   tombad to 0.0.0.0.
 
+egress filtering (FW-002)
+  tomgood: the hardened ruleset plus an output chain with policy drop (loopback, established, DNS,
+  HTTPS and SSH out); tombad: the hardened ruleset (output open).
+
 encrypted listeners (NET-009)
   tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
   tombad: python's http.server on 0.0.0.0:8080 and an SMTP greeter on 0.0.0.0:2525 that offers no
@@ -59,7 +63,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .lab import ExtraKind, register_kind
+from .lab import NFT_HARDENED, ExtraKind, register_kind
 
 ROSTER = ["root", "alice"]
 #: secrets planted in the hosts' files (backup job files, wg0.conf) that must never leave the host
@@ -277,5 +281,17 @@ def _prepare(bad: bool):
     return prepare
 
 
-register_kind("tomgood", ExtraKind(prepare=_prepare(False)))
+NFT_EGRESS = NFT_HARDENED.replace("\t}\n}\n", """\t}
+\tchain output {
+\t\ttype filter hook output priority 0; policy drop;
+\t\toif lo accept
+\t\tct state established,related accept
+\t\tudp dport 53 accept
+\t\ttcp dport { 22, 53, 443 } accept
+\t}
+}
+""")
+assert "hook output" in NFT_EGRESS
+
+register_kind("tomgood", ExtraKind(prepare=_prepare(False), nft=NFT_EGRESS))
 register_kind("tombad", ExtraKind(prepare=_prepare(True)))
