@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 
-from hardencheck.report import i18n
+from hardencheck.report import i18n, scope_view
 from hardencheck.report.i18n import word
 from hardencheck.report.view import SEVERITIES, ReportView, no_surrogates
 from hardencheck.results import STATUSES
@@ -284,6 +284,7 @@ def render_summary(s: ReportView, lang: str = "en", comparison: dict | None = No
             if len(s.tom_open) > TOP_TOM:
                 out += ["", L["more"].format(n=len(s.tom_open) - TOP_TOM)]
 
+    out += _scope(s, lang)
     out += _attestations(s, lang)
     out += _exceptions(s, lang)
     out += ["", f"<sub>{L['footer'].format(run=md(s.run_id or '-', 64))}</sub>", ""]
@@ -371,6 +372,20 @@ def _exceptions(s: ReportView, lang: str) -> list[str]:
                             md(json.dumps(d.get("value"), ensure_ascii=False, default=str), 60), md(d.get("why"))))
         if len(s.deviations) > TOP_FAILING:
             out += ["", L["more"].format(n=len(s.deviations) - TOP_FAILING)]
+    return out
+
+
+def _scope(s: ReportView, lang: str) -> list[str]:
+    """Were all servers tested? (report.scope_view): the counts, then each list, bounded."""
+    if not s.scope:
+        return []
+    out = ["", f"### {scope_view.w('title', lang)}", "", md(scope_view.summary(s.scope, lang), 400) + "  ",
+           f"{scope_view.w('register', lang)}: {md(scope_view.register_line(s.scope, lang), 400)}"]
+    for _, title, header, rows in scope_view.tables(s.scope, lang):
+        if rows:
+            out += ["", f"#### {title} ({len(rows)})", ""] + _table(header, ["l"] * len(header))
+            out += [_row(*(md(c, 120) for c in r)) for r in rows[:TOP_FAILING]]
+            out += ["", LABELS[lang]["more"].format(n=len(rows) - TOP_FAILING)] if len(rows) > TOP_FAILING else []
     return out
 
 
