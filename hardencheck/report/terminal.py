@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from hardencheck.report import i18n
+from hardencheck.report import i18n, scope_view
 from hardencheck.report.i18n import word
 from hardencheck.report.view import build_view
 from hardencheck.results import HostOutcome, status_counts
@@ -253,6 +253,10 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             console.print(f"[red]{w('attested document')} {safe(doc, 120)} ({safe(measure)}): "
                           f"{safe(word(i18n.DOCUMENT_STATUS, st, lang))}[/]")
     print_exceptions(console, s, w, lang)
+    if s.scope:     # were all servers tested? (scan --expect-hosts; report.scope_view)
+        missing = [m.get("name") or "" for m in s.scope.get("missing_from_inventory") or []]
+        console.print(("[yellow]" if missing else "") + safe(scope_view.summary(s.scope, lang), 400)
+                      + (": " + safe(", ".join(missing), 200) if missing else "") + ("[/]" if missing else ""))
     console.print(f"{w('total')}: " + ", ".join(f"[{STATUS_STYLE[st]}]{i18n.num(n, lang)} {st_word(st)}[/]"
                                                for st, n in s.totals.items()))
     if results_path:
