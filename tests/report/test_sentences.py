@@ -171,3 +171,29 @@ def test_annual_report_titles_in_german_only_while_the_control_is_unchanged():
     assert library_title("SSH-001", c.title, "en") == c.title
     assert library_title("SSH-001", "An older title of SSH-001", "de") == "An older title of SSH-001"
     assert library_title("NOPE-001", "Somebody's own control", "de") == "Somebody's own control"
+
+
+def test_terminal_and_markdown_say_the_finding_in_german():
+    import io
+
+    from rich.console import Console
+
+    from hardencheck.report import markdown
+    from hardencheck.report.terminal import summary_from_doc
+    from hardencheck.report.view import build_view
+
+    lc = BY_ID["SSH-001"]
+    r = result_to_json(judge_facts(lc.control, {"passwordauthentication": "yes", "kbdinteractiveauthentication": "no",
+                                                "pubkeyauthentication": "yes", "permitrootlogin": "no",
+                                                "permitemptypasswords": "no"}, lc.control.params, NOW, host="web1"))
+    doc = json.loads(json.dumps({"controls": [control_json(lc)], "results": [r],
+                                 "hosts": [{"name": "web1", "identity": {"address": "198.18.0.9"}, "status": "ok"}],
+                                 "run": {"id": "r1", "started_at": "2026-12-06T14:03:05.123Z"}}, default=str))
+    buf = io.StringIO()
+    summary_from_doc(Console(file=buf, width=250, color_system=None), doc, lang="de")
+    out = buf.getvalue()
+    assert '`passwordauthentication` ist "yes" (erwartet: ist "no")' in out and "expected" not in out
+    md_de = markdown.render(build_view(doc), "de").decode()
+    assert lc.control.de.title in md_de and "06.12.2026 14:03:05 UTC" in md_de
+    md_en = markdown.render(build_view(doc), "en").decode()
+    assert lc.control.title in md_en and "2026-12-06 14:03:05 UTC" in md_en
