@@ -24,6 +24,9 @@ from hardencheck.collect.probes.net_listening import NetListening
 
 SCANNER_SIDE = ": scanner-side, never sent to the host: nmap runs on the scanner, hardencheck scan --exposure"
 LEGACY_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1")
+#: nmap's LIKELY_SSL_PORTS (nselib/shortport.lua, 7.93): open without a TLS result, the check is undecided
+LIKELY_TLS_PORTS = frozenset({261, 271, 324, 443, 465, 563, 585, 636, 853, 989, 990, 992, 993, 994, 995, 2221,
+                              2252, 2376, 3269, 3389, 4433, 4911, 5061, 5986, 6679, 6697, 8443, 8883, 9001})
 CHECKS = ("open", "listeners", "tls")
 
 
@@ -131,7 +134,14 @@ def tls_facts(view: dict, weak: set[str]) -> dict:
             if proto in LEGACY_PROTOCOLS:
                 legacy.append(f"{port} {proto}")
             weak_ciphers += [f"{port} {proto} {name} ({grade})" for name, grade in ciphers if grade in weak]
+    open_ports = {p for p, state in view["states"].items() if state == "open"}
+    unverified = [f"{p}/tcp" for p in sorted(open_ports & LIKELY_TLS_PORTS) if f"{p}/tcp" not in services]
+    if unverified and not legacy and not weak_ciphers:
+        raise ProbeError("incomplete_output", f"{', '.join(unverified)} open on a TLS port, but nmap's "
+                                              "ssl-enum-ciphers gave no result (no TLS handshake, or it ran out "
+                                              "of exposure.script_timeout): the TLS versions offered are unknown")
     return {"tls_services": services, "legacy_protocols": legacy, "weak_ciphers": weak_ciphers,
+            "tls_unverified": unverified,
             "tls_offered": [f"{t['port']}/tcp {', '.join(sorted(t.get('protocols', {})))}"
                             f" (least strength {t.get('least_strength')})" for t in view.get("tls", [])]}
 
