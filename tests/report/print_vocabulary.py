@@ -22,6 +22,8 @@ import pkgutil
 import re
 from typing import Any, Iterator
 
+#: German words that report code writes as literals outside any table (sentences.py: "ist virtuell")
+CODE_GERMAN = ("virtuell",)
 WORD = re.compile(r"[A-Za-zÄÖÜäöüß]{3,}")
 #: English fields of the results document (their German is rendered from the library and i18n)
 ENGLISH_FIELDS = {"title", "description", "rationale", "remediation", "message", "expected", "expectation"}
@@ -61,9 +63,12 @@ def german_texts(doc: dict) -> list[str]:
     texts: list[str] = []
     for m in pkgutil.iter_modules(report_pkg.__path__):
         mod = importlib.import_module(f"hardencheck.report.{m.name}")
-        for value in vars(mod).values():
+        for name, value in vars(mod).items():
             if isinstance(value, dict):
-                texts.extend(_german(value))
+                # {"de": ...} at any depth; a table named *_DE (terminal._DE, sentences._KIND_DE)
+                # is German throughout
+                texts.extend(_strings(value, skip_en=False) if name.endswith("_DE") else _german(value))
+    texts.extend(CODE_GERMAN)
     for loaded in load_controls().controls:
         c = getattr(loaded, "control", loaded)
         de = getattr(c, "de", None)
