@@ -172,3 +172,19 @@ def test_an_unreachable_bastion_fails_every_target_naming_it(blab, tmp_path):
     for h in doc["hosts"]:
         assert h["error"]["reason"] == "unreachable" and h["error"]["bastion"] == f"root@{addr}:22"
         assert "connection refused" in h["error"]["message"] and addr in h["error"]["message"]
+
+
+def test_two_hops_share_each_hop(blab, tmp_path):
+    """jump: bastion, then the bastion's own sshd at 127.0.0.1 as a second hop: 6 targets cost one
+    connection from the scanner and one second-hop connection, not 6 of each."""
+    log = Log(blab)
+    inv = setup(blab, tmp_path, 7, extra="")
+    addr = blab.hosts["bastion"].address
+    text = inv.read_text().replace(f"jump: 'root@{addr}'", f"jump: 'root@{addr},root@127.0.0.1'")
+    inv.write_text("\n".join(line for line in text.splitlines() if not line.startswith("  t1:")) + "\n")
+    code, doc = scan(inv, tmp_path, "--forks", "6")
+    assert [h["status"] for h in doc["hosts"]] == ["ok"] * 6, [h["error"] for h in doc["hosts"]]
+    assert log.count("Accepted publickey for root", log.gateway) == 1
+    assert log.count("Accepted publickey for root", "127.0.0.") == 6 + 1
+    for h in doc["hosts"]:
+        assert [r["jump"] for r in h["identity"]["via_host_keys"]] == [f"root@{addr}:22", "root@127.0.0.1:22"]
