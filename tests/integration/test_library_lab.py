@@ -107,18 +107,18 @@ EXPECTED = {
     ("FILE-001", "weak"): ("fail", {"world_writable_files": ["/etc/hc-lab/shared.conf"]}),
     ("FILE-002", "hardened"): ("pass", {"dirs_without_sticky_count": 0}),
     ("FILE-002", "weak"): ("fail", {"dirs_without_sticky": ["/var/tmp/upload"]}),
-    # sysctl, per network namespace; the lab sets them in its start script only (no sysctl file
-    # persists them), so the next boot (at_boot: the kernel defaults) undoes redirects and rp_filter
+    # sysctl, per network namespace: set by the start script and persisted in
+    # /etc/sysctl.d/60-hardening.conf on hardened (at_boot: what the next boot sets)
     ("NET-003", "hardened"): ("pass", {"net.ipv4.ip_forward": 0, "net.ipv6.conf.all.forwarding": 0,
                                        "at_boot.net.ipv4.ip_forward": 0}),
     ("NET-003", "weak"): ("fail", {"net.ipv4.ip_forward": 1}),
-    ("NET-004", "hardened"): ("fail", {"net.ipv4.conf.all.accept_redirects": 0,
+    ("NET-004", "hardened"): ("pass", {"net.ipv4.conf.all.accept_redirects": 0,
                                        "net.ipv4.conf.all.send_redirects": 0,
                                        "net.ipv6.conf.all.accept_redirects": 0,
-                                       "at_boot.net.ipv4.conf.all.accept_redirects": 1}),
+                                       "at_boot.net.ipv4.conf.all.accept_redirects": 0}),
     ("NET-004", "weak"): ("fail", {"net.ipv4.conf.all.accept_redirects": 1}),
-    ("NET-005", "hardened"): ("fail", {"net.ipv4.conf.all.rp_filter": 1, "net.ipv4.tcp_syncookies": 1,
-                                       "at_boot.net.ipv4.conf.all.rp_filter": 0}),
+    ("NET-005", "hardened"): ("pass", {"net.ipv4.conf.all.rp_filter": 1, "net.ipv4.tcp_syncookies": 1,
+                                       "at_boot.net.ipv4.conf.all.rp_filter": 1}),
     ("NET-005", "weak"): ("fail", {"net.ipv4.conf.all.rp_filter": 0}),
     # journald, rsyslog
     ("LOG-004", "hardened"): ("pass", {"storage": "persistent", "journal_dir_exists": True}),

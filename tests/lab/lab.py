@@ -1710,6 +1710,12 @@ class Lab:
                 ("deploy", None, None, "!", "/home/deploy", "/bin/bash", "CI deployments"),
             ])
 
+        # hardened persists its network sysctls as an admin would (NET-003/4/5 judge what the next
+        # boot sets too); weak sets them at runtime only
+        if hardened:
+            _write(etc / "sysctl.d" / "60-hardening.conf",
+                   "# network hardening (hardencheck lab), applied by systemd-sysctl at boot\n"
+                   + "".join(f"{key.replace('/', '.')} = {val}\n" for key, val in SYSCTLS[kind]))
         # per-netns sysctls (before sshd), and weak's extra listener (after /run is mounted)
         lines = []
         for key, val in SYSCTLS[kind]:
