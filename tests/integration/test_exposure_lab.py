@@ -18,6 +18,7 @@ import ipaddress
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -197,3 +198,18 @@ def test_without_root_a_connect_scan_sees_the_same(exposure_lab):
     assert {v["scan_type"] for v in views.values()} == {"connect"}
     assert views[addrs[0]]["ports_by_state"]["open"] == "22,8080"
     assert views[addrs[1]]["ports_by_state"] == {"filtered": "4433,8080", "open": "22"}
+
+
+def test_hostile_banners_stay_out_of_every_report(exposure_lab):
+    """exp-open's listener greets every connection with markup and a terminal escape; nmap connected
+    to it (open, TLS attempted), but no banner is read into a fact, the evidence or a report."""
+    from tests.lab.kind_exposure import HOSTILE_BANNER
+
+    lab, *_, (code, run, doc, by) = exposure_lab
+    with socket.create_connection((lab.hosts["exp-open"].address, 8080), timeout=5) as s:
+        assert s.recv(4096).startswith(HOSTILE_BANNER.encode()[:20])           # the hostile input is real
+    assert by[("exp-open", "NET-006")]["actual"]["open"] == ["22/tcp", "8080/tcp"]
+    for path in [run / "results.json", run / "report.html", *sorted((run / "hosts").glob("*.json")),
+                 run / "exposure" / "nmap-ipv4.xml"]:
+        data = path.read_bytes()
+        assert b"hc-banner" not in data and b"\x1b[2J" not in data and b"\\u001b[2J" not in data, path

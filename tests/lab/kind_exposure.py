@@ -1,8 +1,9 @@
 """Lab host kinds for the outside-in exposure scan (``hardencheck scan --exposure``, issue 15),
 started only by tests/integration/test_exposure_lab.py and bench/exposure_cost.py:
 
-- ``exp-blocked``: hardened, plus a python listener on 0.0.0.0:8080 (not approved) that the
-  hardened ruleset (policy drop, only 22 accepted) blocks: open inside, filtered from outside.
+- ``exp-blocked``: hardened, plus a python listener on 0.0.0.0:8080 (not approved; it greets every
+  connection with ``HOSTILE_BANNER``) that the hardened ruleset (policy drop, only 22 accepted)
+  blocks: open inside, filtered from outside.
 - ``exp-open``: the same listener, and a ruleset that still says ``policy drop`` but accepts
   8080: the firewall claims default deny, the listener is reachable from outside.
 - ``exp-tls10``: hardened, plus ``openssl s_server`` on 0.0.0.0:4433 offering only TLS 1.0 with
@@ -17,13 +18,27 @@ UNAPPROVED_PORT = 8080
 TLS_PORT = 4433
 _BASE_ALLOWED = ["22/tcp", "68/udp", "546/udp"]
 
-_LISTENER = ("python3 -c 'import socket,time; s=socket.socket(); "
-             "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-             f"s.bind((\"0.0.0.0\", {UNAPPROVED_PORT})); s.listen(); time.sleep(86400)' &\n")
+#: what the unapproved listener sends to whoever connects: markup, a terminal escape, a fake nmap line
+HOSTILE_BANNER = '<script>alert("hc-banner")</script>\x1b[2J 8080/tcp closed | [REDACTED] hc-banner'
+_SERVER = f"""import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", {UNAPPROVED_PORT}))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    try:
+        c.sendall({HOSTILE_BANNER.encode()!r} + b"\\r\\n")
+    except OSError:
+        pass
+    c.close()
+"""
 
 
 def _listener(host, dirs):
-    return _LISTENER
+    (dirs["etc"] / "hc-lab-exposure").mkdir(parents=True, exist_ok=True)
+    (dirs["etc"] / "hc-lab-exposure" / "banner.py").write_text(_SERVER)
+    return "python3 /etc/hc-lab-exposure/banner.py </dev/null >/dev/null 2>&1 &\n"
 
 
 def _tls10(host, dirs):
