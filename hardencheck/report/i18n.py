@@ -246,7 +246,12 @@ SCOPE: Table = {
     "never_ok": {"en": "In the register and planned, never successfully scanned in the period",
                  "de": "Im Asset-Register und vorgesehen, im Zeitraum nie erfolgreich geprüft"},
     "unregistered": {"en": "Scanned in the period, not in the register", "de": "Im Zeitraum geprüft, fehlt im "
-                                                                             "Asset-Register"},
+                                                                             "Asset-Register"},    "audit_summary": {"en": "{t} of {n} hosts of the register tested in the period ({p}); {o} planned but never "
+                            "successfully scanned, {m} in no run, {u} scanned hosts not in the register",
+                      "de": "{t} von {n} Servern des Asset-Registers im Zeitraum geprüft ({p}); {o} vorgesehen, aber "
+                            "nie erfolgreich geprüft, {m} in keinem Lauf, {u} geprüfte Server fehlen im Asset-Register"},
+    "runs": {"en": "runs planned", "de": "Läufe vorgesehen"}, "checked": {"en": "runs scanned", "de": "Läufe geprüft"},
+    "last_seen": {"en": "last planned", "de": "zuletzt vorgesehen"},
 }
 
 def word(table: Table, key: str | None, lang: str, default: str | None = None) -> str:
