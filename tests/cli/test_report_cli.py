@@ -22,7 +22,7 @@ def test_report_renders_json_into_another_folder(tmp_path, capsys):
 def test_report_refuses_unknown_formats_and_schemas(tmp_path, capsys):
     run = saved_run(tmp_path)
     assert main(["report", str(run), "--format", "docx"]) == 3
-    assert "unknown report format(s) pdf" in capsys.readouterr().err
+    assert "unknown report format(s) docx" in capsys.readouterr().err
     doc = json.loads((run / "results.json").read_text())
     doc["schema_version"] = "2.0"
     bad = tmp_path / "bad.json"
