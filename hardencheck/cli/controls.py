@@ -22,6 +22,8 @@ def add_parsers(sub) -> None:
     for name, helptext in (("lint", "validate every control file (German de: block included)"), ("list", "list the controls")):
         x = csub.add_parser(name, help=helptext)
         x.add_argument("path", nargs="?", help="control folder (default: the shipped controls/)")
+        if name == "list":
+            x.add_argument("--lang", choices=("en", "de"), default="en", help="language of the titles")
     test = csub.add_parser("test", help="judge a control folder's cases (<DIR>/tests/<ID>.yml); every control "
                                         "needs a passing and a failing case")
     test.add_argument("path", nargs="?", help="control folder (default: the shipped library and the checkout's "
@@ -48,7 +50,7 @@ def run(args, console: Console) -> int:
             t.add_column(col)
         for lc in cs.controls:
             c = lc.control
-            t.add_row(c.id, c.severity, c.probe, ",".join(c.tags), c.title)
+            t.add_row(c.id, c.severity, c.probe, ",".join(c.tags), c.text("title", args.lang))
         console.print(t)
         return EXIT_OK
     cs = load_controls(args.controls)

@@ -83,3 +83,9 @@ def test_translation_errors_are_config_errors_with_a_location(tmp_path):
     (e,) = translation_errors(lc)
     assert isinstance(e, ConfigError) and not isinstance(e, ConfigErrors)
     assert (e.file, e.line, e.field) == (str(tmp_path / "TST-001.yml"), 1, "de")
+
+
+def test_controls_list_in_german(capsys):
+    assert main(["controls", "list", "--lang", "de"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "SSH-001" in out and "SSH akzeptiert" in out and "SSH accepts" not in out
