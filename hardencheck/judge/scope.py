@@ -146,3 +146,26 @@ def stale(names: list[str], history: dict[str, dict] | None, this_run: dict[str,
                     "last_attempt": attempt["at"], "last_status": attempt["status"], "last_reason": attempt["reason"],
                     "this_run": cur["status"] if cur is not None else "not_scanned"})
     return {"days": days, "as_of": as_of, "history": history is not None, "hosts": out}
+
+
+def period(register: AssetRegister, hosts_seen: list[dict]) -> dict:
+    """The register's completeness over an audit period: ``hosts_seen`` (audit.json ``hosts``: name,
+    runs planned, runs checked, first/last seen) reconciled with the register by name (the rules above).
+    A register host is ``tested`` when a run of the period scanned it successfully at least once,
+    ``never_ok`` when runs planned it but none succeeded, ``never_planned`` when no run had it;
+    ``unregistered``: hosts of the period the register lacks. ``completeness``: tested / entries."""
+    rec = reconcile(register, [(h["name"], "") for h in hosts_seen])
+    seen = {h["name"]: h for h in hosts_seen}
+    tested, never_ok = [], []
+    for m in rec["matched"]:
+        h = seen[m["host"]]
+        entry = {**m, "runs": h["runs"], "checked": h["checked"], "last_seen": h["last_seen"]}
+        (tested if h["checked"] else never_ok).append(entry)
+    unregistered = [{"host": u["host"], "runs": seen[u["host"]]["runs"], "checked": seen[u["host"]]["checked"]}
+                    for u in rec["not_in_register"]]
+    n = len(register.assets)
+    return {"register": register.document(), "tested": tested, "never_ok": never_ok,
+            "never_planned": rec["missing_from_inventory"], "unregistered": unregistered,
+            "counts": {"register": n, "tested": len(tested), "never_ok": len(never_ok),
+                       "never_planned": len(rec["missing_from_inventory"]), "unregistered": len(unregistered)},
+            "completeness": round(len(tested) / n, 4) if n else None}

@@ -169,3 +169,19 @@ def test_without_history_only_this_run_counts():
     this_run = {"a": {"status": "ok", "started_at": "2026-12-07T01:00:00.000Z", "reason": None}}
     s = stale(["a", "b"], None, this_run, days=7, as_of="2026-12-07T02:00:00.000Z")
     assert s["history"] is False and [h["host"] for h in s["hosts"]] == ["b"]
+
+
+def test_period_completeness_of_the_register(tmp_path):
+    from hardencheck.judge.scope import period
+    r = _reg(tmp_path, "host,env\nweb1,prod\ndb1,prod\nmail,test\nlegacy,prod\n")
+    seen = [{"name": "web1.example.org", "runs": 10, "checked": 9, "first_seen": "a", "last_seen": "b"},
+            {"name": "db1", "runs": 10, "checked": 0, "first_seen": "a", "last_seen": "b"},
+            {"name": "mail", "runs": 3, "checked": 1, "first_seen": "a", "last_seen": "b"},
+            {"name": "shadow", "runs": 2, "checked": 2, "first_seen": "a", "last_seen": "b"}]
+    p = period(r, seen)
+    assert [(t["name"], t["host"]) for t in p["tested"]] == [("web1", "web1.example.org"), ("mail", "mail")]
+    assert [t["name"] for t in p["never_ok"]] == ["db1"] and p["never_ok"][0]["runs"] == 10
+    assert [m["name"] for m in p["never_planned"]] == ["legacy"]
+    assert p["unregistered"] == [{"host": "shadow", "runs": 2, "checked": 2}]
+    assert p["completeness"] == 0.5 and p["counts"] == {"register": 4, "tested": 2, "never_ok": 1,
+                                                        "never_planned": 1, "unregistered": 1}
