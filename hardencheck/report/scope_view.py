@@ -64,3 +64,35 @@ def context(scope: dict | None, lang: str) -> dict | None:
             "no_history": None if st.get("history", True) else w("no_history", lang),
             "flag": w("flag", lang) if scope.get("fail_on_missing_hosts") else None,
             "tables": [{"key": k, "title": t, "header": h, "rows": r} for k, t, h, r in tables(scope, lang)]}
+
+
+def audit_summary(scope: dict, lang: str) -> str:
+    c = scope.get("counts") or {}
+    share = scope.get("completeness")
+    return w("audit_summary", lang, t=c.get("tested", 0), n=c.get("register", 0),
+             p="—" if share is None else i18n.pct(100 * share, lang), o=c.get("never_ok", 0),
+             m=c.get("never_planned", 0), u=c.get("unregistered", 0))
+
+
+def audit_context(scope: dict | None, lang: str) -> dict | None:
+    """audit.json's ``scope`` (``audit --expect-hosts``; judge.scope.period) in the shape of
+    ``context``, so ``templates/scope.html.j2`` shows it in the annual report too."""
+    if not scope:
+        return None
+    r = scope.get("register") or {}
+    head = [w(k, lang) for k in ("name", "environment", "line")]
+    never_planned = [[m.get("name") or "", m.get("environment") or "–", str(m.get("line", ""))]
+                     for m in scope.get("never_planned") or []]
+    never_ok = [[m.get("name") or "", m.get("environment") or "–", str(m.get("line", "")), str(m.get("runs", 0)),
+                 i18n.timestamp(m.get("last_seen"), lang)] for m in scope.get("never_ok") or []]
+    unregistered = [[u.get("host") or "", str(u.get("runs", 0)), str(u.get("checked", 0))]
+                    for u in scope.get("unregistered") or []]
+    tables = [("never_planned", w("never_planned", lang), head, never_planned),
+              ("never_ok", w("never_ok", lang), head + [w("runs", lang), w("last_seen", lang)], never_ok),
+              ("unregistered", w("unregistered", lang), [w("host", lang), w("runs", lang), w("checked", lang)],
+               unregistered)]
+    return {"title": w("title", lang), "intro": w("audit_intro", lang), "summary": audit_summary(scope, lang),
+            "register_label": w("register", lang), "none": w("none", lang), "no_history": None, "flag": None,
+            "register": f"{r.get('path')} ({r.get('format')}, {r.get('entries')} {w('entries', lang)}) · sha256 "
+                        f"{r.get('sha256')}",
+            "tables": [{"key": k, "title": t, "header": h, "rows": rows} for k, t, h, rows in tables]}
