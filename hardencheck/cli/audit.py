@@ -25,7 +25,10 @@ from hardencheck.records import audit_document
 from hardencheck.records.bundle import inventory_key
 from hardencheck.records.files import write_bytes_atomic, write_json_atomic
 from hardencheck.records.history import HistoryReader
-from hardencheck.report import audit_html
+from hardencheck.judge import scope as judge_scope
+from hardencheck.records.effectiveness_periods import document_digest
+from hardencheck.report import audit_html, scope_view
+from hardencheck.scan import scope
 from hardencheck.report.terminal import safe
 
 COMMANDS: dict[str, str] = {"audit": "annual effectiveness report over the run history (audit.html, audit.json)"}
@@ -55,6 +58,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="folder for audit.html and audit.json "
                                                 "(default: reports/audit-FROM_TO)")
     p.add_argument("--lang", choices=["en", "de"], default="en")
+    p.add_argument("--expect-hosts", metavar="FILE",
+                   help="the asset register (CSV or JSON, as for scan): how many of its hosts the period's runs "
+                        "scanned successfully, which were never planned or never scanned, and scanned hosts it lacks "
+                        "(default: expect_hosts in hardencheck.yml)")
     p.add_argument("--tom", metavar="CATALOG",
                    help="TOM catalog that structures the report (default: the one recorded with the latest run "
                         "of the period, else the built-in default; also $HARDENCHECK_TOM)")
@@ -96,9 +103,13 @@ def run(args, console) -> int:
                               "name one with --inventory KEY, or give --all to mix them in one report",
                               field="--inventory")
         inventory = in_period[0] if in_period else None
+    register = scope.load(getattr(args, "expect_hosts", None) or settings.expect_hosts, False)
     t0 = time.perf_counter()
     doc = audit_document.audit(db, d0, d1, inventory=inventory, tom=tom, bundle_check=not args.no_bundle_check,
                                allowed_signers=allowed)
+    if register is not None:    # the register's completeness over the period (judge.scope.period)
+        doc["scope"] = judge_scope.period(register, doc["hosts"])
+        doc["digest_sha256"] = document_digest(doc)
     t1 = time.perf_counter()
     out = Path(args.out) if args.out else Path("reports") / f"audit-{d0}_{d1}"
     out.mkdir(parents=True, exist_ok=True)
@@ -131,6 +142,9 @@ def run(args, console) -> int:
             if c and c["status"] == "unverifiable":
                 console.print(f"UNVERIFIABLE run {safe(x['run_id'])}: {safe(c['reason'], 600)}", highlight=False,
                               soft_wrap=True)
+    if "scope" in doc:
+        console.print(scope_view.audit_summary(doc["scope"], args.lang), markup=False, highlight=False,
+                      soft_wrap=True)
     console.print(f"days without a successful scan: {g['days_without_successful_scan']} "
                   f"(longest gap {g['longest_days']})", markup=False, highlight=False, soft_wrap=True)
     console.print(f"wrote {out / 'audit.html'} and {out / 'audit.json'} "
