@@ -21,6 +21,7 @@ from hardencheck.report.audit_text import A
 from hardencheck.report.html import jinja_environment
 from hardencheck.report.i18n import RESPONSE_ACTION, RESPONSE_STATE, num, word
 from hardencheck.report.i18n_html import Lang
+from hardencheck.report import scope_view
 from hardencheck.report.view import library_title
 
 COLORS = {"held": "#1a7f37", "held_with_exceptions": "#7a5c00", "failed": "#c62828", "not_verified": "#8e24aa",
@@ -173,6 +174,7 @@ def build_context(doc: dict, lang: str) -> dict[str, Any]:
         "unverifiable": [r for r in doc["runs"]["list"] if (r.get("bundle_check") or {}).get("status")
                          == "unverifiable"],
         "sigs": doc["runs"].get("signatures"), "digest": doc.get("digest_sha256"),
+        "scope": scope_view.audit_context(doc.get("scope"), lang),   # audit --expect-hosts (templates/scope.html.j2)
     }
 
 
