@@ -102,6 +102,20 @@ def test_register_inventory_and_history_reconciled(slab, tmp_path, capsys):
                          "--fail-on-missing-hosts")
     assert code == 0 and not doc["scope"]["missing_from_inventory"] and not doc["scope"]["not_in_register"]
 
+    # the annual report over these runs: the register's completeness in the period
+    first, last = docs[0]["run"]["started_at"][:10], doc["run"]["started_at"][:10]
+    code = main(["audit", "--from", first, "--to", last, "--history", str(db), "--out", str(tmp_path / "audit"),
+                 "--expect-hosts", str(register), "--lang", "de"])
+    assert code == 0
+    audit = json.loads((tmp_path / "audit" / "audit.json").read_text())
+    sc = audit["scope"]
+    assert sc["completeness"] == 0.0 and [m["name"] for m in sc["never_planned"]] == ["WEAK"]
+    assert [(m["name"], m["runs"], m["checked"]) for m in sc["never_ok"]] == [("unreachable", 2, 0)]
+    assert sc["unregistered"] == [{"host": "hardened", "runs": 5, "checked": 5}]
+    html = (tmp_path / "audit" / "audit.html").read_text()
+    assert "Wurden alle Server geprüft?" in html[html.index('id="scope"'):]
+    assert "0 von 2 Servern des Asset-Registers im Zeitraum geprüft" in " ".join(capsys.readouterr().out.split())
+
 
 def test_a_bad_register_stops_the_scan_before_anything_connects(tmp_path, capsys):
     inv = tmp_path / "inv.yml"
