@@ -277,7 +277,7 @@ class OutsideView:
             evidence["nmap"] = {"version": self.version, "path": self.nmap_path, "scan_type": "syn" if self.root
                                 else "connect", "started_at": _utc(run.started), "ended_at": _utc(run.ended),
                                 "exit_code": run.exit_code, "xml": run.xml_name if run.xml else None,
-                                "summary": run.info.get("summary")}
+                                "summary": run.info.get("summary"), "stderr": run.stderr[-2000:]}
         sec.stdout_bytes, sec.stderr_bytes = len(sec.stdout.encode()), len(sec.stderr.encode())
         sec.started_at, sec.ended_at = (run.started, run.ended) if run else (None, None)
         return sec, evidence
@@ -314,6 +314,15 @@ class OutsideView:
 def exposure_controls(controls) -> list:
     """The controls of a library that read the outside-in view."""
     return [lc.control for lc in controls.controls if lc.control.probe == PROBE]
+
+
+def selected_controls(controls, tags: list[str] | None, control_ids: list[str] | None) -> list:
+    """The exposure controls a scan with these --tags/--control runs (none: nmap is not started)."""
+    from hardencheck.judge.verdict import selected
+
+    return [c for c in exposure_controls(controls)
+            if selected(c, tags=set(tags) if tags else None, control_ids=set(control_ids) if control_ids else None)
+            is None]
 
 
 def share_approved(hosts: list, controls) -> None:
