@@ -26,6 +26,7 @@ from typing import Callable
 
 from hardencheck.collect import engine
 from hardencheck.collect.exposure import OutsideView, approved_ports
+from hardencheck.collect.exposure import selected_controls as exposure_selected
 from hardencheck.collect.transports import make_transport
 from hardencheck.config import history_path
 from hardencheck.errors import ConfigError
@@ -231,8 +232,9 @@ class ScanRun:
     def start_outside(self) -> OutsideView | None:
         """scan --exposure: the one nmap run over the hosts' addresses, started before the SSH
         collection so that the two overlap (collect.exposure)."""
-        if not self.plan.request.exposure:
-            return None
+        req = self.plan.request
+        if not req.exposure or not exposure_selected(self.plan.controls, req.tags, req.control_ids):
+            return None     # no exposure control runs: nothing is sent
         hosts = getattr(self, "hosts_to_scan", self.plan.hosts)
         return OutsideView(hosts, self.plan.settings.exposure, approved_ports(hosts, self.plan.controls),
                            redactor=self.plan.settings.redactor()).start()
