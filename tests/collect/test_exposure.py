@@ -205,3 +205,12 @@ def test_net001_approved_ports_are_the_exposure_controls_too():
     approved = exposure.approved_ports(hosts, controls)
     assert "5432/tcp" in approved["db"] and "443/tcp" in approved["web"] and "22/tcp" in approved["plain"]
 
+
+
+def test_nmap_only_runs_for_a_scan_with_exposure_controls():
+    controls = load_controls()
+    ids = lambda cs: sorted(c.id for c in cs)   # noqa: E731
+    assert ids(exposure.selected_controls(controls, None, None)) == ["NET-006", "NET-007", "NET-008"]
+    assert ids(exposure.selected_controls(controls, ["ssh"], None)) == []
+    assert ids(exposure.selected_controls(controls, ["tls"], None)) == ["NET-008"]
+    assert ids(exposure.selected_controls(controls, None, ["NET-007", "FW-001"])) == ["NET-007"]
