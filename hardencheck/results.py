@@ -8,7 +8,7 @@ Readers must check ``schema_version``; a minor bump only adds fields.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -98,8 +98,18 @@ def exit_code(results: list[Result], fail_on: str) -> int:
     return 0
 
 
+# The JSON of a result and a host record: their fields in declaration order (what ``asdict``
+# gives), without ``asdict``'s deep copy. Their values are JSON already (the engine builds them with
+# ``judge.verdict.jsonable``), so the dicts share them with the dataclass: a scan converts 100
+# hosts x 80 results, and the deep copy took most of the scanner's main thread (bench/scale.py).
+# Lists are copied (cheap, and a caller appending to a result's ``tom`` must not change the JSON).
+_RESULT_FIELDS = tuple(f.name for f in fields(Result))
+_HOST_FIELDS = tuple(f.name for f in fields(HostRecord))
+
+
 def result_to_json(r: Result) -> dict[str, Any]:
-    d = asdict(r)
+    d = {name: getattr(r, name) for name in _RESULT_FIELDS}
+    d["tom"] = list(r.tom)
     if not d["responses"]:
         del d["responses"]           # only results a register entry matches carry it
     if not d["checks"]:
@@ -107,8 +117,14 @@ def result_to_json(r: Result) -> dict[str, Any]:
     return d
 
 
+def host_to_json(h: HostRecord) -> dict[str, Any]:
+    d = {name: getattr(h, name) for name in _HOST_FIELDS}
+    d["groups"], d["tags"], d["redactions"] = list(h.groups), list(h.tags), dict(h.redactions)
+    return d
+
+
 def outcome_to_json(o: HostOutcome) -> dict[str, Any]:
-    return {"host": asdict(o.host), "results": [result_to_json(r) for r in o.results], "evidence": o.evidence}
+    return {"host": host_to_json(o.host), "results": [result_to_json(r) for r in o.results], "evidence": o.evidence}
 
 
 def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]],

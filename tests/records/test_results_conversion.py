@@ -1,0 +1,76 @@
+"""results.result_to_json / host_to_json / outcome_to_json: the same JSON ``dataclasses.asdict`` gave
+(field order included, so the bytes of a host file and results.json do not change), for every
+control of the library judged on recorded host output through the whole engine."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import yaml
+
+from hardencheck.collect import engine
+from hardencheck.collect.transports import make_transport
+from hardencheck.inventory import Host
+from hardencheck.judge.controls import load_controls
+from hardencheck.results import Result, host_to_json, outcome_to_json, result_to_json
+
+FIXTURES = Path(__file__).parents[1] / "probes"
+
+
+def _recording() -> dict:
+    """One recorded answer per probe (its first fixture that parses), as the replay transport takes it."""
+    rec = {}
+    for folder in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        for f in sorted(folder.glob("*.yml")):
+            case = yaml.safe_load(f.read_text(encoding="utf-8"))
+            if "error" not in case:
+                rec[folder.name] = case
+                break
+    return rec
+
+
+def _reference(r: Result) -> dict:
+    """What result_to_json returned when it was built on asdict."""
+    d = asdict(r)
+    for key in ("responses", "checks"):
+        if not d[key]:
+            del d[key]
+    return d
+
+
+def _outcomes():
+    host = Host(name="rec", address="192.0.2.7", transport="replay", command_timeout=60,
+                vars={"replay": _recording()}, groups=["prod"])
+    gone = Host(name="gone", address="192.0.2.8", transport="replay", command_timeout=60, vars={"replay": {}})
+    return engine.scan([host, gone], load_controls(), engine.ScanOptions(tags={"ssh", "firewall", "kernel",
+                                                                               "accounts", "logging"}),
+                       lambda h, **kw: make_transport(h))
+
+
+def test_conversion_equals_asdict_for_the_whole_library():
+    outcomes = _outcomes()
+    statuses = {r.status for o in outcomes for r in o.results}
+    assert {"pass", "fail", "error", "skipped"} <= statuses, statuses   # every kind of result is covered
+    n = 0
+    for o in outcomes:
+        assert host_to_json(o.host) == asdict(o.host)
+        assert list(host_to_json(o.host)) == list(asdict(o.host))
+        for r in o.results:
+            got, want = result_to_json(r), _reference(r)
+            assert json.dumps(got) == json.dumps(want), r.control     # same keys, order and values
+            n += 1
+        doc = outcome_to_json(o)
+        assert json.dumps(doc) == json.dumps({"host": asdict(o.host), "results": [_reference(r) for r in o.results],
+                                              "evidence": o.evidence})
+    assert n == 2 * len(load_controls().controls)
+
+
+def test_responses_and_checks_are_kept_when_present_and_lists_are_copies():
+    r = Result(host="h", control="C-1", status="fail", severity="low", expected="x", actual={"a": 1},
+               message="m", tom=["1.2"], responses=[{"id": "E-1"}], checks=[{"path": "a"}])
+    d = result_to_json(r)
+    assert d == _reference(r) and list(d) == list(_reference(r))
+    d["tom"].append("9.9")
+    assert r.tom == ["1.2"]
