@@ -23,6 +23,7 @@ Each variable replaces the value below it whole (Ansible's default ``hash_behavi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from hardencheck.errors import ConfigError
@@ -72,7 +73,7 @@ class VarsDirs:
         self.base_dir = base_dir
         self.errors: list[ConfigError] = []
         self._cache: dict[tuple, list[dict]] = {}
-        self.files_read: list[str] = []
+        self.files_read: list[dict] = []       # {"path", "sha256"} of every vars file read
 
     def _load(self, path: Path, kind: str, name: str) -> dict | None:
         file = str(path)
@@ -92,7 +93,7 @@ class VarsDirs:
         except ConfigError as e:
             self.errors.append(e)
             return None
-        self.files_read.append(file)
+        self.files_read.append({"path": file, "sha256": hashlib.sha256(raw).hexdigest()})
         if doc is None:
             return None
         if not isinstance(doc, dict):

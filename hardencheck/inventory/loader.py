@@ -78,12 +78,19 @@ def parse_inventory_text(text: str, file: str = "<string>", base_dir: str | None
                          ansible_dirs: tuple | list = (), vars_beside: bool = False) -> list[Host]:
     """Hosts of an inventory text. Ansible formats read the group_vars/ and host_vars/ of
     ``ansible_dirs`` and, with ``vars_beside``, of ``base_dir`` (the inventory's folder) first."""
+    return _parse(text, file, base_dir, ansible_dirs, vars_beside)[0]
+
+
+def _parse(text: str, file: str, base_dir: str | None, ansible_dirs, vars_beside: bool
+           ) -> tuple[list[Host], list[dict]]:
+    """(hosts, the vars files read: {"path", "sha256"})."""
     base = base_dir or os.getcwd()
     fmt, doc = detect_format(text, file)
     f = FORMATS[fmt]
     if not f.ansible:
-        return f.load(text, doc, file, base)
-    return f.load(text, doc, file, base, vars_dirs(base if vars_beside else None, ansible_dirs))
+        return f.load(text, doc, file, base), []
+    vd = vars_dirs(base if vars_beside else None, ansible_dirs)
+    return f.load(text, doc, file, base, vd), (vd.files_read if vd else [])
 
 
 def load_inventory(path: str | os.PathLike, ansible_dirs: tuple | list = ()) -> Inventory:
@@ -104,9 +111,8 @@ def load_inventory(path: str | os.PathLike, ansible_dirs: tuple | list = ()) -> 
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"the inventory is not UTF-8: {e}", file=str(path)) from None
-    hosts = parse_inventory_text(text, str(path), str(p.resolve().parent),
-                                 ansible_dirs=[str(Path(d).resolve()) for d in ansible_dirs or ()],
-                                 vars_beside=True)
+    hosts, files = _parse(text, str(path), str(p.resolve().parent),
+                          [str(Path(d).resolve()) for d in ansible_dirs or ()], vars_beside=True)
     if not hosts:
         raise ConfigError("the inventory has no hosts", file=str(path))
-    return Inventory(path=str(path), hosts=hosts, sha256=hashlib.sha256(raw).hexdigest())
+    return Inventory(path=str(path), hosts=hosts, sha256=hashlib.sha256(raw).hexdigest(), vars_files=files)

@@ -68,6 +68,8 @@ class Inventory:
     path: str | None
     hosts: list[Host]
     sha256: str | None = None
+    # Ansible inventories: the group_vars/ and host_vars/ files that were read ({"path", "sha256"})
+    vars_files: list[dict] = field(default_factory=list)
 
     def host(self, name: str) -> Host:
         for h in self.hosts:

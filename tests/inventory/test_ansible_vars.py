@@ -329,3 +329,16 @@ def test_scan_cli_takes_ansible_dir(tmp_path):
     (host,) = json.loads(doc.read_text())["hosts"]
     assert host["tags"] == ["beside", "playbook"]      # tags add up over the layers
     assert main(["scan", "-i", str(inv), "--ansible-dir", str(tmp_path / "nope"), "--out", str(out)]) == 3
+
+
+def test_the_vars_files_read_are_listed_with_their_hashes(tmp_path):
+    inv = tree(tmp_path / "inv", {"hosts.ini": INI, **VARS}) / "hosts.ini"
+    pb = tree(tmp_path / "pb", PLAYBOOK)
+    files = load_inventory(inv, [pb]).vars_files
+    names = [str(Path(f["path"]).relative_to(tmp_path)) for f in files]
+    assert "inv/group_vars/web/20-more.yaml" in names and "pb/host_vars/w2.yml" in names
+    assert "inv/group_vars/db.yml" not in names and "inv/group_vars/nosuchgroup.yml" not in names
+    assert len(names) == len(set(names))
+    import hashlib
+    for f in files:
+        assert f["sha256"] == hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest()
