@@ -342,7 +342,7 @@ class ScanRun:
     def scope(self, outcomes: list[HostOutcome], ended: float) -> dict | None:
         """results.json's ``scope`` (scan.scope): the asset register against the inventory, and the
         hosts without a successful scan for N days (the history's runs of this inventory and this run)."""
-        if self.plan.expected is None:
+        if self.plan.expected is None or self.plan.shard is not None:   # a shard: the merged run reconciles
             return None
         past = self.history.guard(lambda r: r.history.last_scans(self.key, self.run_id)) if self.history else None
         req = self.plan.request
