@@ -17,9 +17,10 @@ from tests.conftest import lab_unavailable_or_skip
 
 pytestmark = pytest.mark.lab
 
-CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005", "NET-010", "NET-011", "FW-002"]
+CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008", "ACCT-015", "NET-009", "BACKUP-004", "BACKUP-005", "NET-010", "NET-011", "FW-002", "AVAIL-004"]
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
+CAN_REPLICATE = bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +155,16 @@ def test_egress_default_deny(tom_scan):
     assert status == "pass" and actual["output_chains"][0]["policy"] == "drop", msg
     status, actual, msg = verdict(by, "tombad", "FW-002")
     assert status == "fail" and actual["output_chains"] == [], msg
+
+
+def test_database_replication(tom_scan):
+    _, _, by = tom_scan
+    if not CAN_REPLICATE:
+        for host in ("tomgood", "tombad"):
+            assert verdict(by, host, "AVAIL-004")[0] == "not_applicable"
+        pytest.skip("no PostgreSQL server binaries on this machine: AVAIL-004 shown on fixtures only")
+    status, actual, msg = verdict(by, "tomgood", "AVAIL-004")
+    assert status == "pass", msg
+    assert sorted(s["role"] for s in actual["servers"]) == ["primary", "standby"]
+    status, actual, msg = verdict(by, "tombad", "AVAIL-004")
+    assert status == "fail" and "0 streaming standby(s)" in actual["unhealthy"][0], msg

@@ -49,6 +49,11 @@ egress filtering (FW-002)
   tomgood: the hardened ruleset plus an output chain with policy drop (loopback, established, DNS,
   HTTPS and SSH out); tombad: the hardened ruleset (output open).
 
+database replication (AVAIL-004), where this machine has PostgreSQL (the lab hosts share /usr)
+  both: a primary (port 5441) and a streaming standby (5442) made by initdb/pg_basebackup at host
+  start, Unix sockets only (no TCP listener); tombad stops its standby again, so its primary has
+  no streaming standby.
+
 encrypted listeners (NET-009)
   tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
   tombad: python's http.server on 0.0.0.0:8080 and an SMTP greeter on 0.0.0.0:2525 that offers no
@@ -266,6 +271,30 @@ def _vpn(host, dirs, bad: bool) -> str:
             "-quiet </dev/null >/dev/null 2>&1 &\n")
 
 
+PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+
+
+def _replication(host, dirs, bad: bool) -> str:
+    if not PG_BIN:
+        return ""
+    b = PG_BIN[-1].parent
+    pg = f"runuser -u postgres -- {b}"
+    conf = ("listen_addresses = ''\nunix_socket_directories = '/run/postgresql'\nfsync = off\n"
+            "shared_buffers = 16MB\nmax_connections = 20\n")
+    lines = (
+        "mkdir -p /run/postgresql /var/lib/hc-pg && chown postgres:postgres /run/postgresql /var/lib/hc-pg\n"
+        f"{pg}/initdb -A trust -D /var/lib/hc-pg/primary >/dev/null\n"
+        f"printf \"{conf}port = 5441\\n\" >> /var/lib/hc-pg/primary/postgresql.conf\n"
+        f"{pg}/pg_ctl -D /var/lib/hc-pg/primary -l /var/lib/hc-pg/primary.log -w start >/dev/null\n"
+        f"{pg}/pg_basebackup -h /run/postgresql -p 5441 -D /var/lib/hc-pg/standby -R -X stream >/dev/null\n"
+        "printf 'port = 5442\\n' >> /var/lib/hc-pg/standby/postgresql.conf\n"
+        f"{pg}/pg_ctl -D /var/lib/hc-pg/standby -l /var/lib/hc-pg/standby.log -w start >/dev/null\n"
+    )
+    if bad:
+        lines += f"{pg}/pg_ctl -D /var/lib/hc-pg/standby -m fast -w stop >/dev/null\n"
+    return lines
+
+
 def _prepare(bad: bool):
     def prepare(host, dirs):
         lines = ""
@@ -277,6 +306,7 @@ def _prepare(bad: bool):
         lines += _restore(host, dirs, bad)
         lines += _cadence(host, dirs, bad)
         lines += _vpn(host, dirs, bad)
+        lines += _replication(host, dirs, bad)
         return lines
     return prepare
 
