@@ -160,6 +160,8 @@ def period_warning(w: dict) -> str:
     return {"no_runs": f"no run in the {n} requested day(s)",
             "before_first_run": f"{n} requested day(s) before the first run ({w.get('from')} – {w.get('to')})",
             "after_last_run": f"{n} requested day(s) after the last run ({w.get('from')} – {w.get('to')})",
+            "not_evaluated": f"{n} requested day(s) after the evaluation time ({w.get('from')} – {w.get('to')}): "
+                             "not evaluated",
             "before_period": f"{n} run(s) of the history before the period left out ({w.get('first')} – {w.get('last')})",
             "after_period": f"{n} run(s) of the history after the period left out ({w.get('first')} – {w.get('last')})",
             "after_evaluated_end": f"{n} run(s) dated after the evaluation time, not counted ({w.get('first')} – "

@@ -169,7 +169,7 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
         "audit_version": AUDIT_VERSION,
         "period": {"from": date_from.isoformat(), "to": date_to.isoformat(),
                    "evaluated_to": iso_utc(period_end), "days": cal.n_days,
-                   **period_cover(runs, date_from, last_day, outside or {})},
+                   **period_cover(runs, date_from, last_day, outside or {}, date_to)},
         "inventory": inventory,
         "catalog": {**outline.info, "source": outline.source},
         "runs": {
@@ -221,12 +221,18 @@ def compute(runs: list[Run], outline: TomOutline, date_from: date, date_to: date
     }
 
 
-def period_cover(runs: list[Run], date_from: date, last_day: date, outside: dict[str, Any]) -> dict[str, Any]:
+def period_cover(runs: list[Run], date_from: date, last_day: date, outside: dict[str, Any],
+                 date_to: date | None = None) -> dict[str, Any]:
     """What the runs cover of the requested period: first and last run's day, the requested days before
-    the first and after the last run, and warnings (requested days without runs, runs left out)."""
+    the first and after the last run, and warnings (requested days without runs, requested days after
+    the evaluation time, runs left out)."""
+    later = []
+    if date_to is not None and date_to > last_day:
+        later = [{"kind": "not_evaluated", "n": (date_to - last_day).days,
+                  "from": date.fromordinal(last_day.toordinal() + 1).isoformat(), "to": date_to.isoformat()}]
     if not runs:
         return {"covered": None, "days_before_first_run": None, "days_after_last_run": None,
-                "warnings": [{"kind": "no_runs", "n": (last_day - date_from).days + 1}] + _outside(outside)}
+                "warnings": [{"kind": "no_runs", "n": (last_day - date_from).days + 1}] + later + _outside(outside)}
     first, last = date.fromisoformat(runs[0].day), date.fromisoformat(runs[-1].day)
     before, after = (first - date_from).days, (last_day - last).days
     warnings = []
@@ -237,7 +243,7 @@ def period_cover(runs: list[Run], date_from: date, last_day: date, outside: dict
         warnings.append({"kind": "after_last_run", "n": after,
                          "from": date.fromordinal(last.toordinal() + 1).isoformat(), "to": last_day.isoformat()})
     return {"covered": {"from": runs[0].started_at, "to": runs[-1].started_at}, "days_before_first_run": before,
-            "days_after_last_run": after, "warnings": warnings + _outside(outside)}
+            "days_after_last_run": after, "warnings": warnings + later + _outside(outside)}
 
 
 def _outside(outside: dict[str, Any]) -> list[dict[str, Any]]:

@@ -74,6 +74,8 @@ A: dict[str, dict[str, Any]] = {
                            "de": "{n} angeforderte(r) Tag(e) vor dem ersten Prüflauf ({a} – {b}): nicht abgedeckt."},
     "w_after_last_run": {"en": "{n} requested day(s) after the last run ({a} – {b}): not covered.",
                          "de": "{n} angeforderte(r) Tag(e) nach dem letzten Prüflauf ({a} – {b}): nicht abgedeckt."},
+    "w_not_evaluated": {"en": "{n} requested day(s) after the evaluation time ({a} – {b}): not evaluated.",
+                        "de": "{n} angeforderte(r) Tag(e) nach dem Auswertungszeitpunkt ({a} – {b}): nicht ausgewertet."},
     "w_before_period": {"en": "{n} run(s) of the history before the period left out ({a} – {b}).",
                         "de": "{n} Prüflauf/-läufe der Historie vor dem Zeitraum nicht berücksichtigt ({a} – {b})."},
     "w_after_period": {"en": "{n} run(s) of the history after the period left out ({a} – {b}).",

@@ -297,6 +297,11 @@ def test_as_of_cuts_the_period(history):
     days after it are no gaps."""
     doc = run_audit(history, as_of=datetime(2026, 3, 9, 12, tzinfo=timezone.utc))
     assert doc["period"]["evaluated_to"] == "2026-03-09T12:00:00Z" and doc["period"]["days"] == 9
+    # the requested day after it, and r7 dated after it, are warnings (not dropped without a word)
+    w = {x["kind"]: x for x in doc["period"]["warnings"]}
+    assert w["not_evaluated"] == {"kind": "not_evaluated", "n": 1, "from": "2026-03-10", "to": "2026-03-10"}
+    assert (w["after_evaluated_end"]["n"], w["after_evaluated_end"]["first"]) == (1, "2026-03-10T02:00:00Z")
+    assert doc["period"]["covered"] == {"from": "2026-03-01T02:00:00Z", "to": "2026-03-09T02:00:00Z"}
     assert len(doc["series"]["days"]) == 9
     fw = by_id(doc, "controls")["FW-001"]["figures"]
     (e,) = fw["open"]
