@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,8 +31,10 @@ from hardencheck.errors import ConfigError, ConfigErrors
 NAME_COLUMNS = ("fqdn", "hostname", "host_name", "host", "name")
 #: header names of the optional environment column, in order of preference
 ENV_COLUMNS = ("environment", "env", "stage")
-#: a host name (labels of letters, digits, '-', '_'), an IPv4 or IPv6 address; at most 253 characters
-_NAME = re.compile(r"^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?\.?)+$|^[0-9A-Fa-f:.]+$")
+#: a host name: labels of letters, digits, "-", "_" (not first or last), at most 253 characters; or an IP address
+#: (labels separated by exactly one dot: no nested optional repetition, so no catastrophic backtracking)
+_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
+_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?$")
 _MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -59,13 +62,21 @@ class AssetRegister:
                 "duplicates": self.duplicates}
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
 def _check_name(value, path: str, line: int, where: str) -> str:
     if not isinstance(value, str):
         raise ConfigError(f"the name is {type(value).__name__}, not a text", file=path, line=line, field=where)
     name = value.strip()
     if not name:
         raise ConfigError("empty name: each asset needs a host name", file=path, line=line, field=where)
-    if not _NAME.match(name):
+    if not _NAME.match(name) and not _is_address(name):
         raise ConfigError(f"{name[:80]!r} is not a host name or address (letters, digits, '.', '-', '_'; "
                           "IPv4/IPv6)", file=path, line=line, field=where)
     return name

@@ -185,3 +185,11 @@ def test_period_completeness_of_the_register(tmp_path):
     assert p["unregistered"] == [{"host": "shadow", "runs": 2, "checked": 2}]
     assert p["completeness"] == 0.5 and p["counts"] == {"register": 4, "tested": 2, "never_ok": 1,
                                                         "never_planned": 1, "unregistered": 1}
+
+
+def test_names_that_are_not_host_names_or_addresses(tmp_path):
+    bad = ["a" * 300 + "!", "a..b", "db1:22", "-web1", "web1-", "web1/24", "x" * 64]
+    e = _error(tmp_path, "host\n" + "\n".join(bad) + "\n")
+    assert [x.line for x in e.errors] == list(range(2, 2 + len(bad)))
+    ok = _reg(tmp_path, "host\nfe80::1\n10.0.0.1\nweb_1.example.org.\n" + "a" * 63 + "\n", "ok.csv")
+    assert len(ok.assets) == 4
