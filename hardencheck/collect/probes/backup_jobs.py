@@ -16,7 +16,8 @@ its ``location``): plaintext and authenticated-only keys are not encryption, and
 has no record of stays undetermined (an ``error`` in the control, never a pass).
 
 ``job_files`` (remote): the job files; empty means the usual places (/etc/restic, /etc/default/restic,
-/etc/borgmatic, /etc/borgmatic.d, /etc/duply, /root/.duply, /root/.config/borgmatic).
+/etc/borgmatic, /etc/borgmatic.d, /etc/duply, /root/.duply, /root/.config/borgmatic), where a file
+without any backup setting (an excludes list) is not counted as a job.
 """
 
 from __future__ import annotations
@@ -157,6 +158,10 @@ class BackupJobs(Probe):
                 jobs[-1]["repos"].append(clean(body.strip().strip("'\""), 300))
             else:
                 jobs[-1]["noenc"] = True
+        if not args.get("job_files"):
+            # found in the usual places: a file without any backup setting (an excludes list, a
+            # README) is not a job; a file named in job_files always is
+            jobs = [j for j in jobs if j["keys"] or j["secrets"] or j["repos"] or j["noenc"]]
         facts = [_judge_job(j, borg_keys) for j in jobs]
         return {
             "job_count": len(facts),
