@@ -28,7 +28,10 @@ def run_metadata(*, run_id: str, started_at: str, inventory, hosts: list, contro
         "complete": False,
         **provenance(),
         "inventory": {"path": inventory.path, "key": inventory_key, "sha256": inventory.sha256,
-                      "hosts": [h.name for h in hosts]},
+                      "hosts": [h.name for h in hosts],
+                      # Ansible group_vars/host_vars files read with it (path, SHA-256), when any
+                      **({"vars_files": list(inventory.vars_files)} if getattr(inventory, "vars_files", None)
+                         else {})},
         "controls": {"path": controls.root, "sha256": controls.sha256,
                      "ids": [lc.id for lc in controls.controls],
                      # the site's own control folders (--controls), when there are any

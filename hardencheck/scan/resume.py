@@ -56,6 +56,7 @@ def fingerprint(plan: dict[str, Any]) -> dict[str, Any]:
     run = plan["run"]
     return {
         "inventory file (SHA-256)": run["inventory"].get("sha256"),
+        "Ansible vars files (SHA-256)": run["inventory"].get("vars_files") or [],
         "hosts planned": list(run["inventory"].get("hosts") or []),
         "control library (SHA-256)": run["controls"].get("sha256"),
         "TOM catalog (SHA-256)": ((plan.get("tom") or {}).get("catalog") or {}).get("sha256"),
