@@ -169,6 +169,9 @@ def _json_elements(text: str, path: str) -> list[tuple[object, int, int]]:
         except json.JSONDecodeError as e:
             raise ConfigError(f"not valid JSON: {e.msg}", file=path, line=e.lineno, field=f"column {e.colno}") \
                 from None
+        except RecursionError:
+            line, col = pos(i)
+            raise ConfigError("the JSON is nested too deeply", file=path, line=line, field=f"column {col}") from None
         out.append((value, *pos(i)))
         i = skip(end)
         if i < len(text) and text[i] == ",":

@@ -193,3 +193,8 @@ def test_names_that_are_not_host_names_or_addresses(tmp_path):
     assert [x.line for x in e.errors] == list(range(2, 2 + len(bad)))
     ok = _reg(tmp_path, "host\nfe80::1\n10.0.0.1\nweb_1.example.org.\n" + "a" * 63 + "\n", "ok.csv")
     assert len(ok.assets) == 4
+
+
+def test_deeply_nested_json_is_an_error_not_a_crash(tmp_path):
+    e = _error(tmp_path, "[\n" + "[" * 100_000 + "]" * 100_000 + "\n]", "deep.json")
+    assert (e.line, e.field) == (2, "column 1") and "nested too deeply" in e.message
