@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 MARK = "[REDACTED:{}]"
 _MARK_RE = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
@@ -26,10 +26,16 @@ _PLAIN_VALUES = frozenset({"yes", "no", "true", "false", "on", "off", "none", "n
 
 @dataclass(frozen=True)
 class Rule:
-    """``pattern`` matches a secret; with a group named ``secret`` only that group is replaced."""
+    """``pattern`` matches a secret; with a group named ``secret`` only that group is replaced.
+
+    ``needs``: a cheap test that is true of every text the pattern can match in (a literal the
+    pattern requires, a count of its separators); a text it is false for is not searched. It must
+    never be false where the pattern could match: it decides only whether the search runs.
+    """
 
     name: str
     pattern: re.Pattern
+    needs: Callable[[str], bool] | None = None
 
     def sub(self, text: str) -> tuple[str, int]:
         count = 0
@@ -55,34 +61,55 @@ class Rule:
 _KEY_NAMES = (r"(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key|secret[_-]?key|"
               r"private[_-]?key|client[_-]?secret|credentials?)")
 
+# Substrings one of which every match of the secret-value rule contains, after str.casefold():
+# password/passwd/passphrase, secret (also secret_key, client_secret), token, api/access/private key,
+# credential(s). They hold no "i": re's IGNORECASE also matches "i" with the dotless "ı", which
+# casefold() keeps; every other letter here that IGNORECASE matches ("ſ" for s, the Kelvin sign
+# for k) casefold() turns into the ASCII letter (tests/records/test_redaction.py checks it).
+_KEY_HINTS = ("pass", "secret", "token", "key", "credent")
+
+
+def _names_a_secret(s: str) -> bool:
+    if ":" not in s and "=" not in s:
+        return False
+    folded = s.casefold()
+    return any(k in folded for k in _KEY_HINTS)
+
+
 #: The built-in rules, applied in this order.
 BUILTIN_RULES: tuple[Rule, ...] = (
     # PEM and OpenSSH private keys; a block cut off by truncation is redacted to the end of the text.
     Rule("private-key", re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----.*?"
-        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.DOTALL)),
+        r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.DOTALL),
+        lambda s: "PRIVATE KEY" in s),
     # /etc/shadow lines: the second field, when it holds a hash (not '*', '!', 'x' or empty);
     # catches the old 13-character DES hashes the crypt rule below cannot recognise.
     Rule("shadow-hash", re.compile(
         r"(?m)^[ \t#]*[a-z_][a-z0-9_.-]*\$?:(?P<secret>[!]?[^:!*\s][^:\s]{11,}):"
-        r"\d*:\d*:\d*:\d*:\d*:\d*:\d*$")),
+        r"\d*:\d*:\d*:\d*:\d*:\d*:\d*$"),
+        lambda s: s.count(":") >= 8),
     # crypt(3) hashes wherever they appear: MD5, bcrypt, SHA-256/512, yescrypt, gost-yescrypt, scrypt.
     Rule("password-hash", re.compile(
-        r"\$(?:1|2[abxy]|5|6|7|y|gy|sha1|md5)\$[./A-Za-z0-9$=,+-]{8,}")),
+        r"\$(?:1|2[abxy]|5|6|7|y|gy|sha1|md5)\$[./A-Za-z0-9$=,+-]{8,}"),
+        lambda s: s.count("$") >= 2),
     # URLs with a password in their user info: scheme://user:secret@host
-    Rule("url-credentials", re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:(?P<secret>[^\s/@]+)@")),
+    Rule("url-credentials", re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]+:(?P<secret>[^\s/@]+)@"),
+         lambda s: "://" in s and "@" in s),
     # key=value and key: value pairs whose key names a secret (quotes around the key allowed).
     Rule("secret-value", re.compile(
         r"(?i)(?<![A-Za-z0-9/._-])[\"']?[A-Za-z0-9_.-]*" + _KEY_NAMES + r"[A-Za-z0-9_.-]*[\"']?[ \t]*[:=][ \t]*"
-        r"(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;'\"]+)")),
+        r"(?P<secret>\"[^\"\n]*\"|'[^'\n]*'|[^\s,;'\"]+)"),
+        _names_a_secret),
     # HTTP authorization headers
-    Rule("auth-header", re.compile(r"(?i)\bauthorization:[ \t]*(?:bearer|basic|token)[ \t]+(?P<secret>\S+)")),
+    Rule("auth-header", re.compile(r"(?i)\bauthorization:[ \t]*(?:bearer|basic|token)[ \t]+(?P<secret>\S+)"),
+         lambda s: ":" in s and "author" in s.casefold()),
 )
 
 
 def literal_rule(name: str, value: str) -> Rule:
     """A rule for one known secret string (the sudo password of this run)."""
-    return Rule(name, re.compile(re.escape(value)))
+    return Rule(name, re.compile(re.escape(value)), lambda s: value in s)
 
 
 @dataclass(frozen=True)
@@ -101,6 +128,8 @@ class Redactor:
         if not s:
             return s, found
         for rule in self.rules:
+            if rule.needs is not None and not rule.needs(s):
+                continue        # the pattern cannot match here: not searched
             s, n = rule.sub(s)
             if n:
                 found[rule.name] = found.get(rule.name, 0) + n
