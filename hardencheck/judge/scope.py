@@ -30,6 +30,8 @@ def key(name: str) -> str:
 
 
 def _is_ip(k: str) -> bool:
+    if ":" not in k and not k[:1].isdigit():     # the common case, without an exception
+        return False
     try:
         ipaddress.ip_address(k.strip("[]"))
         return True
