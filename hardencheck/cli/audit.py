@@ -1,7 +1,7 @@
 """The annual effectiveness report: ``hardencheck audit``.
 
 ``hardencheck audit --from 2026-01-01 --to 2026-12-31 [--inventory KEY | --all] [--history PATH] [--out DIR]
-[--lang de|en] [--tom CATALOG] [--allowed-signers FILE] [--no-bundle-check]`` reads every run of the period from the run history (read only),
+[--lang de|en] [--tom CATALOG] [--allowed-signers FILE] [--no-bundle-check] [--expect-hosts FILE]`` reads every run of the period from the run history (read only),
 computes the figures (``hardencheck.records.audit_document``) and writes ``DIR/audit.json`` (the figures) and
 ``DIR/audit.html`` (the report, rendered from the same figures). DIR defaults to
 ``reports/audit-FROM_TO``. Bad dates, a missing or foreign database, an unknown inventory key, runs of
@@ -9,7 +9,8 @@ several inventories in the period without ``--all``, or a broken catalog are Con
 Every run counted is checked against its bundle (``records.bundle_check``; ``--no-bundle-check`` skips it
 and the report says so): exit 1 when a run is unverifiable (its bundle missing, altered, unsigned or badly
 signed under an ``allowed_signers`` policy, or its history rows differ from it; the report is written and
-names it), else 0, whatever the figures say.
+names it), else 0, whatever the figures say. ``--expect-hosts FILE`` (or ``expect_hosts`` in
+hardencheck.yml) adds ``scope``: the asset register's completeness over the period (judge.scope.period).
 """
 
 from __future__ import annotations
