@@ -107,6 +107,10 @@ class German(_Strict):
 
 
 TRANSLATED_FIELDS = ("title", "description", "rationale", "remediation")
+#: German words the reports reserve for no verdict: a result is *nicht bestanden*, a measure *nicht
+#: erfüllt* / *nicht nachgewiesen* (report/i18n.py); a control's German text must not suggest others.
+RESERVED_DE = ("gescheitert", "scheitert", "scheitern", "scheiterte", "fehlgeschlagen", "nicht verifiziert",
+               "eingehalten")
 
 
 class Control(_Strict):
@@ -308,9 +312,16 @@ def translation_errors(lc: LoadedControl) -> list[ConfigError]:
         return [ConfigError(f"control {c.id} has no German text: add a `de:` block with "
                             f"{', '.join(TRANSLATED_FIELDS)}", file=lc.file,
                             line=line_of(data, ["id"]), field="de")]
-    return [ConfigError(f"de.{f} is the English {f} word for word: translate it", file=lc.file,
-                        line=line_of(data, ["de", f]), field=f"de.{f}")
-            for f in TRANSLATED_FIELDS if " ".join(getattr(c.de, f).split()) == " ".join(getattr(c, f).split())]
+    errors = [ConfigError(f"de.{f} is the English {f} word for word: translate it", file=lc.file,
+                          line=line_of(data, ["de", f]), field=f"de.{f}")
+              for f in TRANSLATED_FIELDS if " ".join(getattr(c.de, f).split()) == " ".join(getattr(c, f).split())]
+    for f in TRANSLATED_FIELDS:
+        used = [w for w in RESERVED_DE if w in getattr(c.de, f)]
+        if used:
+            errors.append(ConfigError(f"de.{f} uses {', '.join(repr(w) for w in used)}, which the reports keep for "
+                                      "no verdict (say 'nicht bestanden', 'erfolglos', 'nicht erfüllt' …)",
+                                      file=lc.file, line=line_of(data, ["de", f]), field=f"de.{f}"))
+    return errors
 
 
 def _is_catalog_file(p: Path, root: Path) -> bool:

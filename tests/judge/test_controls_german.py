@@ -89,3 +89,9 @@ def test_controls_list_in_german(capsys):
     assert main(["controls", "list", "--lang", "de"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "SSH-001" in out and "SSH akzeptiert" in out and "SSH accepts" not in out
+
+
+def test_lint_fails_german_text_with_a_word_the_reports_keep_for_no_verdict(tmp_path, capsys):
+    text = GOOD_EN + DE.replace("Damit die Prüfung etwas zu prüfen hat.", "Sonst bleiben fehlgeschlagene Anmeldungen unbemerkt.")
+    rc, out = _lint(tmp_path, text, capsys)
+    assert rc == 3 and "[de.rationale]" in out.err and "'fehlgeschlagen'" in out.err
