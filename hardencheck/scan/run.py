@@ -122,6 +122,8 @@ class ScanRun:
             if plan.attestations is not None else (None, {}))
         self.bundle: BundleWriter | None = None
         self.finished: list[HostOutcome] = []
+        # host name -> its JSON as the host file has it: converted once, reused by the document
+        self.host_json: dict[str, dict] = {}
         self.bundle_error: BundleWriteError | None = None
         self.outside: OutsideView | None = None     # scan --exposure: the nmap run
         if self.resumed is not None:
@@ -221,7 +223,7 @@ class ScanRun:
         # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
         # still puts it into results.json
         self.finished.append(outcome)
-        host_json = outcome_to_json(outcome)
+        host_json = self.host_json[outcome.host.name] = outcome_to_json(outcome)
         try:
             rel, digest = self.bundle.add_host(host_json)
         except OSError as e:
@@ -357,7 +359,7 @@ class ScanRun:
         not_scanned = [h.name for h in self.plan.hosts if h.name not in scanned]
         run = finished_run(self.run, ended_at=utc(ended), complete=complete, not_scanned=not_scanned,
                            exit_code=code)
-        hosts = [outcome_to_json(o) for o in outcomes]
+        hosts = [self.host_json.get(o.host.name) or outcome_to_json(o) for o in outcomes]
         measure_results = [measure_result_json(r, p) for o in outcomes
                            for r, p in self.measure_results.get(o.host.name, [])]
         rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
