@@ -4,6 +4,7 @@ the 9-host lab report (en, de) and of the synthetic 500-host fleet.
     python3 bench/print_edition.py                          # lab scan (needs root) + fleet
     python3 bench/print_edition.py --from RUN/results.json  # a saved scan instead of a new lab scan
     python3 bench/print_edition.py --no-fleet               # the lab report only
+    python3 bench/print_edition.py --no-lab                 # the fleet only
     python3 bench/print_edition.py --fleet-hosts 100 --fleet-langs en
 
 The lab: the six standard hosts plus pxwide, pxssh, pxnet (tests/lab/kind_print.py), prefix from
@@ -72,6 +73,7 @@ def main() -> int:
     ap.add_argument("--from", dest="source", help="a saved results.json (or run folder) instead of a lab scan")
     ap.add_argument("--prefix", default=(os.environ.get("HC_LAB_PREFIX", "hcp")[:7] + "1"))
     ap.add_argument("--no-fleet", action="store_true")
+    ap.add_argument("--no-lab", action="store_true", help="the fleet only")
     ap.add_argument("--fleet-hosts", type=int, default=500)
     ap.add_argument("--fleet-controls", type=int, default=60)
     ap.add_argument("--fleet-langs", default="en,de")
@@ -82,9 +84,9 @@ def main() -> int:
         keep.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="hc-print-bench-") as tmp:
-        doc = load_results(args.source)[0] if args.source else lab_scan(args.prefix, Path(tmp))
-        label = f"lab, {len(doc['hosts'])} hosts"
-        for lang in ("en", "de"):
+        doc = None if args.no_lab else load_results(args.source)[0] if args.source else lab_scan(args.prefix, Path(tmp))
+        label = f"lab, {len(doc['hosts'])} hosts" if doc else ""
+        for lang in ("en", "de") if doc else ():
             m = measure(doc, lang, keep / f"lab-{lang}.pdf" if keep else None)
             rows.append((label, lang, m))
             print(f"{label:24} {lang}  {m['pages']:5} pages  {m['seconds']:7.1f} s  {m['mb']:6.1f} MB"
