@@ -36,13 +36,22 @@ def add_parsers(sub) -> None:
     m.add_argument("--allowed-signers", help="check each shard's signature against this allowed_signers file")
     m.add_argument("--history", help="run history database (default as for scan)")
     m.add_argument("--no-history", action="store_true", help="do not record the merged run in the history")
+    m.add_argument("--expect-hosts", metavar="FILE",
+                   help="asset register (CSV or JSON) the merged run is reconciled with (default: expect_hosts in "
+                        "hardencheck.yml)")
+    m.add_argument("--fail-on-missing-hosts", action="store_true",
+                   help="exit 2 when the register names hosts the inventory lacks")
+    m.add_argument("--stale-days", type=int, metavar="N",
+                   help="list hosts without a successful scan in the last N days (default: stale_days, else 7)")
     m.add_argument("--quiet", action="store_true", help="only the summary")
 
 
 def run(args, console: Console) -> int:
     shards = load_shards(args.shards, args.allowed_signers)
     plan = prepare(shards.request(out=args.out, formats=args.formats, lang=args.lang, config=args.config,
-                                  sign_key=args.sign_key, history=args.history, no_history=args.no_history))
+                                  sign_key=args.sign_key, history=args.history, no_history=args.no_history,
+                                  expect_hosts=args.expect_hosts, fail_on_missing_hosts=args.fail_on_missing_hosts,
+                                  stale_days=args.stale_days))
     scan = ScanRun(plan, merge=shards)
     for k in shards.missing:
         print(f"warning: shard {k}/{shards.count} is missing: its hosts are not scanned and the merged run is "

@@ -170,3 +170,18 @@ def test_a_hosts_shard_does_not_depend_on_the_other_hosts():
     assert {n: after[n] for n in before} == before
     assert sorted(after) == sorted(h.name for h in more)
     assert len(set(before.values())) == 4              # every shard gets hosts
+
+
+def test_merge_reconciles_the_asset_register(lab, library, tmp_path):
+    shards = tmp_path / "shards"
+    for k in (1, 2):
+        assert shard_scan(lab, library, shards, f"{k}/2", "pipe-9") in (0, 1)
+    register = tmp_path / "assets.csv"
+    register.write_text("hostname,environment\n" + "".join(f"{n},prod\n" for n in lab.hosts) + "db-forgotten,prod\n")
+    code = main(["merge", *map(str, sorted(shards.glob("pipe-9.*"))), "--out", str(tmp_path / "reports"),
+                 "--format", "json", "--quiet", "--no-history", "--expect-hosts", str(register),
+                 "--fail-on-missing-hosts"])
+    assert code == 2
+    doc = json.loads((tmp_path / "reports" / "pipe-9" / "results.json").read_text())
+    assert "db-forgotten" in json.dumps(doc["scope"]["missing_from_inventory"])
+    assert doc["scope"]["not_in_register"] == []
