@@ -49,9 +49,12 @@ def test_hardened_host(full_scan):
     code, doc = full_scan
     r = results(doc, "hardened")
     assert r["SSH-001"]["status"] == "pass"
-    assert r["SSH-001"]["actual"] == {"passwordauthentication": "no", "kbdinteractiveauthentication": "no",
-                                      "pubkeyauthentication": "yes", "permitrootlogin": "prohibit-password",
-                                      "permitemptypasswords": "no"}
+    judged = {k: v for k, v in r["SSH-001"]["actual"].items() if not k.startswith("setting_sources.")}
+    assert judged == {"passwordauthentication": "no", "kbdinteractiveauthentication": "no",
+                      "pubkeyauthentication": "yes", "permitrootlogin": "prohibit-password",
+                      "permitemptypasswords": "no"}
+    # shown beside them: the file and line each value came from
+    assert r["SSH-001"]["actual"]["setting_sources.passwordauthentication"].startswith("/etc/ssh/sshd_config:")
     assert r["FW-001"]["status"] == "pass"
     assert r["FW-001"]["actual"] == {"active": True, "inbound_default_deny": True,
                                      "backend": "nftables", "ipv6_enabled": True}
@@ -71,6 +74,7 @@ def test_weak_host(full_scan):
     assert r["SSH-001"]["status"] == "fail"
     assert r["SSH-001"]["actual"]["passwordauthentication"] == "yes"      # from sshd_config.d/50-weak.conf
     assert r["SSH-001"]["actual"]["permitrootlogin"] == "yes"
+    assert r["SSH-001"]["actual"]["setting_sources.permitrootlogin"] == "/etc/ssh/sshd_config.d/50-weak.conf:4"
     assert r["FW-001"]["status"] == "fail" and r["FW-001"]["actual"]["active"] is False
     assert r["PATCH-001"]["status"] == "fail"
     assert r["PATCH-001"]["actual"]["security_update_count"] >= 1
