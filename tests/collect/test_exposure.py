@@ -91,6 +91,9 @@ def test_the_command_is_a_list_of_validated_arguments(monkeypatch):
     assert all(" " not in a for a in cmd)
     v.root = True
     assert "-sS" in v.command(4, [v.targets["a"]]) and "-PE" in v.command(4, [v.targets["a"]])
+    six = _view([Host(name="c", address="2001:db8::7")], ExposureSettings(ports=["22"]))
+    six.nmap_path = "/usr/bin/nmap"
+    assert six.command(6, [six.targets["c"]])[-2:] == ["-6", "2001:db8::7"]      # a run of its own
 
 
 @pytest.mark.skipif(not shutil.which("nmap"), reason="nmap not installed")
