@@ -478,6 +478,15 @@ def test_effectiveness_of_a_changing_lab(tmp_path):
     items = by_id(doc, "items")
     f121 = items["1.2.1"]["figures"]
     assert (f121["held"], f121["failed"], f121["not_verified"]) == (0, 1, 4)
+    # every run checked against its bundle (real SSH scans, unsigned: reported, no policy to require them)
+    assert (doc["runs"]["verified"], doc["runs"]["unverifiable"]) == (5, 0)
+    assert doc["runs"]["signatures"]["unsigned"] == 5 and doc["runs"]["signatures"]["policy"] is None
+    # the headline: 1.2.1 failed in s3 and never held after (SSH-002 deselected): failing at the end;
+    # every technical measure of the default catalog is in the denominator
+    hl = doc["overall"]["headline"]
+    assert "1.2.1" in hl["classes"]["failing"]
+    assert hl["measures"] == sum(1 for it in doc["items"] if not it["group"] and it["controls"])
+    assert sum(len(v) for v in hl["classes"].values()) == hl["measures"]
     hosts = {h["name"]: (h["runs"], h["checked"]) for h in doc["hosts"]}
     assert hosts == {"hardened": (5, 5), "sudo": (5, 4), "weak": (1, 1)}
 
