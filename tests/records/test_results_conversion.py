@@ -74,3 +74,20 @@ def test_responses_and_checks_are_kept_when_present_and_lists_are_copies():
     assert d == _reference(r) and list(d) == list(_reference(r))
     d["tom"].append("9.9")
     assert r.tom == ["1.2"]
+
+
+def test_document_bytes_are_json_dumps_with_indent_one():
+    """Built in batches, the bytes are exactly those of json.dumps (reports quote their SHA-256)."""
+    from hardencheck.results import document_bytes
+
+    outcomes = _outcomes()
+    doc = {"hosts": [outcome_to_json(o) for o in outcomes] * 40, "empty": {"d": {}, "l": [], "t": ()},
+           "odd": {"ü": "\u2028 \x00 \"q\" \\", 1: 1.5, "n": None, "f": float("inf"), "b": [True, False]}}
+    want = (json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode()
+    assert len(want) > 1_000_000 and document_bytes(doc) == want     # many batches
+    lone = {"x": "a\ud800b"}
+    assert document_bytes(lone, errors="surrogatepass") == \
+        (json.dumps(lone, ensure_ascii=False, indent=1) + "\n").encode("utf-8", "surrogatepass")
+    import pytest
+    with pytest.raises(UnicodeEncodeError):
+        document_bytes(lone)
