@@ -96,6 +96,10 @@ def _catalog_entry(catalog: dict | None, items: list[dict] | None) -> tuple[str,
     return sha, _j({"catalog": ident, "items": tree})
 
 
+_TEXT_CACHE = 50_000     # interned texts kept in memory (Store._text_ids)
+_CHUNK = 500             # texts per lookup query (below SQLite's 999 host parameters of old builds)
+
+
 class Store:
     """A connection plus the interning caches (host, control and text ids)."""
 
@@ -105,9 +109,11 @@ class Store:
         #: the schema version written to (below 4 only in tests that build an older database)
         self.version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         self._ids: dict[tuple[str, str], int] = {}
+        self._texts: dict[str, int] = {}     # text -> texts.id, bounded (_TEXT_CACHE)
 
     def _forget(self) -> None:
         self._ids.clear()
+        self._texts.clear()
 
     def tx(self) -> _Tx:
         return _Tx(self)
@@ -133,7 +139,37 @@ class Store:
     def text_id(self, text: str | None) -> int | None:
         if text is None or text == "":
             return None
-        return self._intern("texts", "text", text)
+        got = self._texts.get(text)
+        if got is None:
+            got = self._text_ids([text])[text]
+        return got
+
+    def _text_ids(self, texts) -> dict[str, int]:
+        """texts.id of each text (inserted when new): the ones not cached are looked up in one
+        query per chunk, the new ones inserted, instead of a query (and an insert) each. The cache
+        is emptied when it grows past _TEXT_CACHE: a host's evidence ids name the host, so most
+        texts of a run of 10,000 hosts are never met again."""
+        out: dict[str, int] = {}
+        todo: list[str] = []
+        for t in texts:
+            got = self._texts.get(t)
+            if got is None:
+                todo.append(t)
+            else:
+                out[t] = got
+        todo = list(dict.fromkeys(todo))
+        if len(self._texts) + len(todo) > _TEXT_CACHE:
+            self._texts.clear()
+        for i in range(0, len(todo), _CHUNK):
+            chunk = todo[i:i + _CHUNK]
+            found = dict(self.conn.execute(
+                f"SELECT text, id FROM texts WHERE text IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            for t in chunk:
+                if t not in found:
+                    found[t] = self.conn.execute("INSERT INTO texts (text) VALUES (?)", (t,)).lastrowid
+            out.update(found)
+            self._texts.update(found)
+        return out
 
     # -- shared insert helpers (call inside a transaction) --------------------------------------
     def _insert_run(self, run: dict, *, state: str, bundle: str | None, imported: bool,
@@ -197,12 +233,16 @@ class Store:
         if self.version >= 4:
             self.conn.execute("DELETE FROM result_responses WHERE run = ? AND host = ?", (run_pk, hid))
         rows, responses = [], []
+        texts = []           # (message, evidence ids as JSON) of each result, interned together
         for r in results:
             if r.get("host") not in (None, name):
                 raise ValueError(f"result of host {r.get('host')!r} in the record of {name!r}")
             ev = (r.get("evidence") or {}).get("sections") if isinstance(r.get("evidence"), dict) else None
+            texts.append((r.get("message") or None, _j(ev) if ev else None))
+        ids = self._text_ids([t for pair in texts for t in pair if t])
+        for r, (message, ev) in zip(results, texts):
             rows.append((run_pk, hid, self.control_id(r["control"]), r["status"], r.get("severity") or "info",
-                         r.get("reason"), self.text_id(r.get("message")), self.text_id(_j(ev) if ev else None)))
+                         r.get("reason"), ids.get(message), ids.get(ev)))
             for resp in r.get("responses") or []:
                 if isinstance(resp, dict) and resp.get("id"):
                     responses.append((run_pk, hid, rows[-1][2], str(resp["id"]), resp.get("state") or "active"))
