@@ -108,7 +108,7 @@ class NmapRun:
     hosts: dict[str, dict] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     scanned: str = ""
-    error: tuple[int, str] | None = None      # (section exit code, message) when it gave no result
+    error: tuple[int | None, str] | None = None   # (section exit code, message) when it gave no result
 
     @property
     def xml_name(self) -> str:
@@ -221,6 +221,8 @@ class OutsideView:
         run.ended = time.time()
         run.xml = out.decode("utf-8", "replace")
         run.stderr = err.decode("utf-8", "replace")[-4000:]
+        if self._stopped:
+            run.error = (None, "nmap was stopped: the scan was interrupted")
         if run.error is None and run.exit_code != 0:
             run.error = (1, f"nmap exited with {run.exit_code}: {exposure_xml.clean(run.stderr.strip(), 400)}")
         if run.error is None:
@@ -264,7 +266,8 @@ class OutsideView:
         elif self.missing:
             sec.exit_code, sec.stderr = 127, self.missing
         elif run is None or run.error:
-            sec.exit_code, sec.stderr = run.error if run and run.error else (None, "nmap did not run (interrupted)")
+            sec.exit_code, sec.stderr = run.error if run and run.error else (None, "nmap did not run: the scan was "
+                                                                                   "interrupted")
             sec.complete = sec.exit_code is not None
         else:
             view = run.hosts.get(t.address) or {"state": "down", "reason": "absent from nmap's output"}

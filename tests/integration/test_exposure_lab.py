@@ -21,6 +21,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -213,3 +214,27 @@ def test_hostile_banners_stay_out_of_every_report(exposure_lab):
                  run / "exposure" / "nmap-ipv4.xml"]:
         data = path.read_bytes()
         assert b"hc-banner" not in data and b"\x1b[2J" not in data and b"\\u001b[2J" not in data, path
+
+
+def test_an_interrupted_nmap_run_is_stopped_and_an_error(exposure_lab):
+    """stop() (Ctrl-C/SIGTERM of the scan) kills nmap at once; the hosts get an error, not a pass."""
+    from hardencheck.collect.exposure import OutsideView
+    from hardencheck.collect.probes import get_probe
+    from hardencheck.config import ExposureSettings
+    from hardencheck.errors import ProbeError
+    from hardencheck.inventory import Host
+
+    lab, *_ = exposure_lab
+    view = OutsideView([Host(name="b", address=lab.hosts["exp-blocked"].address)],
+                       ExposureSettings(ports=["1-65535"], timing=2)).start()      # minutes at -T2
+    deadline = time.monotonic() + 30
+    while view._proc is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert view._proc is not None and not view.wait(1)
+    view.stop()
+    assert view.wait(10) and view._proc.returncode is not None
+    sec, _ = view.host_view("b")
+    probe = get_probe("net.exposure")
+    with pytest.raises(ProbeError) as e:
+        probe().parse({"nmap": sec}, probe.resolve_args({}))
+    assert e.value.reason == "incomplete_output" and "interrupted" in e.value.message
