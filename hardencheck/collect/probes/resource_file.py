@@ -49,7 +49,7 @@ FILE_BODY = _STAT + (
     "if [ -n \"$re\" ]; then "
     "if [ ! -r \"$p\" ]; then echo 'error permission_denied the file is not readable'; "
     "else grep -qaE -e \"$re\" /dev/null; "
-    "if [ $? -eq 2 ]; then echo 'error unparsable the content pattern is no valid extended regular expression (grep refused it)'; "
+    "if [ $? -eq 2 ]; then echo 'error unparsable the content pattern is no valid extended regular expression'; "
     "else echo 'content'; grep -aE -e \"$re\" -- \"$p\" 2>/dev/null | "
     "awk -v m=\"$mx\" '{c++; if (c<=m) print \"| \" substr($0,1,300)} END {print \"content_count \" c+0}'; "
     "fi; fi; fi; fi; fi; fi"
