@@ -48,6 +48,21 @@ def check_key(key: str) -> None:
     _ssh_keygen()
 
 
+def key_fingerprint(key: str) -> str | None:
+    """``ED25519 key SHA256:…`` of a signing key (private or public key file), as ``verify`` names a
+    signer; None when ssh-keygen cannot read it (the signing itself then says why)."""
+    try:
+        proc = subprocess.run([_ssh_keygen(), "-l", "-f", key], stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError, ConfigError):
+        return None
+    parts = proc.stdout.split()
+    if proc.returncode != 0 or len(parts) < 2 or not parts[1].startswith("SHA256:"):
+        return None
+    kind = parts[-1].strip("()") if parts[-1].startswith("(") else "SSH"
+    return f"{kind} key {parts[1]}"
+
+
 def sign_bytes(data: bytes, key: str, sig_path: Path, namespace: str = NAMESPACE) -> None:
     """Sign ``data`` with ``key`` (a private key file, or a public key whose private half is in the
     agent) for ``namespace`` and write the armoured signature to ``sig_path`` atomically."""

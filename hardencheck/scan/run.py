@@ -36,6 +36,7 @@ from hardencheck.judge import attestations, tom
 from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
 from hardencheck.records.files import describe_os_error, sha256_bytes
+from hardencheck.records.signature import key_fingerprint
 from hardencheck.report import render_reports
 from hardencheck.results import HostOutcome, document_bytes, document_from_host_files, exit_code, \
     outcome_to_json, utc
@@ -103,6 +104,9 @@ class ScanRun:
         self.run = run_metadata(run_id=self.run_id, started_at=utc(self.started), inventory=plan.inventory,
                                 hosts=plan.hosts, controls=plan.controls, options=req.options(),
                                 inventory_key=self.key)
+        if plan.sign_key:
+            # the key the manifest is signed with (the report is written before the signature)
+            self.run["signing"] = {"key": key_fingerprint(plan.sign_key) or Path(plan.sign_key).name}
         if shard is not None:
             self.run["shard"] = {"index": shard.index, "count": shard.count, "by": shard.by,
                                  "planned_all": list(plan.planned_all)}

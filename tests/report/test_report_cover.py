@@ -8,6 +8,7 @@ from __future__ import annotations
 import html as htmlmod
 import json
 import re
+import sys
 
 import pytest
 
@@ -76,3 +77,21 @@ def test_signature_row(saved, lang):
     view = build_view(doc)
     page = html_report.render(view, lang).decode()
     assert "<b>ED25519" not in page and "&lt;b&gt;ED25519" in page
+
+
+def test_a_signed_scan_names_its_key_on_the_cover(tmp_path):
+    """A real local scan with --sign-key: results.json records the key, the cover names it, and
+    it is the key verify reports as the signer."""
+    import subprocess
+    key = tmp_path / "sign"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    fp = subprocess.run(["ssh-keygen", "-l", "-f", str(key)], capture_output=True, text=True).stdout.split()[1]
+    out = tmp_path / "out"
+    assert main(["scan", "--out", str(out), "--control", "KERN-001", "--quiet", "--format", "json,html",
+                 "--no-history", "--sign-key", str(key)]) in (0, 1, 2)
+    [run] = list(out.iterdir())
+    doc = json.loads((run / "results.json").read_text())
+    assert doc["run"]["signing"]["key"] == f"ED25519 key {fp}"
+    assert fp in (run / "report.html").read_text()
+    v = subprocess.run([sys.executable, "-m", "hardencheck", "verify", str(run)], capture_output=True, text=True)
+    assert fp in v.stdout.splitlines()[0]
