@@ -183,14 +183,15 @@ class Chromium:
         """"print" lays the page out with the print styles (as printing does), "" resets."""
         self.send("Emulation.setEmulatedMedia", {"media": media}, session=session)
 
-    def print_pdf(self, session: str) -> bytes:
+    def print_pdf(self, session: str, timeout: float = 3600) -> bytes:
         """The page printed: A4 (the page CSS's @page size wins), backgrounds on, Chromium's own
-        header/footer off (the print styles carry theirs), tagged, with an outline of the headings."""
+        header/footer off (the print styles carry theirs), tagged, with an outline of the headings.
+        A fleet's report takes minutes to lay out: the print may take up to ``timeout`` seconds."""
         r = self.send("Page.printToPDF", {
             "printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False,
             "paperWidth": A4_INCHES[0], "paperHeight": A4_INCHES[1],
             "generateTaggedPDF": True, "generateDocumentOutline": True,
-            "transferMode": "ReturnAsStream"}, session=session)
+            "transferMode": "ReturnAsStream"}, session=session, timeout=max(timeout, self.timeout))
         stream, parts = r["stream"], []
         while True:
             chunk = self.send("IO.read", {"handle": stream, "size": 1 << 22}, session=session)

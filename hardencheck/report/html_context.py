@@ -228,6 +228,8 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "severities": SEVERITIES, "result_statuses": RESULT_STATUSES, "rollup": ROLLUP,
         "reasons": list(i18n.REASON),
         "version": __version__, "table_hosts": TABLE_HOSTS,
+        # on paper a fleet's annex lists each host's results that did not pass, not its whole table
+        "fleet_print": len(hosts) > TABLE_HOSTS,
         "snippets": sorted(snippets.values(), key=lambda x: x["n"]),
         "register": exceptions_context(view, lang),
         "attestations": attestation_context(view, lang),

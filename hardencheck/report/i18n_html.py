@@ -135,6 +135,10 @@ T: dict[str, dict[str, str]] = {
                              "It is in the bundle's results.json under `evidence`, each record's key being",
                        "de": "Nicht gedruckt: die Rohdaten dieses Servers ({n} Datensätze: Befehle, Ausgaben, "
                              "Exit-Codes). Sie stehen in der results.json des Bundles unter `evidence`, Schlüssel jeweils"},
+    "annex_fleet": {"en": "Printed for a fleet: the results that did not pass (the full table is in the HTML report and "
+                          "results.json).",
+                    "de": "Gedruckt für viele Server: die nicht bestandenen Ergebnisse (die ganze Tabelle steht im "
+                          "HTML-Bericht und in results.json)."},
     "annex_key": {"en": "probe/command, as in the Evidence column", "de": "Probe/Befehl, wie in der Spalte Nachweis"},
     "rationale": {"en": "Rationale", "de": "Begründung"},
     "remediation": {"en": "Remediation", "de": "Abhilfe"},
