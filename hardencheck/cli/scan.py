@@ -49,6 +49,10 @@ def add_parsers(sub) -> None:
     s.add_argument("--limit", type=csv_list, help="only these hosts or groups (comma-separated, globs allowed)")
     s.add_argument("--tags", type=csv_list, help="only controls with one of these tags; the others are 'skipped'")
     s.add_argument("--control", dest="control_ids", type=csv_list, help="only these control ids")
+    s.add_argument("--skip-tags", type=csv_list, metavar="TAGS",
+                   help="leave out controls with one of these tags ('skipped': not run in this scan), e.g. "
+                        "filesystem-walk nightly and the full library weekly; the annual report counts a control "
+                        "left out that night as not run, as long as it ran in the period")
     s.add_argument("--controls", action="append", metavar="DIR",
                    help="a folder of your own controls, merged with the library (repeatable; an id defined twice "
                         "is an error; default: controls in hardencheck.yml)")

@@ -242,11 +242,19 @@ def control_sequences(runs: list[Run]) -> tuple[list[dict[str, str]], dict[str, 
 
 def item_sequence(controls: list[str], run_outcomes: list[dict[str, str]],
                   attested: list[str | None] | None = None) -> Seq:
-    """The outcome sequence of a TOM item made of ``controls`` (and, per run, its attestation outcome)."""
+    """The outcome sequence of a TOM item made of ``controls`` (and, per run, its attestation outcome).
+
+    A control deselected in a run (``not_assessed``: e.g. the filesystem walks left out of the nightly
+    scan with --skip-tags and run weekly) that was assessed in another run of the period is *not run*
+    that night: the item is judged by its other controls there. One never assessed in the period
+    keeps the item from being verified (``item_outcome``)."""
+    ran = {c for outs in run_outcomes for c, o in outs.items() if c in controls and o != NOT_ASSESSED}
     seq = []
     for i, outs in enumerate(run_outcomes):
         extra = [attested[i]] if attested and attested[i] else []
-        o = item_outcome([outs[c] for c in controls if c in outs] + extra)
+        got = [(c, outs[c]) for c in controls if c in outs]
+        judged = [o for c, o in got if not (o == NOT_ASSESSED and c in ran)]
+        o = item_outcome((judged or [NOT_ASSESSED] if got else []) + extra)
         if o is not None:
             seq.append((i, o))
     return seq

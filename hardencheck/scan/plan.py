@@ -42,6 +42,7 @@ class ScanRequest:
     tags: list[str] | None = None
     control_ids: list[str] | None = None
     only_catalog: bool = False               # only the controls the TOM catalog maps run (--only-catalog)
+    skip_tags: list[str] | None = None       # controls with one of these tags are deselected (--skip-tags)
     controls: list[str] | None = None        # the site's control folders, merged with the library (--controls)
     library: str | None = None               # a library replacing the shipped one (--library)
     tom: str | None = None
@@ -91,7 +92,7 @@ class ScanRequest:
     def options(self) -> dict[str, Any]:
         """The options results.json records (``run.options``)."""
         return {"limit": self.limit, "tags": self.tags, "control_ids": self.control_ids,
-                "only_catalog": self.only_catalog,
+                "only_catalog": self.only_catalog, "skip_tags": self.skip_tags,
                 "fail_on": self.effective_fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
                 "trust_on_first_use": self.trust_on_first_use, "exposure": self.exposure}
 
@@ -156,6 +157,15 @@ def prepare(req: ScanRequest) -> ScanPlan:
                                       "nothing", field="--only-catalog"))
         # deselected controls end as 'skipped'; the run records the list it ran (options.control_ids)
         req.control_ids = [lc.id for lc in controls.controls if lc.id in mapped
+                           and (not req.control_ids or lc.id in req.control_ids)]
+    if req.skip_tags:
+        all_tags = {t for lc in controls.controls for t in lc.control.tags}
+        unknown = [t for t in req.skip_tags if t not in all_tags]
+        if unknown:
+            errors.append(ConfigError(f"no control has the tag(s) {', '.join(unknown)}; known: "
+                                      f"{', '.join(sorted(all_tags))}", field="--skip-tags"))
+        # like --only-catalog: the controls left run, the others end as 'skipped' (not run tonight)
+        req.control_ids = [lc.id for lc in controls.controls if not set(lc.control.tags) & set(req.skip_tags)
                            and (not req.control_ids or lc.id in req.control_ids)]
     if errors:
         raise ConfigErrors(errors)

@@ -20,7 +20,7 @@ import pytest
 from hardencheck.records import audit_document
 from hardencheck.records import effectiveness as eff
 from hardencheck.records.effectiveness import (FAILED, HELD, HELD_WITH_EXCEPTIONS, NOT_APPLICABLE, NOT_ASSESSED, NOT_VERIFIED, Counts,
-                                       control_outcome, item_outcome)
+                                       control_outcome, item_outcome, item_sequence)
 from hardencheck.errors import ConfigError
 from hardencheck.records.history import HistoryRecorder
 
@@ -540,3 +540,14 @@ def test_headline_one_class_per_technical_measure(tmp_path):
     assert doc["runs"]["unverifiable"] == 3 and doc["overall"]["headline"]["classes"]["never_verified"] == \
         ["1", "2", "3", "4", "5", "6", "8"]
     assert all(r["bundle_check"]["reason"].startswith("bundle not found") for r in doc["runs"]["list"])
+
+
+def test_a_control_left_out_of_a_run_is_not_run_there_if_it_ran_in_the_period():
+    """scan --skip-tags filesystem-walk nightly, the full library weekly: the nights without the walks
+    judge the measure by its other controls; a control never run in the period leaves it unverified."""
+    weekly = [{"F1": HELD, "F4": HELD}, {"F1": NOT_ASSESSED, "F4": HELD}, {"F1": NOT_ASSESSED, "F4": FAILED}]
+    assert item_sequence(["F1", "F4"], weekly) == [(0, HELD), (1, HELD), (2, FAILED)]
+    never = [{"F1": NOT_ASSESSED, "F4": HELD}] * 2
+    assert item_sequence(["F1", "F4"], never) == [(0, NOT_VERIFIED), (1, NOT_VERIFIED)]
+    alone = [{"F1": NOT_ASSESSED}, {"F1": HELD}]
+    assert item_sequence(["F1"], alone) == [(0, NOT_ASSESSED), (1, HELD)]
