@@ -20,7 +20,7 @@ def add_parsers(sub) -> None:
     r = sub.add_parser("report", help=COMMANDS["report"])
     r.add_argument("run", help="a run folder or its results.json")
     r.add_argument("--format", dest="formats", type=csv_list, default=["html"],
-                   help="comma-separated: html, junit, md, csv, json, oscal (default: html)")
+                   help="comma-separated: html, pdf (headless Chromium), junit, md, csv, json, oscal (default: html)")
     r.add_argument("--lang", choices=["en", "de"], default="en")
     r.add_argument("--out", help="folder for the reports (default: the run folder)")
 

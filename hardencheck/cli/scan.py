@@ -99,7 +99,7 @@ def add_parsers(sub) -> None:
     s.add_argument("--sudo-password-env", metavar="VAR",
                    help="name of an environment variable holding the sudo password (never the password)")
     s.add_argument("--format", dest="formats", type=csv_list, default=["html", "junit", "json"],
-                   help="reports written into the run folder (default: html,junit,json; also md, csv, oscal)")
+                   help="reports written into the run folder (default: html,junit,json; also md, csv, oscal, pdf)")
     s.add_argument("--lang", choices=["en", "de"], default="en", help="language of the reports")
     s.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     s.add_argument("--config", help="hardencheck.yml (default: $HARDENCHECK_CONFIG, else ./hardencheck.yml)")

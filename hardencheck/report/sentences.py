@@ -186,6 +186,10 @@ _FIXED_DE: list[tuple[re.Pattern, str]] = [(re.compile(p), t) for p, t in (
      "nicht feststellbar, ob der Server virtualisiert ist (systemd-detect-virt fehlt)"),
     (r"^the host's OS could not be determined: (?P<a>.*)$",
      "das Betriebssystem des Servers war nicht feststellbar: {a}"),
+    (r"^needs the outside-in view: hardencheck scan --exposure$",
+     "braucht die Sicht von außen: hardencheck scan --exposure"),
+    (r"^systemd is not running on this host \(systemctl cannot answer\)$",
+     "systemd läuft auf diesem Server nicht (systemctl kann nicht antworten)"),
 )]
 _KIND_DE = {"physical": "physische", "virtual": "virtuelle"}
 

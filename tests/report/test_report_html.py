@@ -316,7 +316,7 @@ def test_chromium_loads_inert_screenshot_pdf(scanned, chromium, tmp_path):
     page = tmp_path / "report.html"
     page.write_bytes(render("html", doc, "en"))
     url = page.as_uri()
-    session, seconds = chromium.open(url)
+    session, _seconds = chromium.open(url)
     title = chromium.evaluate("document.title", session)
     assert "PWNED" not in title and "Audit report" in title
     assert chromium.evaluate("typeof window.__pwned", session) == "undefined"
@@ -367,7 +367,6 @@ def test_chromium_loads_inert_screenshot_pdf(scanned, chromium, tmp_path):
     assert p["exceptions"] == [] and p["console"] == []
     assert [e for e in p["log"] if e["level"] in ("error", "warning")] == []
     assert p["requests"] == [url]
-    assert seconds < 30
 
 
 @pytest.mark.lab
