@@ -68,6 +68,9 @@ def german_texts(doc: dict) -> list[str]:
                 # {"de": ...} at any depth; a table named *_DE (terminal._DE, sentences._KIND_DE)
                 # is German throughout
                 texts.extend(_strings(value, skip_en=False) if name.endswith("_DE") else _german(value))
+            elif isinstance(value, list) and name.endswith("_DE"):
+                # sentences._FIXED_DE: (English pattern, German template) pairs
+                texts.extend(t for item in value if isinstance(item, tuple) for t in item[1:] if isinstance(t, str))
     texts.extend(CODE_GERMAN)
     for loaded in load_controls().controls:
         c = getattr(loaded, "control", loaded)
