@@ -22,6 +22,14 @@ def lab_unavailable_or_skip():
         pytest.skip(f"test lab unavailable: {why}")
 
 
+def lab_prefix(suffix: str) -> str:
+    """The prefix of a module's own lab: the standard lab's ($HC_LAB_PREFIX, default hcs) shortened so
+    that ``suffix`` always fits (a prefix has at most 8 characters), so it is never the standard
+    lab's own (starting a lab removes whatever is left under its prefix)."""
+    assert 1 <= len(suffix) <= 4
+    return os.environ.get("HC_LAB_PREFIX", "hcs")[:8 - len(suffix)] + suffix
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """The standard lab (tests/lab): hardened, weak, wrongkey, hanging, unreachable, sudo."""

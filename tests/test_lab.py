@@ -19,6 +19,8 @@ from pathlib import Path
 
 import paramiko
 import pytest
+
+from tests.conftest import lab_prefix
 import testinfra
 import yaml
 
@@ -651,7 +653,7 @@ def test_thirty_clones_stop_cleanly(tmp_path):
     file system (this machine's disk) and outlasted the 10 s limit on a busy machine. The
     overlays are volatile now (nothing to sync), and stop() waits for exiting processes (and
     reaps its children) instead of calling them survivors."""
-    prefix = os.environ.get("HC_LAB_PREFIX", "hcs")[:5] + "n30"
+    prefix = lab_prefix("n30")
     wd = tmp_path / "thirty"
     with Lab(wd, prefix=prefix) as lab:
         lab.start_clones(30, kind="hardened")

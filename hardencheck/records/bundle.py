@@ -63,6 +63,8 @@ RUN_FILE = "run.json"
 RESULTS = "results.json"
 PRUNED_LOG = "pruned.jsonl"
 MANIFEST_VERSION = 1
+#: a file staged by records.files.stage_bytes (tempfile.mkstemp(prefix=".<name>.")), not yet renamed
+STAGED_RE = re.compile(r"^\.[^/]+\.[a-z0-9_]{8}$")
 STATES = ("running", "complete", "interrupted")
 
 #: the moments between two writes of a bundle, for the test hook (see the module docstring)
@@ -233,9 +235,13 @@ class BundleWriter:
         self._pending_hosts = {}
         self.redactions = dict(m.get("redactions", {}).get("by_rule", {}))
         self.manifest_sha256 = None
-        for tmp in [p for p in folder.rglob(".*") if p.is_file() and p.name != NEXT_SIGNATURE
-                    and p.name.startswith(tuple(f".{Path(r).name}." for r in [*self.files, *self.pending, MANIFEST]))]:
-            tmp.unlink()
+        # what the killed write left: staged temp files (records.files.stage_bytes: ".<name>.<8 random>")
+        # and a signature that was never renamed into place
+        for d in (folder, folder / HOSTS_DIR):
+            for tmp in d.iterdir() if d.is_dir() else ():
+                staged = tmp.name == NEXT_SIGNATURE or STAGED_RE.match(tmp.name)
+                if staged and tmp.is_file() and not tmp.is_symlink():
+                    tmp.unlink()
         # an announced host file that landed whole: listed, with its host (its name is in the file)
         for rel in list(self.pending):
             if rel.startswith(HOSTS_DIR + "/") and (folder / rel).is_file():

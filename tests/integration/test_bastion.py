@@ -19,7 +19,7 @@ from hardencheck.cli import main
 from hardencheck.collect.transports import bastion
 from hardencheck.collect.transports.ssh import SshTransport
 from hardencheck.inventory import load_inventory
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -29,7 +29,7 @@ def blab(tmp_path_factory):
     lab_unavailable_or_skip()
     from tests.lab import Lab
 
-    prefix = (os.environ.get("HC_LAB_PREFIX", "hcs") + "bh")[:8]
+    prefix = lab_prefix("bh")
     with Lab(tmp_path_factory.mktemp("bastionlab"), prefix=prefix) as lab:
         lab.start(["bastion", "unreachable"])
         yield lab

@@ -30,7 +30,7 @@ import yaml
 
 from hardencheck.cli import main
 from hardencheck.results import validate_document
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -63,7 +63,7 @@ def exposure_lab(tmp_path_factory):
     from tests.lab import Lab
 
     tmp = tmp_path_factory.mktemp("exposure")
-    prefix = os.environ.get("HC_LAB_PREFIX", "hcs")[:7] + "1"
+    prefix = lab_prefix("x")
     with Lab(tmp / "lab", prefix=prefix) as lab:
         lab.start(HOSTS)
         inv = yaml.safe_load(lab.inventory_path.read_text())

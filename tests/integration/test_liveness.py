@@ -29,7 +29,7 @@ from hardencheck.collect.transports import make_transport
 from hardencheck.judge.controls import ControlSet
 from hardencheck.report.terminal import Progress
 from hardencheck.scan.plan import ScanRequest, prepare
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -43,7 +43,7 @@ def live_lab(tmp_path_factory):
     from tests.lab import Lab
     from tests.lab.lab import remove_slow_cgroups
 
-    prefix = (os.environ.get("HC_LAB_PREFIX", "hcs") + "lv")[:8]
+    prefix = lab_prefix("lv")
     with Lab(tmp_path_factory.mktemp("livelab"), prefix=prefix) as lab:
         lab.start(KINDS)
         yield lab

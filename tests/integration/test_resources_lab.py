@@ -7,13 +7,12 @@ content and command output redacted and inert."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from hardencheck.cli import main
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 from tests.lab import Lab
 from tests.lab.kind_resources import MISSING_PACKAGE, PLANTED
 
@@ -27,7 +26,7 @@ SAME_ON_BOTH = {"HCRES-013"}          # the symlink: the same state on both host
 def scanned(tmp_path_factory):
     lab_unavailable_or_skip()
     tmp = tmp_path_factory.mktemp("resources")
-    prefix = os.environ.get("HC_LAB_PREFIX", "hcng") + "r"
+    prefix = lab_prefix("r")
     with Lab(tmp / "lab", prefix=prefix) as lab:
         lab.start(["rsgood", "rsbad"])
         out = tmp / "runs"

@@ -56,20 +56,12 @@ def digests(run_dir: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (run_dir / "hosts").glob("*.json")}
 
 
-def test_killed_at_a_random_write_then_resumed(clones, signer, tmp_path):
+def kill_and_resume(clones, signer, tmp_path, step, seed=None):
+    """A complete earlier run (the chain link), then a scan SIGKILLed at ``step``, resumed."""
     key, allowed = signer
     out = tmp_path / "reports"
-    # an earlier complete run of the same inventory: the chain link the killed run records
     first = hc(*scan_args(clones, out, key))
     assert first.returncode in (0, 1), first.stderr
-    # the steps a whole run goes through, to pick the kill point from (after the plan is on disk)
-    log = tmp_path / "steps.log"
-    whole = hc(*scan_args(clones, tmp_path / "whole", key), env={STEP_LOG_ENV: str(log)})
-    assert whole.returncode in (0, 1), whole.stderr
-    steps = log.read_text().split()
-    candidates = steps[steps.index("open.manifest:1") + 1:]
-    seed = int(os.environ.get("HC_RESUME_SEED", random.randrange(1 << 30)))
-    step = random.Random(seed).choice(candidates[:-6])      # not in the final seal: there is a host left
     earlier = set(out.iterdir())
     killed = hc(*scan_args(clones, out, key), env={KILL_AT_ENV: step})
     assert killed.returncode == -9, (seed, step, killed.returncode, killed.stderr)
@@ -100,6 +92,28 @@ def test_killed_at_a_random_write_then_resumed(clones, signer, tmp_path):
         n = db.execute("SELECT count(*) FROM run_hosts rh JOIN runs r ON r.id = rh.run WHERE r.run_id = ?",
                        (run_dir.name,)).fetchone()[0]
         assert n == CLONES
+
+
+def test_killed_at_a_random_write_then_resumed(clones, signer, tmp_path):
+    key, _ = signer
+    # the steps a whole run goes through, to pick the kill point from (after the plan is on disk)
+    log = tmp_path / "steps.log"
+    whole = hc(*scan_args(clones, tmp_path / "whole", key), env={STEP_LOG_ENV: str(log)})
+    assert whole.returncode in (0, 1), whole.stderr
+    steps = log.read_text().split()
+    candidates = steps[steps.index("open.manifest:1") + 1:]
+    seed = int(os.environ.get("HC_RESUME_SEED", random.randrange(1 << 30)))
+    step = random.Random(seed).choice(candidates[:-6])      # not in the final seal: there is a host left
+    kill_and_resume(clones, signer, tmp_path, step, seed)
+
+
+# every kind of moment, at the third host: a staged temp file nobody announced, an announced file
+# renamed but not listed, a manifest staged, signed but not renamed, renamed with its signature
+# still in .manifest.json.sig.next
+@pytest.mark.parametrize("step", ["files.staged:3", "files.renamed:3", "manifest.staged:6", "manifest.signed:6",
+                                  "manifest.renamed:6"])
+def test_killed_at_each_kind_of_write_then_resumed(clones, signer, tmp_path, step):
+    kill_and_resume(clones, signer, tmp_path, step)
 
 
 def test_resume_refuses_another_plan_or_a_complete_run(clones, signer, tmp_path):

@@ -6,7 +6,6 @@ the terminal say so; --fail-on-missing-hosts turns an otherwise clean run into e
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,11 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def slab(tmp_path_factory):
-    from tests.conftest import lab_unavailable_or_skip
+    from tests.conftest import lab_unavailable_or_skip, lab_prefix
     from tests.lab import Lab
 
     lab_unavailable_or_skip()
-    with Lab(tmp_path_factory.mktemp("scopelab"), prefix=os.environ.get("HC_LAB_PREFIX", "hcni")) as running:
+    with Lab(tmp_path_factory.mktemp("scopelab"), prefix=lab_prefix("sc")) as running:
         running.start(["hardened", "weak", "unreachable"])
         yield running
 

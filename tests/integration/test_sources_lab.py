@@ -6,13 +6,12 @@ kernel default the next boot restores; shown in the result through ``show`` of a
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from hardencheck.cli import main
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 from tests.lab import Lab
 
 pytestmark = pytest.mark.lab
@@ -23,9 +22,9 @@ FOLDER = Path(__file__).parent / "source_controls"
 def scanned(tmp_path_factory):
     lab_unavailable_or_skip()
     tmp = tmp_path_factory.mktemp("sources")
-    prefix = os.environ.get("HC_LAB_PREFIX", "hcng") + "s"
+    prefix = lab_prefix("s")
     with Lab(tmp / "lab", prefix=prefix) as lab:
-        lab.start(["hardened", "weak"])
+        lab.start(["hardened", "weak", "rtonly"])
         out = tmp / "runs"
         main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
               "--ssh-config", "/dev/null", "--out", str(out), "--quiet", "--format", "json,html",
@@ -44,7 +43,7 @@ def test_sshd_setting_traced_to_the_drop_in(scanned):
     assert src.startswith("/etc/ssh/sshd_config.d/50-weak.conf:")
     line = int(src.rsplit(":", 1)[1])
     text = doc["evidence"]["weak/sshd.config/sources"]["stdout"]
-    assert f"{line}:PermitRootLogin yes" in text.split(f"F /etc/ssh/sshd_config.d/50-weak.conf\n", 1)[1]
+    assert f"{line}:PermitRootLogin yes" in text.split("F /etc/ssh/sshd_config.d/50-weak.conf\n", 1)[1]
     assert weak["actual"]["config_files"][:2] == ["/etc/ssh/sshd_config", "/etc/ssh/sshd_config.d/50-weak.conf"]
     hard = by[("hardened", "SRC-001")]
     assert hard["status"] == "pass"
@@ -65,9 +64,16 @@ def test_login_defs_setting_traced_to_its_line(scanned):
 
 def test_runtime_only_sysctl_is_lost_at_boot(scanned):
     by, _, _ = scanned
-    r = by[("hardened", "SRC-003")]
+    r = by[("rtonly", "SRC-003")]      # hardened at runtime, nothing persisted (tests/lab/kind_sources.py)
     assert r["status"] == "fail"
     assert r["actual"]["net.ipv4.conf.all.accept_redirects"] == 0
     assert r["actual"]["at_boot.net.ipv4.conf.all.accept_redirects"] == 1
     assert r["actual"]["at_boot_from.net.ipv4.conf.all.accept_redirects"] == "kernel default"
     assert "net.ipv4.conf.all.accept_redirects" in r["actual"]["differs_at_boot"]
+
+
+def test_persisted_sysctl_survives_the_boot(scanned):
+    by, _, _ = scanned
+    r = by[("hardened", "SRC-003")]     # the lab's hardened host persists them in /etc/sysctl.d/60-hardening.conf
+    assert r["status"] == "pass"
+    assert r["actual"]["at_boot_from.net.ipv4.conf.all.accept_redirects"].startswith("/etc/sysctl.d/60-hardening.conf:")

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 
 import pytest
 
 from hardencheck.cli import main
 from hardencheck.results import validate_document
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -29,7 +28,7 @@ def tom_scan(tmp_path_factory):
     from tests.lab import Lab
 
     tmp = tmp_path_factory.mktemp("tomcontrols")
-    prefix = os.environ.get("HC_LAB_PREFIX", "hcs")[:7] + "1"
+    prefix = lab_prefix("t")
     with Lab(tmp / "lab", prefix=prefix) as lab:
         lab.start(["tomgood", "tombad"])
         out = tmp / "reports"

@@ -6,7 +6,6 @@ all_hosts` measure not verified where its control does not apply (CRYPT-002: no 
 configured on the lab hosts), --only-catalog, and the measure ids in the terminal and JUnit."""
 
 import json
-import os
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 
@@ -14,7 +13,7 @@ import pytest
 
 from hardencheck.cli import main
 from hardencheck.results import validate_document
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -68,7 +67,7 @@ def v2_lab(tmp_path_factory):
     lab_unavailable_or_skip()
     from tests.lab import Lab
 
-    prefix = (os.environ.get("HC_LAB_PREFIX", "hcs") + "tv")[:8]
+    prefix = lab_prefix("tv")
     with Lab(tmp_path_factory.mktemp("tomv2lab"), prefix=prefix) as lab:
         lab.start(["hardened"])
         yield lab

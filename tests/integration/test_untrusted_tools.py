@@ -26,7 +26,7 @@ import pytest
 
 from hardencheck.cli import main
 from hardencheck.collect.probe_script import BASE_TOOLS
-from tests.conftest import lab_unavailable_or_skip
+from tests.conftest import lab_unavailable_or_skip, lab_prefix
 
 pytestmark = pytest.mark.lab
 
@@ -36,7 +36,7 @@ def tools_lab(tmp_path_factory):
     lab_unavailable_or_skip()
     from tests.lab import Lab
 
-    prefix = (os.environ.get("HC_LAB_PREFIX", "hcs") + "ut")[:8]
+    prefix = lab_prefix("ut")
     with Lab(tmp_path_factory.mktemp("toolslab"), prefix=prefix) as lab:
         lab.start(["hardened", "faketools"])
         yield lab

@@ -52,12 +52,12 @@ def _need(tool: str) -> None:
 @pytest.fixture(scope="module")
 def print_scan(tmp_path_factory):
     """A scan of the 9-host print lab with the whole control library: (document, results.json path)."""
-    from tests.conftest import lab_unavailable_or_skip
+    from tests.conftest import lab_unavailable_or_skip, lab_prefix
     from tests.lab import Lab
     from tests.lab.kind_print import PRINT_HOSTS
 
     lab_unavailable_or_skip()
-    prefix = os.environ.get("HC_LAB_PREFIX", "hcs")[:7] + "9"
+    prefix = lab_prefix("9")
     out = tmp_path_factory.mktemp("print-scan")
     with Lab(tmp_path_factory.mktemp("print-lab"), prefix=prefix) as lab:
         lab.start(PRINT_HOSTS)
