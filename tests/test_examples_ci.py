@@ -77,16 +77,16 @@ def test_gitlab_job_scripts_scan_and_merge_the_lab(tmp_path):
         env["HC_RUN_ID"] = p["variables"]["HC_RUN_ID"].replace("$CI_PIPELINE_ID", env["CI_PIPELINE_ID"])
         hc = f"{sys.executable} -m hardencheck"
 
-        def job(name, extra_env):
+        def job(name, extra_env, ok=(0,)):
             for line in p[name]["script"]:
                 r = subprocess.run(["sh", "-c", line.replace("/opt/hc/bin/hardencheck", hc)], cwd=work,
                                    env={**env, **extra_env}, capture_output=True, text=True, timeout=300)
-                assert r.returncode == 0, (name, extra_env, line, r.stdout[-2000:], r.stderr[-2000:])
+                assert r.returncode in ok, (name, extra_env, line, r.stdout[-2000:], r.stderr[-2000:])
 
         for i in range(1, n + 1):
             job("scan", {"CI_NODE_INDEX": str(i), "CI_NODE_TOTAL": str(n)})
         assert len(list((work / "shards").glob("gitlab-4711.shard-*"))) == n
-        job("merge", {})
+        job("merge", {}, ok=(0, 1))      # 1: findings - the pipeline fails on them, as it should
         run = work / "reports" / "gitlab-4711"
         doc = json.loads((run / "results.json").read_text())
         assert doc["run"]["complete"] is True and len(doc["hosts"]) == n

@@ -282,7 +282,8 @@ class HostScan:
         for lc in self.controls.controls:
             c = lc.control
             why_skip = selected(c, tags=self.opts.tags, control_ids=self.opts.control_ids)
-            if why_skip is None and self.opts.outside is None and getattr(get_probe(c.probe), "scanner_side", ()):
+            if (why_skip is None and self.opts.outside is None and c.probe != TESTINFRA_PROBE
+                    and getattr(get_probe(c.probe), "scanner_side", ())):
                 why_skip = "needs the outside-in view: hardencheck scan --exposure"
             if why_skip:
                 results.append(self._result(c, "skipped", message=why_skip))

@@ -48,6 +48,8 @@ def _prepare(good: bool):
         if good:
             (dirs["etc"] / "sysctl.d").mkdir(parents=True, exist_ok=True)
             (dirs["etc"] / "sysctl.d" / "60-hcres.conf").write_text("net.ipv4.tcp_syncookies = 1\n")
+        else:   # the bad host persists nothing (the lab's hardened hosts persist their network sysctls)
+            (dirs["etc"] / "sysctl.d" / "60-hardening.conf").unlink(missing_ok=True)
         bind = "127.0.0.1" if good else "0.0.0.0"
         lines = [
             "mkdir -p /var/lib/hcres/uploads /var/lib/hcres/scratch",
