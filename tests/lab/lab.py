@@ -1574,6 +1574,9 @@ class Lab:
             for d in OVERLAID)
         script = (
             "#!/bin/sh\n# hardencheck lab host %(name)s: runs in netns %(ns)s, becomes sshd\nset -e\n"
+            # the caller's working directory may be under /tmp, which the host mounts over: every
+            # program started below (a pyenv shim cd's back to it) runs from /
+            "cd /\n"
             "mount --make-rprivate /\n"
             "hostname %(name)s\n"
             "%(sysctl)s"
