@@ -147,7 +147,9 @@ def test_altered_or_missing_bundle_is_unverifiable(year, tmp_path, capsys):
     shutil.rmtree(second)
     code, out, text, _ = _audit(db, tmp_path / "a", capsys)
     assert code == 1 and out["runs"]["unverifiable"] == 2
-    r1, r2 = (r["bundle_check"]["reason"] for r in out["runs"]["list"])
+    # by run id: two runs in the same second sort by their random suffix as folders, by time in the audit
+    reason = {r["run_id"]: r["bundle_check"]["reason"] for r in out["runs"]["list"]}
+    r1, r2 = reason[first.name], reason[second.name]
     assert r1.startswith("manifest.json is not the one the history recorded"), r1
     assert r2.startswith("bundle not found"), r2
     assert _figures(out, "FILE-004")["not_verified"] == 2
