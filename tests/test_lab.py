@@ -254,7 +254,7 @@ def test_firewall_behaviour(lab):
 def test_rkhunter_hardened_fresh_and_clean(lab, ti):
     host = ti("hardened")
     log = "/var/log/rkhunter.log"
-    assert age_seconds(host, log) < 600
+    assert age_seconds(host, log) < 3600          # written at the lab's start; the session lab lives through the suite
     text = host.file(log).content_string
     assert text.startswith("[") and "Running Rootkit Hunter version 1.4.6 on hardened" in text
     for s in ("Info: Start date is", "System checks summary", "Possible rootkits: 0",
@@ -296,7 +296,7 @@ def test_apt_hardened_no_pending_updates(lab, ti):
     assert host.file("/etc/apt/sources.list.d").listdir() == []
     for f in host.file("/var/lib/apt/lists").listdir():
         if "Release" in f:
-            assert age_seconds(host, f"/var/lib/apt/lists/{f}") < 600
+            assert age_seconds(host, f"/var/lib/apt/lists/{f}") < 3600
     assert not host.file("/run/reboot-required").exists
     assert not host.file("/var/run/reboot-required").exists
 
@@ -308,7 +308,7 @@ def test_apt_weak_pending_security_update(lab, ti):
     assert any(re.match(r"Inst openssh-server \[[^]]+\] \(\S+ Debian-Security:[^ ]*bookworm-security", l)
                for l in inst), out
     rel = [f for f in host.file("/var/lib/apt/lists").listdir() if "Release" in f]
-    assert rel and all(age_seconds(host, f"/var/lib/apt/lists/{f}") < 600 for f in rel)   # fresh index
+    assert rel and all(age_seconds(host, f"/var/lib/apt/lists/{f}") < 3600 for f in rel)   # fresh index
     assert host.file("/var/run/reboot-required").exists      # Debian: /var/run -> /run
 
 
