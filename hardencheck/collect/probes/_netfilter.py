@@ -103,7 +103,9 @@ def _nft_rule(exprs: list) -> Rule:
     return Rule(verdict, target, unconditional_deny, not conditional)
 
 
-def parse_nft(text: str) -> dict:
+def nft_chains(text: str) -> tuple[dict[tuple, dict], dict[tuple, list[Rule]], int]:
+    """``nft -j list ruleset`` -> (chains, rules, number of tables); chains and rules keyed by
+    (family, table, chain name)."""
     doc = load_json(text, "nft -j list ruleset")
     items = doc.get("nftables") if isinstance(doc, dict) else None
     if not isinstance(items, list):
@@ -122,6 +124,11 @@ def parse_nft(text: str) -> dict:
             r = item["rule"]
             key = (str(r.get("family")), str(r.get("table")), str(r.get("chain")))
             rules.setdefault(key, []).append(_nft_rule(r.get("expr")))
+    return chains, rules, sum(1 for i in items if isinstance(i, dict) and "table" in i)
+
+
+def parse_nft(text: str) -> dict:
+    chains, rules, tables = nft_chains(text)
     inputs = []
     for key, c in chains.items():
         family, table, name = key
@@ -150,7 +157,7 @@ def parse_nft(text: str) -> dict:
     inputs.sort(key=lambda c: (c["family"], c["table"], c["chain"]))
     active = any(c["rules"] > 0 or c["policy"] != "accept" for c in inputs)
     return {
-        "tables": sum(1 for i in items if isinstance(i, dict) and "table" in i),
+        "tables": tables,
         "input_chains": inputs,
         "active": active,
         "deny_ipv4": any(c["default_deny"] for c in inputs if c["family"] in ("ip", "inet")),

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, complete_section, load_json
-from hardencheck.collect.probes._netfilter import DENY, FALLTHROUGH, _nft_rule, analyse_chain
+from hardencheck.collect.probes._common import clean, complete_section
+from hardencheck.collect.probes._netfilter import DENY, FALLTHROUGH, analyse_chain, nft_chains
 from hardencheck.collect.probes.base import Probe
 
 _EXTRA = (
@@ -63,24 +63,7 @@ class FirewallEgress(Probe):
 
 
 def _output_chains(text: str) -> list[dict]:
-    doc = load_json(text, "nft -j list ruleset")
-    items = doc.get("nftables") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise ProbeError("unparsable", "nft -j list ruleset: no 'nftables' array")
-    chains: dict[tuple, dict] = {}
-    rules: dict[tuple, list] = {}
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        if isinstance(item.get("chain"), dict):
-            c = item["chain"]
-            key = (str(c.get("family")), str(c.get("table")), str(c.get("name")))
-            chains[key] = c
-            rules.setdefault(key, [])
-        elif isinstance(item.get("rule"), dict):
-            r = item["rule"]
-            key = (str(r.get("family")), str(r.get("table")), str(r.get("chain")))
-            rules.setdefault(key, []).append(_nft_rule(r.get("expr")))
+    chains, rules, _ = nft_chains(text)
     out = []
     for key, c in chains.items():
         family, table, name = key
