@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hardencheck.collect import engine  # noqa: E402
-from hardencheck.collect.probe_script import (BASE_TOOLS, PRELUDE, REFUSED_RC, SectionSpec,  # noqa: E402
+from hardencheck.collect.probe_script import (SectionSpec, script_parts,  # noqa: E402
                                               new_nonce)
 from hardencheck.collect.probes import get_probe  # noqa: E402
 from hardencheck.collect.transports.ssh import SshTransport  # noqa: E402
@@ -67,13 +67,12 @@ def specs_for(host, controls, only: list[str] | None) -> list[SectionSpec]:
 
 def timed_script(specs: list[SectionSpec], nonce: str) -> str:
     """build_script's text, with a timing line (wall clock, then ``times``) around each section."""
-    lines = [PRELUDE % {"nonce": nonce, "refused": REFUSED_RC,
-                        "base": " ".join(shlex.quote(t) for t in BASE_TOOLS)}]
-    for s in specs:
+    prelude, runs = script_parts(specs, nonce)
+    lines = [prelude]
+    for s, run in zip(specs, runs):
         sid = shlex.quote(s.id)
         lines.append(f"printf 'HCT B %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2")
-        parts = ["hc_run", sid, str(int(s.timeout)), shlex.quote(" ".join(s.tools)), shlex.quote(s.code)]
-        lines.append(" ".join(parts + [shlex.quote(a) for a in s.args]) + " >/dev/null 2>&1")
+        lines.append(run + " >/dev/null 2>&1")
         lines.append(f"printf 'HCT E %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2")
     return "\n".join(lines) + "\n"
 

@@ -51,13 +51,14 @@ umask 077
 cd / || exit 1
 hc_n=%(nonce)s
 hc_t=$(command -v timeout 2>/dev/null)
-# hc_tool NAME: print the tool record of NAME; false when it must not be run (see probe_script.py)
-hc_tool() {
+# hc_check NAME: resolve NAME as a snippet would and judge it; sets hc_v (ok, untrusted, missing,
+# oddpath, unchecked) and hc_line (its tool record; see tool_trust.py)
+hc_check() {
   hc_p=$(command -v "$1" 2>/dev/null)
-  case $hc_p in /*) ;; *) printf '%%s T %%s missing\n' "$hc_n" "$1"; return 0 ;; esac
+  case $hc_p in /*) ;; *) hc_v=missing; hc_line="$hc_n T $1 missing"; return ;; esac
   hc_r=$(readlink -f "$hc_p" 2>/dev/null) || hc_r=
   case $hc_r in /*) ;; *) hc_r=$hc_p ;; esac
-  case $hc_p$hc_r in *[!A-Za-z0-9._/+@:-]*) printf '%%s T %%s oddpath\n' "$hc_n" "$1"; return 1 ;; esac
+  case $hc_p$hc_r in *[!A-Za-z0-9._/+@:-]*) hc_v=oddpath; hc_line="$hc_n T $1 oddpath"; return ;; esac
   hc_l=$hc_r; hc_d=$hc_r
   while hc_d=${hc_d%%/*}; [ -n "$hc_d" ]; do hc_l="$hc_l $hc_d"; done
   hc_s=$(stat -L -c '%%u %%g %%a %%n' $hc_l / "${hc_p%%/*}" 2>/dev/null)
@@ -69,12 +70,19 @@ hc_tool() {
   done <<HC_EOF
 $hc_s
 HC_EOF
-  if [ -z "$hc_f" ] || [ "$hc_v" = unchecked ]; then
-    printf '%%s T %%s unchecked %%s %%s\n' "$hc_n" "$1" "$hc_p" "$hc_r"; return 1
-  fi
-  printf '%%s T %%s %%s %%s %%s %%s %%s\n' "$hc_n" "$1" "$hc_v" "$hc_p" "$hc_r" "$hc_f" "$hc_b"
-  [ "$hc_v" = ok ]
+  if [ -z "$hc_f" ] || [ "$hc_v" = unchecked ]; then hc_v=unchecked; hc_line="$hc_n T $1 unchecked $hc_p $hc_r"; return; fi
+  hc_line="$hc_n T $1 $hc_v $hc_p $hc_r $hc_f $hc_b"
 }
+# hc_tool I: print the tool record of tool number I (its name is in hc_mI); false when it must not
+# be run. A tool is resolved once per script; later sections repeat its record. I is a number the
+# script builder wrote, so the evals below only ever see digits.
+hc_tool() {
+  eval "hc_v=\${hc_k$1-}"
+  if [ -z "$hc_v" ]; then eval "hc_check \"\$hc_m$1\""; eval "hc_k$1=\$hc_v hc_c$1=\$hc_line"; fi
+  eval "printf '%%s\\n' \"\$hc_c$1\""
+  [ "$hc_v" = ok ] || [ "$hc_v" = missing ]
+}
+%(tools)s
 hc_bad=
 for hc_x in %(base)s; do hc_tool "$hc_x" >/dev/null || hc_bad="$hc_bad $hc_x"; done
 hc_run() {
@@ -138,22 +146,33 @@ def new_nonce() -> str:
     return "HC" + secrets.token_hex(16)
 
 
-def build_script(specs: list[SectionSpec], nonce: str) -> str:
-    """The whole script for one host."""
+def script_parts(specs: list[SectionSpec], nonce: str) -> tuple[str, list[str]]:
+    """The prelude (with the table of every tool the script resolves) and one ``hc_run`` line per
+    section, in order: build_script joins them; bench/host_cost.py wraps each line in timings."""
     if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
         raise ValueError("nonce must come from new_nonce()")
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate section ids")
-    lines = [PRELUDE % {"nonce": nonce, "refused": REFUSED_RC,
-                        "base": " ".join(shlex.quote(t) for t in BASE_TOOLS)}]
+    index: dict[str, int] = {}
+    for tool in (*BASE_TOOLS, *(t for s in specs for t in s.tools)):
+        index.setdefault(tool, len(index) + 1)
+    table = "\n".join(f"hc_m{i}={shlex.quote(tool)}" for tool, i in index.items())
+    prelude = PRELUDE % {"nonce": nonce, "refused": REFUSED_RC, "tools": table,
+                         "base": " ".join(str(index[t]) for t in BASE_TOOLS)}
+    lines = []
     for s in specs:
-        parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)), shlex.quote(" ".join(s.tools)),
-                 shlex.quote(s.code)]
+        parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)),
+                 shlex.quote(" ".join(str(index[t]) for t in s.tools)), shlex.quote(s.code)]
         parts += [shlex.quote(a) for a in s.args]
         lines.append(" ".join(parts))
-    lines.append("printf '%s DONE\\n' \"$hc_n\"")
-    return "\n".join(lines) + "\n"
+    return prelude, lines
+
+
+def build_script(specs: list[SectionSpec], nonce: str) -> str:
+    """The whole script for one host."""
+    prelude, lines = script_parts(specs, nonce)
+    return "\n".join([prelude, *lines, "printf '%s DONE\\n' \"$hc_n\""]) + "\n"
 
 
 class _Stream:

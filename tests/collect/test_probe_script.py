@@ -161,6 +161,29 @@ def test_a_tool_in_a_directory_others_may_write_is_refused(tmp_path):
     assert err.reason == "untrusted_binary" and str(tool) in err.message and "not run" in err.message
 
 
+def test_a_tool_is_resolved_once_and_every_section_that_relies_on_it_carries_its_record(tmp_path):
+    """The script resolves a tool the first time a section needs it; later sections repeat the same
+    record (and the same refusal) without resolving it again."""
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho ran\n")
+    tool.chmod(0o755)
+    specs = [SectionSpec(f"s{i}/x", "echo hi", tools=("sh", str(tool)) if i % 2 else ("sh",)) for i in range(4)]
+    nonce = new_nonce()
+    script = build_script(specs, nonce)
+    assert script.count("=" + str(tool)) == 1 and script.count("hc_m") >= 2   # one entry in the tool table
+    p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "/bin/sh", "-s"], input=script.encode(),
+                       capture_output=True)
+    sp, s = run(specs)
+    assert [r["tool"] for r in s["s0/x"].tools] == ["sh"] and s["s0/x"].stdout == "hi\n"
+    assert s["s1/x"].tools == s["s3/x"].tools and s["s1/x"].tools[1]["status"] == "untrusted"
+    assert s["s1/x"].exit_code == s["s3/x"].exit_code == REFUSED_RC
+    assert s["s0/x"].tools[0] == s["s2/x"].tools[0] == s["s1/x"].tools[0]
+    # readlink runs once per distinct tool (the base tools, sh, the tool), not once per section
+    readlinks = [ln for ln in p.stderr.decode().splitlines() if 'execve("/usr/bin/readlink"' in ln
+                 or 'execve("/bin/readlink"' in ln]
+    assert 0 < len(readlinks) <= len(BASE_TOOLS) + 2, len(readlinks)
+
+
 def test_tool_records_round_trip_and_are_judged_again_here():
     ok = tool_record("sshd ok /usr/sbin/sshd /usr/sbin/sshd 0 0 755 - - -".split())
     assert ok == {"tool": "sshd", "status": "ok", "path": "/usr/sbin/sshd", "real_path": "/usr/sbin/sshd",
