@@ -16,6 +16,7 @@ Used by bench/peer_hardencheck.sh, the kit's ``--extra`` peer.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +35,16 @@ RESOURCES = {
 }
 
 
+#: ``sshd -T | awk '$1=="key"{print $2}'``: the seven sshd checks read one setting each
+_SSHD_SETTING = re.compile(r"""^sshd -T 2>/dev/null \| awk '\$1=="([a-z0-9]+)"\{print \$2\}'$""")
+
+
+def _trimmed(expect: str) -> str:
+    """The kit matches its regex against the trimmed stdout; resource.command matches each line as
+    printed, so a closing ``$`` also allows trailing blanks (``uid0_only_root`` prints "root ")."""
+    return expect[:-1] + r"[ \t]*$" if expect.endswith("$") and not expect.endswith(r"\$") else expect
+
+
 def control(i: int, check: dict, commands_only: bool) -> dict:
     cid = f"PEER-{i:03d}"
     base = {"id": cid, "title": _title(check["title"]),
@@ -43,10 +54,17 @@ def control(i: int, check: dict, commands_only: bool) -> dict:
     if not commands_only and check["id"] in RESOURCES:
         probe, args, expect = RESOURCES[check["id"]]
         return {**base, "probe": probe, "args": args, "expect": expect}
+    setting = None if commands_only else _SSHD_SETTING.match(check["cmd"].strip())
+    if setting:
+        # one `sshd -T` for all seven: controls with the same command share its section, and each
+        # judges its own line (the kit's awk prints the value of the line whose first word is the key)
+        inner = check["expect"].removeprefix("^").removesuffix("$")
+        return {**base, "probe": "resource.command",
+                "args": {"run": "sshd -T 2>/dev/null", "match": f"^{setting.group(1)} (?:{inner})$"},
+                "expect": [{"fact": "match_count", "op": "at_least", "value": 1}], "show": ["matched_lines"]}
     # the check's own command and regex; the kit matches the trimmed stdout, resource.command
-    # each stdout line: every check prints one line, so they agree (trailing blanks trimmed first)
-    run = f"{{ {check['cmd'].strip()}; }} | sed 's/[[:space:]]*$//'"
-    return {**base, "probe": "resource.command", "args": {"run": run, "match": check["expect"],
+    # each stdout line: every check prints one line, so they agree (trailing blanks allowed)
+    return {**base, "probe": "resource.command", "args": {"run": check["cmd"].strip(), "match": _trimmed(check["expect"]),
                                                           "tools": ["sh"]},
             "expect": [{"fact": "match_count", "op": "at_least", "value": 1}], "show": ["stdout_lines"]}
 
