@@ -16,10 +16,11 @@ backups off-host and encrypted (BACKUP-003); no traffic: the repositories are on
   job with GPG_KEY='disabled' and a password in its sftp:// TARGET (planted secret).
 
 audit of data access (LOG-008, LOG-009)
-  both: params LOG-008 data_paths [/srv/customer-data]; auditd is not installed on the lab machine
-  and its rules are kernel-wide, so no lab host can watch a path (LOG-008 fails on both; its pass
-  is proven on fixtures). PostgreSQL (when this machine has it installed, as the lab hosts share
-  /usr): tomgood conf.d/pgaudit.conf loads pgaudit with pgaudit.log 'read, write, ddl'; tombad
+  both: params LOG-008 data_paths [/srv/customer-data]; auditd's rules and daemon are kernel- and
+  machine-wide, so no lab host can differ: here auditd is not running and nothing is watched
+  (LOG-008 fails on both). Its pass and fail with a real auditd and a real watch are proven on the
+  kind_auditd.py hosts (tests/test_lab_auditd.py). PostgreSQL (when this machine has it
+  installed, as the lab hosts share /usr): tomgood conf.d/pgaudit.conf loads pgaudit with pgaudit.log 'read, write, ddl'; tombad
   loads it with pgaudit.log 'none'.
 
 two-factor authentication (SSH-008, ACCT-015)
