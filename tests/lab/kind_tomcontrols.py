@@ -20,8 +20,8 @@ audit of data access (LOG-008, LOG-009)
   machine-wide, so no lab host can differ: here auditd is not running and nothing is watched
   (LOG-008 fails on both). Its pass and fail with a real auditd and a real watch are proven on the
   kind_auditd.py hosts (tests/test_lab_auditd.py). PostgreSQL (when this machine has it
-  installed, as the lab hosts share /usr): tomgood conf.d/pgaudit.conf loads pgaudit with pgaudit.log 'read, write, ddl'; tombad
-  loads it with pgaudit.log 'none'.
+  installed, as the lab hosts share /usr): tomgood conf.d/pgaudit.conf loads pgaudit with
+  pgaudit.log 'read, write, ddl'; tombad loads it with pgaudit.log 'none'.
 
 two-factor authentication (SSH-008, ACCT-015)
   both: sshd_config.d/60-mfa.conf requires publickey,keyboard-interactive, and a Match block at the
