@@ -15,7 +15,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-import paramiko
+from hardencheck._paramiko import paramiko
 from paramiko.ssh_exception import ConfigParseError, CouldNotCanonicalize
 
 from hardencheck.errors import ConfigError, ConfigErrors

@@ -30,7 +30,7 @@ import threading
 import time
 from typing import Callable
 
-import paramiko
+from hardencheck._paramiko import paramiko
 
 from hardencheck.errors import HostError
 

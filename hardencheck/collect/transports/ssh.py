@@ -29,7 +29,7 @@ import socket
 import time
 from pathlib import Path
 
-import paramiko
+from hardencheck._paramiko import paramiko
 
 from hardencheck.errors import HostError
 from hardencheck.collect.transports import bastion as bastions_mod

@@ -16,7 +16,7 @@ import os
 import socket
 from pathlib import Path
 
-import paramiko
+from hardencheck._paramiko import paramiko
 
 from hardencheck.collect.transports.bastion import describe as _describe
 from hardencheck.errors import HostError
