@@ -24,6 +24,7 @@ wglost
 from __future__ import annotations
 
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -34,6 +35,10 @@ LOST_ENDPOINT = "198.18.0.99"      # 198.18.0.0/24 is slot 0: no lab host ever h
 TUNNEL = {"wgpeer1": "10.77.50.1", "wgpeer2": "10.77.50.2", "wglost": "10.77.51.1"}
 PEER = {"wgpeer1": "wgpeer2", "wgpeer2": "wgpeer1"}
 NFT_WG = NFT_HARDENED.replace("tcp dport 22 accept", f"tcp dport 22 accept\n\t\tudp dport {WG_PORT} accept")
+OVPN_PORT = 1194
+NFT_OVPN = NFT_HARDENED.replace("tcp dport 22 accept", f"tcp dport 22 accept\n\t\tudp dport {OVPN_PORT} accept")
+#: the hosts joined by an underlay veth ``ul0`` (the first of each pair makes it)
+UNDERLAY = {"wgpeer1": "wgpeer2", "ovpnserver": "ovpnclient"}
 
 _lock = threading.Lock()
 _keys: dict[tuple[str, str], tuple[str, str]] = {}
@@ -58,6 +63,16 @@ def _lab_address(netns: str) -> str:
     return out[out.index("inet") + 1].split("/")[0]
 
 
+def _underlay(host, other: str) -> str:
+    """Start-script lines routing the lab address of host ``other`` over ``ul0``, the veth pair
+    between the two hosts' network namespaces (made here by the first host of the pair)."""
+    prefix = host.netns[: -len(host.name) - 1]
+    if host.kind in UNDERLAY:
+        subprocess.run(["ip", "link", "add", "ul0", "netns", host.netns, "type", "veth", "peer",
+                        "name", "ul0", "netns", f"{prefix}-{other}"], check=True, capture_output=True)
+    return f"ip link set ul0 up\nip route add {_lab_address(f'{prefix}-{other}')}/32 dev ul0\n"
+
+
 def _wireguard(host, dirs):
     hosts_dir = Path(dirs["host"]).parent
     priv, _ = wg_keypair(hosts_dir, host.kind)
@@ -69,10 +84,7 @@ def _wireguard(host, dirs):
         endpoint = _lab_address(other_ns)
         _, peer_pub = wg_keypair(hosts_dir, other)
         allowed = TUNNEL[other] + "/32"
-        if host.kind == "wgpeer1":      # one of the two makes the underlay between them
-            subprocess.run(["ip", "link", "add", "ul0", "netns", host.netns, "type", "veth", "peer",
-                            "name", "ul0", "netns", other_ns], check=True, capture_output=True)
-        lines += f"ip link set ul0 up\nip route add {endpoint}/32 dev ul0\n"
+        lines += _underlay(host, other)
     else:
         endpoint = LOST_ENDPOINT
         _, peer_pub = wg_keypair(hosts_dir, "wglost-absent-peer")
@@ -88,5 +100,67 @@ def _wireguard(host, dirs):
 
 
 
+_pki: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def ovpn_pki(hosts_dir: Path, ca: str) -> dict[str, str]:
+    """PEM texts {ca.crt, server.crt, server.key, client.crt, client.key} of the lab's OpenVPN
+    certificate authority ``ca`` (P-256, 2 days), made with openssl once per lab start."""
+    with _lock:
+        k = (str(hosts_dir), ca)
+        if k not in _pki:
+            with tempfile.TemporaryDirectory() as t:
+                def ssl(*argv):
+                    subprocess.run(["openssl", *argv], cwd=t, check=True, capture_output=True)
+                ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+                ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+                    "-subj", f"/CN=hardencheck lab {ca} CA")
+                for role, usage in (("server", "serverAuth"), ("client", "clientAuth")):
+                    Path(t, f"{role}.ext").write_text(
+                        f"keyUsage = digitalSignature, keyAgreement\nextendedKeyUsage = {usage}\n")
+                    ssl("req", "-new", *ec, "-keyout", f"{role}.key", "-out", f"{role}.csr",
+                        "-subj", f"/CN=lab-{ca}-{role}")
+                    ssl("x509", "-req", "-in", f"{role}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                        "-CAcreateserial", "-days", "2", "-extfile", f"{role}.ext", "-out", f"{role}.crt")
+                _pki[k] = {f: Path(t, f).read_text() for f in
+                           ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")}
+        return _pki[k]
+
+
+def _openvpn(host, dirs):
+    hosts_dir = Path(dirs["host"]).parent
+    role = "client" if host.kind == "ovpnclient" else "server"
+    pki = ovpn_pki(hosts_dir, "alone" if host.kind == "ovpnalone" else "pair")
+    conf_dir = dirs["etc"] / "openvpn" / role
+    _write(conf_dir / "ca.crt", pki["ca.crt"])
+    _write(conf_dir / f"{role}.crt", pki[f"{role}.crt"])
+    _write(conf_dir / f"{role}.key", pki[f"{role}.key"], 0o600)
+    common = f"ca ca.crt\ncert {role}.crt\nkey {role}.key\ndev tun\nproto udp\n"
+    if host.kind == "ovpnclient":
+        server = _lab_address(f"{host.netns[: -len(host.name) - 1]}-ovpnserver")
+        _write(conf_dir / "lab.conf", f"client\n{common}remote {server} {OVPN_PORT}\nnobind\n"
+               "remote-cert-tls server\nconnect-retry 1 5\n")
+        # as Debian's openvpn-client@ unit runs it (no status file)
+        return (_underlay(host, "ovpnserver")
+                + "cd /etc/openvpn/client && openvpn --suppress-timestamps --nobind --config lab.conf "
+                "--daemon ovpn-client-lab && cd /\n")
+    server = (f"{common}local {host.address}\nport {OVPN_PORT}\ndh none\n"
+              "server 10.8.50.0 255.255.255.0\ntopology subnet\nkeepalive 5 30\n")
+    if host.kind == "ovpnalone":
+        # its own `status` setting (status-version 1), rewritten every 5 s
+        _write(conf_dir / "lab.conf", server + "status openvpn-status.log 5\n")
+        return ("cd /etc/openvpn/server && openvpn --suppress-timestamps --config lab.conf "
+                "--daemon ovpn-server-lab && cd /\n")
+    _write(conf_dir / "lab.conf", server)
+    # as Debian's openvpn-server@ unit runs it (its status file and version 2), rewritten every 5 s
+    # instead of the unit's 60 so that the test does not wait a minute for the client to appear
+    return (_underlay(host, "ovpnclient")
+            + "mkdir -p /run/openvpn-server && cd /etc/openvpn/server && openvpn "
+            "--status /run/openvpn-server/status-lab.log 5 --status-version 2 --suppress-timestamps "
+            "--config lab.conf --daemon ovpn-server-lab && cd /\n")
+
+
 for _name in TUNNEL:
     register_kind(_name, ExtraKind(prepare=_wireguard, nft=NFT_WG))
+for _name in ("ovpnserver", "ovpnclient", "ovpnalone"):
+    register_kind(_name, ExtraKind(prepare=_openvpn, nft=NFT_OVPN))

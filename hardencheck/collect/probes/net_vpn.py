@@ -11,10 +11,14 @@ interface's address or a private network (``private_networks``: RFC 1918, 100.64
 by default); a wildcard listener (0.0.0.0, ::) listens on every address and is exposed.
 ``max_handshake_age`` (parse-only, seconds): how old a WireGuard handshake may be for the peer to
 count as connected (WireGuard renews it every two minutes while traffic flows). OpenVPN counts as up
-only with a server status file (``status`` in its configuration) rewritten within 5 minutes that
-lists connected clients (only their number leaves the host); a running OpenVPN without that
-evidence (a client: its tun device exists before the peer answers) makes ``vpn_state``
-``undetermined``.
+only with a server status file (``status`` in its configuration, or the one Debian's
+openvpn-server@/openvpn@ units name on the command line: /run/openvpn-server/status-*.log,
+/run/openvpn/*.status) rewritten within 5 minutes that lists connected clients (only their number
+leaves the host); such a file without clients is a server whose tunnels are down. More running
+OpenVPN processes than fresh server status files (a client: its tun device exists before the peer
+answers) make ``vpn_state`` ``undetermined``. Only OpenVPN processes in the host's own network
+namespace count (``pidof`` also sees containers' processes); the probe reads their namespace
+through /proc, which needs root (one whose namespace it cannot read counts).
 """
 
 from __future__ import annotations
@@ -37,12 +41,21 @@ _STATE = (
     "printf '%s\\n' \"$d\" | awk -F '\\t' "
     "'NF == 5 { print \"W\", $1, $4 } NF == 9 { print \"P\", $1, substr($2, 1, 8), $5, $6 }'; "
     "else echo 'N wg'; fi; "
-    "if pidof openvpn >/dev/null 2>&1; then echo 'O running'; fi; "
-    "for c in /etc/openvpn/*.conf /etc/openvpn/*/*.conf; do [ -f \"$c\" ] || continue; "
+    # openvpn processes of this network namespace only: pidof sees every PID namespace below the
+    # host's, e.g. containers' tunnels (a process whose namespace cannot be read counts)
+    "self=$(readlink /proc/$$/ns/net 2>/dev/null); n=0; for p in $(pidof openvpn 2>/dev/null); do "
+    "q=$(readlink /proc/$p/ns/net 2>/dev/null); "
+    "if [ -z \"$self\" ] || [ -z \"$q\" ] || [ \"$q\" = \"$self\" ]; then n=$((n + 1)); fi; done; "
+    "if [ \"$n\" -gt 0 ]; then echo \"O $n\"; fi; "
+    # status files: each configuration's `status`, and those Debian's units pass on the command
+    # line (openvpn-server@: /run/openvpn-server/status-NAME.log, openvpn@: /run/openvpn/NAME.status)
+    "{ for c in /etc/openvpn/*.conf /etc/openvpn/*/*.conf; do [ -f \"$c\" ] || continue; "
     "s=$(sed -n -E 's/^[[:space:]]*status[[:space:]]+([^[:space:]]+).*/\\1/p' \"$c\" | head -n 1); "
-    "[ -n \"$s\" ] || continue; case $s in /*) ;; *) s=${c%/*}/$s;; esac; [ -f \"$s\" ] || continue; "
+    "[ -n \"$s\" ] || continue; case $s in /*) ;; *) s=${c%/*}/$s;; esac; printf '%s\\n' \"$s\"; done; "
+    "for s in /run/openvpn-server/status-*.log /run/openvpn/*.status; do printf '%s\\n' \"$s\"; done; } | "
+    "sort -u | while IFS= read -r s; do [ -f \"$s\" ] || continue; "
     "printf 'S %s %s %s\\n' \"$(stat -c %Y \"$s\")\" "
-    "\"$(grep -acE '^CLIENT_LIST,|^[^,]+,[0-9a-fA-F.:]+:[0-9]+,[0-9]+,[0-9]+,' \"$s\")\" "
+    "\"$(grep -acE '^CLIENT_LIST[,[:blank:]]|^[^,]+,[0-9a-fA-F.:]+:[0-9]+,[0-9]+,[0-9]+,' \"$s\")\" "
     "\"$(grep -aq 'OpenVPN STATISTICS' \"$s\" && echo client || echo server)\"; done; "
     "ip -o link show | awk '{ sub(/:$/, \"\", $2); sub(/@.*/, \"\", $2); "
     "if ($0 ~ /link\\/none/ || $2 ~ /^(tun|tap|wg)/) print \"T\", $2, ($3 ~ /[<,]UP[,>]/ ? \"up\" : \"down\") }'; "
@@ -72,7 +85,7 @@ class NetVpn(Probe):
         now = epoch(lines[0][4:], "host clock")
         max_age = args.get("max_handshake_age") or 180
         configs, wg_ifaces, peers, tunnels, addrs, listeners = [], [], [], {}, {}, []
-        wg_installed, openvpn_running, statuses = True, False, []
+        wg_installed, openvpn_processes, statuses = True, 0, []
         for line in lines[1:]:
             w = line.split()
             if not w:
@@ -90,8 +103,8 @@ class NetVpn(Probe):
                 peers.append({"interface": clean(w[1], 20), "peer": clean(w[2], 8) + "…",
                               "allowed_ips": clean(w[3], 200), "handshake_age_seconds": age,
                               "connected": age is not None and age <= max_age})
-            elif kind == "O":
-                openvpn_running = True
+            elif kind == "O" and len(w) == 2 and re.fullmatch(r"[0-9]{1,6}", w[1]):
+                openvpn_processes = int(w[1])
             elif kind == "S" and len(w) == 4 and w[3] in ("client", "server") and w[2].isdigit():
                 statuses.append({"age_seconds": now - epoch(w[1], "OpenVPN status time"),
                                  "clients": int(w[2]), "mode": w[3]})
@@ -104,10 +117,13 @@ class NetVpn(Probe):
             else:
                 raise ProbeError("unparsable", f"VPN state: unexpected line {clean(line, 60)!r}")
         vpn_ifaces = set(wg_ifaces) | set(tunnels)
-        # OpenVPN: only a server's fresh status file with connected clients proves a tunnel; a
-        # running client (a tun device exists even before its peer answers) is undetermined
-        openvpn_up = openvpn_running and any(s["mode"] == "server" and s["clients"] > 0
-                                             and s["age_seconds"] <= OPENVPN_STATUS_AGE for s in statuses)
+        # OpenVPN: only a server's fresh status file with connected clients proves a tunnel; a fresh
+        # one without clients proves that server's tunnels down. A running OpenVPN without such a
+        # file (a client: a tun device exists even before its peer answers) is undetermined
+        openvpn_running = openvpn_processes > 0
+        fresh = [s for s in statuses if s["mode"] == "server" and s["age_seconds"] <= OPENVPN_STATUS_AGE]
+        openvpn_up = openvpn_running and any(s["clients"] > 0 for s in fresh)
+        unaccounted = openvpn_processes > len(fresh)
         vpn_addrs = {a for i in vpn_ifaces for a in addrs.get(i, [])}
         exposed = _exposed(listeners, list(args.get("internal_ports") or []), vpn_addrs,
                            list(args.get("private_networks") or PRIVATE))
@@ -123,7 +139,7 @@ class NetVpn(Probe):
             "openvpn_running": openvpn_running,
             "openvpn_status": statuses[:20],
             "vpn_up": bool(connected) or openvpn_up,
-            "vpn_state": ("up" if connected or openvpn_up else "undetermined" if openvpn_running else "down"),
+            "vpn_state": ("up" if connected or openvpn_up else "undetermined" if unaccounted else "down"),
             "vpn_addresses": sorted(vpn_addrs),
             "internal_ports_given": bool(args.get("internal_ports")),
             "exposed_internal": exposed,
