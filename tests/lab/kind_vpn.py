@@ -19,6 +19,20 @@ wglost
   wg0 with one peer whose endpoint, 198.18.0.99, is a lab address no host has (slot 0 is never
   given out), routed to the lab gateway, which drops it: the handshake never completes (NET-010
   fail, the peer's handshake age is null).
+
+ovpnserver, ovpnclient (OpenVPN 2.6, certificates of a P-256 CA made with openssl when the hosts
+  are prepared; server and client keys only in /etc/openvpn/<role>/<role>.key mode 0600)
+  ovpnserver: /etc/openvpn/server/lab.conf (tun, 10.8.50.0/24, bound to its lab address, 1194/udp),
+  started as Debian's openvpn-server@ unit starts it: status /run/openvpn-server/status-lab.log,
+  version 2, named on the command line (rewritten every 5 s, the unit's 60 would make the test
+  wait): the client is listed (NET-010 pass). ovpnclient: /etc/openvpn/client/lab.conf, connected,
+  writes no status file: nothing on it proves the tunnel (NET-010 error, vpn_state undetermined).
+ovpnalone
+  an OpenVPN server of its own CA with ``status openvpn-status.log 5`` in its configuration
+  (version 1) that no client ever reaches (NET-010 fail, its fresh status lists 0 clients).
+
+All six share the machine's PID space: ``pidof openvpn`` on any of them sees all three OpenVPN
+processes, of which net.vpn counts only those in the host's own network namespace.
 """
 
 from __future__ import annotations
