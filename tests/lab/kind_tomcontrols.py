@@ -43,8 +43,8 @@ VPN and internal services (NET-010, NET-011)
   both: /etc/wireguard/wg0.conf (with a planted private key that must never leave the host) that
   nobody brings up, so NET-010 fails on both (real tunnels, WireGuard through wireguard-go and
   OpenVPN, pass and fail on the hosts of tests/lab/kind_vpn.py). An internal service (TLS,
-  `openssl s_server`) on port 5432, params NET-011 internal_ports [5432/tcp]: tomgood binds it to 10.77.0.1 (a private address on lo),
-  tombad to 0.0.0.0.
+  `openssl s_server`) on port 5432, params NET-011 internal_ports [5432/tcp]: tomgood binds it to
+  10.77.0.1 (a private address on lo), tombad to 0.0.0.0.
 
 egress filtering (FW-002)
   tomgood: the hardened ruleset plus an output chain with policy drop (loopback, established, DNS,
