@@ -1,6 +1,6 @@
-"""db.replication: whether the host's running PostgreSQL servers replicate (a primary has streaming
-standbys with a small replay lag, a standby streams from its primary) and its DRBD resources are
-connected with both disks UpToDate.
+"""db.replication: whether the host's running PostgreSQL and MariaDB/MySQL servers replicate (a
+primary has streaming standbys / connected replicas with a small lag, a standby or replica streams
+from its primary) and its DRBD resources are connected with both disks UpToDate.
 
 Needs root (it asks each server as the ``postgres`` account through ``runuser``). Running servers
 are found by their Unix sockets (``.s.PGSQL.<port>`` in /run/postgresql, /var/run/postgresql,
@@ -8,6 +8,15 @@ are found by their Unix sockets (``.s.PGSQL.<port>`` in /run/postgresql, /var/ru
 ``pg_stat_replication`` rows in state ``streaming`` and their largest ``replay_lag`` (seconds),
 and the status of ``pg_stat_wal_receiver``. Only these values leave the host (no names, addresses
 or queries of clients).
+
+MariaDB/MySQL: running servers are found by their Unix sockets (``*.sock`` in /run/mysqld,
+/var/run/mysqld, /var/lib/mysql and ``/tmp/mysql*.sock``); each is asked as root over the socket
+(``unix_socket`` authentication: no password anywhere, client option files ignored) how many
+``Binlog Dump`` threads it serves (connected replicas) and ``SHOW ALL SLAVES STATUS`` (MySQL:
+``SHOW REPLICA STATUS``). Only the connection name, the IO/SQL thread states, the lag and the last
+IO/SQL error of each replication connection leave the host. A server with a replication connection
+is a replica, healthy when both threads run (``Yes``) with ``Seconds_Behind_Master`` within
+``max_lag_seconds``; any other is a primary, healthy with at least ``min_replicas`` connected replicas.
 
 DRBD: ``/proc/drbd`` (8.x: ``cs:`` connection state and ``ds:`` disk states per minor) or, for DRBD
 9 (whose /proc/drbd shows only the version), ``drbdadm status``: a resource is healthy when its own
@@ -44,21 +53,37 @@ _DRBD = (
     "if ! grep -aq ' cs:' /proc/drbd && command -v drbdadm >/dev/null 2>&1; then "
     "echo '== status'; drbdadm status 2>&1 | head -n 400; fi; exit 0"
 )
+_MARIADB = (
+    "c=$(command -v mariadb || command -v mysql); seen=' '; "
+    "for s in /run/mysqld/*.sock /var/run/mysqld/*.sock /var/lib/mysql/*.sock /tmp/mysql*.sock; do "
+    "[ -S \"$s\" ] || continue; r=$(readlink -f -- \"$s\"); case $seen in *\" $r \"*) continue;; esac; "
+    "seen=\"$seen$r \"; printf 'M %s\\n' \"$r\" | tr -c '[:print:]\\n' '?' | head -n 1 | cut -c 1-300; "
+    "if [ -z \"$c\" ]; then echo 'E no mariadb or mysql client'; continue; fi; "
+    "q() { \"$c\" --no-defaults --protocol=socket --connect-timeout=10 -S \"$r\" -u root -B \"$@\" 2>&1; }; "
+    "d=$(q -N -e \"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'\"); "
+    "case $d in ''|*[!0-9]*) printf 'E %s\\n' \"$(printf '%s' \"$d\" | head -n 2 | tr -c '[:print:]' ' ' | cut -c 1-200)\"; "
+    "continue;; esac; printf 'D %s\\n' \"$d\"; "
+    "st=$(q -e 'SHOW ALL SLAVES STATUS\\G') || st=$(q -e 'SHOW REPLICA STATUS\\G') || "
+    "{ printf 'E %s\\n' \"$(printf '%s' \"$st\" | head -n 2 | tr -c '[:print:]' ' ' | cut -c 1-200)\"; continue; }; "
+    "printf '%s\\n' \"$st\" | grep -aE '^ *([*]+ [0-9]+[.] row [*]+|(Connection_name|Channel_Name|(Slave|Replica)_(IO|SQL)_Running"
+    "|Seconds_Behind_(Master|Source)|Last_(IO|SQL)_Error):.*)$' | head -n 2000 | tr -c '[:print:]\\n' '?' "
+    "| cut -c 1-240 | sed -E 's/^ +//; s/^/R /'; done; exit 0"
+)
 _ROW = re.compile(r"^([tf])\|([0-9]{1,6})\|([0-9]+(?:\.[0-9]+)?(?:e[-+]?[0-9]+)?)\|([a-z_-]{1,30})\s*$")
 
 
 class DbReplication(Probe):
     name = "db.replication"
-    summary = ("PostgreSQL replication of the running servers: streaming standbys and replay lag on a "
-               "primary, a streaming WAL receiver on a standby")
+    summary = ("Replication of the running PostgreSQL and MariaDB/MySQL servers (standbys/replicas "
+               "streaming within the lag limit, a primary with enough of them) and of DRBD resources")
     timeout = 60
     args = {
         "query": Arg("str_list", default=[QUERY], remote=True, doc="(fixed) the one read-only query"),
         "min_replicas": Arg("int", default=1, doc="streaming standbys a primary must have"),
         "max_lag_seconds": Arg("int", default=300, doc="largest replay lag of a standby"),
     }
-    tools = {"servers": ("runuser", "psql"), "drbd": ("drbdadm",)}
-    commands = {"servers": _SERVERS, "drbd": _DRBD}
+    tools = {"servers": ("runuser", "psql"), "mariadb": ("mariadb", "mysql"), "drbd": ("drbdadm",)}
+    commands = {"servers": _SERVERS, "mariadb": _MARIADB, "drbd": _DRBD}
 
     @classmethod
     def resolve_args(cls, given):
@@ -100,16 +125,96 @@ class DbReplication(Probe):
             elif s["role"] == "primary" and s["max_replay_lag_seconds"] > max_lag:
                 unhealthy.append(f"primary on port {s['port']}: replay lag {s['max_replay_lag_seconds']} s, "
                                  f"at most {max_lag} s")
+        maria = _mariadb(complete_section(out, "mariadb", "MariaDB/MySQL servers", ran="mariadb (as root)").stdout)
+        for m in maria:
+            bad, answer = _judge_mariadb(m, need, max_lag)
+            unhealthy += bad
+            unanswered += answer
         drbd = _drbd(complete_section(out, "drbd", "DRBD state", truncated="DRBD state: output truncated").stdout)
         unhealthy += [f"DRBD {r['resource']}: {r['problem']}" for r in drbd if r["problem"]]
         return {
-            "database_running": bool(servers),
-            "replication_present": bool(servers) or bool(drbd),
+            "database_running": bool(servers) or bool(maria),
+            "replication_present": bool(servers) or bool(maria) or bool(drbd),
             "drbd": drbd[:50],
             "servers": servers[:50],
+            "mariadb_servers": maria[:50],
             "unhealthy": unhealthy,
             "unanswered": unanswered,
         }
+
+
+_FIELDS = {"Connection_name": "name", "Channel_Name": "name", "Slave_IO_Running": "io_running",
+           "Replica_IO_Running": "io_running", "Slave_SQL_Running": "sql_running",
+           "Replica_SQL_Running": "sql_running", "Seconds_Behind_Master": "seconds_behind",
+           "Seconds_Behind_Source": "seconds_behind", "Last_IO_Error": "last_io_error",
+           "Last_SQL_Error": "last_sql_error"}
+
+
+def _mariadb(text: str) -> list[dict]:
+    """The MariaDB/MySQL servers of the ``M``/``D``/``E``/``R`` lines: socket, connected replicas,
+    replication connections (one per ``row`` of SHOW ALL SLAVES STATUS), or the problem."""
+    servers: list[dict] = []
+    cur, chan, seen = None, None, set()
+    for line in text.splitlines():
+        kind, _, body = line.partition(" ")
+        if kind == "M" and body.startswith("/"):
+            cur, chan = {"socket": clean(body, 200), "role": None, "connected_replicas": None,
+                         "connections": [], "problem": None}, None
+            servers.append(cur)
+            continue
+        if cur is None:
+            raise ProbeError("unparsable", f"MariaDB servers: unexpected line {clean(line, 60)!r}")
+        if kind == "E":
+            cur["problem"] = clean(body, 160) or "no answer"
+        elif kind == "D" and re.fullmatch(r"[0-9]{1,6}", body):
+            cur["connected_replicas"] = int(body)
+        elif kind == "R" and re.fullmatch(r"\*+ [0-9]+\. row \*+", body):
+            chan = {"name": "", "io_running": None, "sql_running": None, "seconds_behind": None,
+                    "last_io_error": "", "last_sql_error": ""}
+            cur["connections"].append(chan)
+            seen = set()
+        elif kind == "R" and chan is not None and ":" in body:
+            key, _, value = body.partition(":")
+            field = _FIELDS.get(key.strip())
+            if field is None or field in seen:   # a forged line inside an error text, or unknown
+                raise ProbeError("unparsable", f"MariaDB servers: unexpected field {clean(key, 40)!r}")
+            seen.add(field)
+            value = value.strip()
+            if field == "seconds_behind":
+                chan[field] = int(value) if re.fullmatch(r"[0-9]{1,10}", value) else None
+            else:
+                chan[field] = clean(value, 160 if field.startswith("last_") else 64)
+        else:
+            raise ProbeError("unparsable", f"MariaDB servers: unexpected line {clean(line, 60)!r}")
+    for s in servers:
+        if s["problem"] is None and s["connected_replicas"] is None:
+            s["problem"] = "no answer"
+        if s["problem"] is None:
+            s["role"] = "replica" if s["connections"] else "primary"
+        s["connections"] = s["connections"][:20]
+    return servers
+
+
+def _judge_mariadb(s: dict, need: int, max_lag: int) -> tuple[list[str], list[str]]:
+    """(unhealthy, unanswered) messages for one MariaDB/MySQL server."""
+    where = f"MariaDB {s['role'] or 'server'} {s['socket']}"
+    if s["role"] is None:
+        return [], [f"{where}: {s['problem']}"]
+    if s["role"] == "primary":
+        n = s["connected_replicas"]
+        return ([f"{where}: {n} connected replica(s), at least {need} required"] if n < need else []), []
+    bad = []
+    for c in s["connections"]:
+        label = where + (f" connection {c['name']!r}" if c["name"] else "")
+        if c["io_running"] != "Yes" or c["sql_running"] != "Yes":
+            err = "; ".join(e for e in (c["last_io_error"], c["last_sql_error"]) if e)
+            bad.append(f"{label}: IO thread {c['io_running']}, SQL thread {c['sql_running']}"
+                       + (f" ({clean(err, 160)})" if err else ""))
+        elif c["seconds_behind"] is None:
+            bad.append(f"{label}: lag unknown (Seconds_Behind_Master is NULL)")
+        elif c["seconds_behind"] > max_lag:
+            bad.append(f"{label}: {c['seconds_behind']} s behind, at most {max_lag} s")
+    return bad, []
 
 
 def _drbd(text: str) -> list[dict]:
