@@ -12,7 +12,12 @@ PostgreSQL: each cluster's postgresql.conf (Debian ``/etc/postgresql/*/*``, RHEL
 directory; the last setting wins, as the server reads them. Audited: ``pgaudit`` in
 shared_preload_libraries and ``pgaudit.log`` set to something other than ``none``.
 MariaDB: audited when ``server_audit`` is loaded and ``server_audit_logging`` is on (or the
-``audit_log`` plugin is loaded: MySQL Enterprise/Percona).
+``audit_log`` plugin is loaded: MySQL Enterprise/Percona), in the configuration files and in every
+running server too: each server found by its Unix socket (/run/mysqld, /var/run/mysqld,
+/var/lib/mysql, ``/tmp/mysql*.sock``) is asked, as root over the socket (``unix_socket``
+authentication, no password, client option files ignored), for its ``server_audit_logging``
+variable and the status of its audit plugins; a running server without them is not audited
+whatever its files say (a changed file without a restart), and one that does not answer is named.
 A server counts as installed when its binary exists. ``data_paths`` (parse-only): paths whose reads
 and writes must be watched (a watch on a directory covers what is below it).
 """
@@ -46,12 +51,24 @@ _PG = (
 )
 _MARIA = (
     "found=; for b in /usr/sbin/mariadbd /usr/sbin/mysqld /usr/libexec/mysqld /usr/libexec/mariadbd; do "
-    f"[ -x \"$b\" ] && found=${{b##*/}}; done; [ -n \"$found\" ] || {{ echo {ABSENT}; exit 0; }}; "
+    f"[ -z \"$found\" ] && [ -x \"$b\" ] && found=${{b##*/}}; done; [ -n \"$found\" ] || {{ echo {ABSENT}; exit 0; }}; "
     "echo \"D $found\"; for f in /etc/mysql/my.cnf /etc/mysql/mariadb.cnf /etc/mysql/conf.d/*.cnf "
     "/etc/mysql/mariadb.conf.d/*.cnf /etc/my.cnf /etc/my.cnf.d/*.cnf; do [ -f \"$f\" ] || continue; "
     "[ -r \"$f\" ] || { echo \"$f: Permission denied\" >&2; exit 13; }; "
     "grep -aiE '^[[:space:]]*(plugin[-_]load([-_]add)?|server[-_]audit[-_a-z]*|audit[-_]log[-_a-z]*)[[:space:]]*(=|$)' \"$f\" "
     "| head -n 50 | sed \"s|^|K $f |\"; done; exit 0"
+)
+_MARIA_LIVE = (
+    "c=$(command -v mariadb || command -v mysql); seen=' '; "
+    "for s in /run/mysqld/*.sock /var/run/mysqld/*.sock /var/lib/mysql/*.sock /tmp/mysql*.sock; do "
+    "[ -S \"$s\" ] || continue; r=$(readlink -f -- \"$s\"); case $seen in *\" $r \"*) continue;; esac; "
+    "seen=\"$seen$r \"; printf 'M %s\\n' \"$r\" | tr -c '[:print:]\\n' '?' | head -n 1 | cut -c 1-300; "
+    "if [ -z \"$c\" ]; then echo 'E no mariadb or mysql client'; continue; fi; "
+    "if v=$(\"$c\" --no-defaults --protocol=socket --connect-timeout=10 -S \"$r\" -u root -N -B -e "
+    "\"SHOW GLOBAL VARIABLES LIKE 'server_audit_logging'; SELECT PLUGIN_NAME, PLUGIN_STATUS FROM "
+    "information_schema.PLUGINS WHERE PLUGIN_NAME IN ('SERVER_AUDIT', 'audit_log')\" 2>&1); then "
+    "printf '%s\\n' \"$v\" | head -n 10 | tr -c '[:print:]\\t\\n' '?' | cut -c 1-100 | sed 's/^/V /'; "
+    "else printf 'E %s\\n' \"$(printf '%s' \"$v\" | head -n 2 | tr -c '[:print:]' ' ' | cut -c 1-200)\"; fi; done; exit 0"
 )
 _PG_KV = re.compile(r"^\s*([a-z_.]+)\s*=?\s*(?:'((?:[^']|'')*)'|([^\s#]*))")
 
@@ -70,8 +87,8 @@ class AuditDataAccess(Probe):
     args = {
         "data_paths": Arg("path_list", default=[], doc="paths holding personal data (reads and writes audited)"),
     }
-    tools = {"rules": ("auditctl", "pidof")}
-    commands = {"rules": _RULES, "postgresql": _PG, "mariadb": _MARIA}
+    tools = {"rules": ("auditctl", "pidof"), "mariadb_live": ("mariadb", "mysql")}
+    commands = {"rules": _RULES, "postgresql": _PG, "mariadb": _MARIA, "mariadb_live": _MARIA_LIVE}
 
     def parse(self, out, args):
         wanted = list(args.get("data_paths") or [])
@@ -98,7 +115,9 @@ class AuditDataAccess(Probe):
                                           refused=lambda s: clean(s.stderr, 160) or "not readable").stdout)
         maria = _mariadb(complete_section(out, "mariadb", "MariaDB configuration",
                                           refused=lambda s: clean(s.stderr, 160) or "not readable").stdout)
-        databases = pg + maria
+        live, unanswered = _mariadb_live(complete_section(out, "mariadb_live", "running MariaDB servers",
+                                                          ran="mariadb (as root)").stdout)
+        databases = pg + maria + live
         return {
             "data_paths_given": bool(wanted),
             "data_paths": wanted,
@@ -110,6 +129,7 @@ class AuditDataAccess(Probe):
             "databases": databases,
             "unaudited_databases": [f"{d['server']} {d['config']}: {d['why']}" for d in databases
                                     if not d["audited"]],
+            "unanswered_databases": unanswered,
         }
 
 
@@ -215,3 +235,40 @@ def _mariadb(text: str) -> list[dict]:
     else:
         audited, why = True, "server_audit loaded, server_audit_logging on"
     return [{"server": server, "config": "/etc/mysql, /etc/my.cnf*", "audited": audited, "why": why}]
+
+
+def _mariadb_live(text: str) -> tuple[list[dict], list[str]]:
+    """The running servers of the ``M``/``V``/``E`` lines, as databases, and those that did not answer."""
+    servers: list[dict] = []
+    for line in text.splitlines():
+        kind, _, body = line.partition(" ")
+        if kind == "V" and not body.strip():   # neither the variable nor a plugin
+            continue
+        if kind == "M" and body.startswith("/"):
+            servers.append({"socket": clean(body, 200), "values": {}, "problem": None})
+        elif servers and kind == "E":
+            servers[-1]["problem"] = clean(body, 160) or "no answer"
+        elif servers and kind == "V" and "\t" in body:
+            key, _, value = body.partition("\t")
+            key = key.strip().lower()
+            if key in servers[-1]["values"]:
+                raise ProbeError("unparsable", f"running MariaDB servers: {clean(key, 40)!r} twice")
+            servers[-1]["values"][key] = value.strip().upper()
+        else:
+            raise ProbeError("unparsable", f"running MariaDB servers: unexpected line {clean(line, 60)!r}")
+    databases, unanswered = [], []
+    for s in servers:
+        if s["problem"]:
+            unanswered.append(f"running server {s['socket']}: {s['problem']}")
+            continue
+        v = s["values"]
+        if v.get("audit_log") == "ACTIVE":
+            audited, why = True, "audit_log plugin active"
+        elif v.get("server_audit") != "ACTIVE":
+            audited, why = False, "server_audit plugin is not loaded in the running server"
+        elif v.get("server_audit_logging") != "ON":
+            audited, why = False, "server_audit_logging is not on in the running server"
+        else:
+            audited, why = True, "server_audit active, server_audit_logging ON in the running server"
+        databases.append({"server": "mariadbd (running)", "config": s["socket"], "audited": audited, "why": why})
+    return databases, unanswered
