@@ -21,7 +21,10 @@ audit of data access (LOG-008, LOG-009)
   (LOG-008 fails on both). Its pass and fail with a real auditd and a real watch are proven on the
   kind_auditd.py hosts (tests/test_lab_auditd.py). PostgreSQL (when this machine has it
   installed, as the lab hosts share /usr): tomgood conf.d/pgaudit.conf loads pgaudit with
-  pgaudit.log 'read, write, ddl'; tombad loads it with pgaudit.log 'none'.
+  pgaudit.log 'read, write, ddl'; tombad loads it with pgaudit.log 'none'. MariaDB (when this
+  machine has it installed): tomgood's mariadb.conf.d/60-audit.cnf loads server_audit with
+  server_audit_logging ON (configuration only: no server runs here); tombad has none. Running
+  MariaDB servers with and without server_audit: kind_mariadb.py (tests/test_lab_mariadb.py).
 
 two-factor authentication (SSH-008, ACCT-015)
   both: sshd_config.d/60-mfa.conf requires publickey,keyboard-interactive, and a Match block at the
@@ -53,7 +56,8 @@ egress filtering (FW-002)
 database replication (AVAIL-004), where this machine has PostgreSQL (the lab hosts share /usr)
   both: a primary (port 5441) and a streaming standby (5442) made by initdb/pg_basebackup at host
   start, Unix sockets only (no TCP listener); tombad stops its standby again, so its primary has
-  no streaming standby.
+  no streaming standby. MariaDB replication (a primary and a replica, running and stopped):
+  kind_mariadb.py (tests/test_lab_mariadb.py).
 
 encrypted listeners (NET-009)
   tomgood: besides sshd, `openssl s_server -www` (self-signed) on 0.0.0.0:8443.
@@ -183,6 +187,9 @@ def _data_audit(host, dirs, bad: bool) -> str:
         _write(dirs["etc"] / rel / "conf.d" / "pgaudit.conf",
                "shared_preload_libraries = 'pgaudit'\n"
                f"pgaudit.log = '{'none' if bad else 'read, write, ddl'}'\n")
+    if not bad and Path("/etc/mysql").is_dir():   # mariadb-server installed: the files count too
+        _write(dirs["etc"] / "mysql" / "mariadb.conf.d" / "60-audit.cnf",
+               "[mariadbd]\nplugin_load_add = server_audit\nserver_audit_logging = ON\n")
     host.params["LOG-008"] = {"data_paths": DATA_PATHS}
     return ""
 
