@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from json.encoder import encode_basestring as _quote
+from typing import Any, Callable
 
 SCHEMA_VERSION = "1.5"   # 1.5: scope (the asset register reconciled with the inventory)
 #: ``waived``: a ``fail`` covered by an active exception of the response register (judge.exceptions)
@@ -173,7 +174,75 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
     return doc
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, indent=1, sort_keys=False)
+_INF = float("inf")
+
+
+def _pieces(o: Any, level: int, parts: list[str], flush: Callable[[], None]) -> None:
+    """Append the text of ``o`` as ``json.dumps(o, ensure_ascii=False, indent=1)`` writes it to
+    ``parts``, one call per container instead of json's chain of generators (about twice as
+    fast); ``flush`` empties ``parts`` into the output when it holds many pieces."""
+    add = parts.append
+    if isinstance(o, dict):
+        if not o:
+            add("{}")
+            return
+        nl = "\n" + " " * (level + 1)
+        sep = "{" + nl
+        for k, v in o.items():
+            if isinstance(v, str):
+                add(sep + _quote(k if isinstance(k, str) else _key(k)) + ": " + _quote(v))
+            elif v is None or v is True or v is False or type(v) is int:
+                add(sep + _quote(k if isinstance(k, str) else _key(k)) + ": " + _scalar(v))
+            else:
+                add(sep + _quote(k if isinstance(k, str) else _key(k)) + ": ")
+                _pieces(v, level + 1, parts, flush)
+            sep = "," + nl
+        add("\n" + " " * level + "}")
+    elif isinstance(o, (list, tuple)):
+        if not o:
+            add("[]")
+            return
+        nl = "\n" + " " * (level + 1)
+        sep = "[" + nl
+        for v in o:
+            if isinstance(v, str):
+                add(sep + _quote(v))
+            else:
+                add(sep)
+                _pieces(v, level + 1, parts, flush)
+                if len(parts) > 8192:
+                    flush()
+            sep = "," + nl
+        add("\n" + " " * level + "]")
+    elif isinstance(o, str):
+        add(_quote(o))
+    else:
+        add(_scalar(o))
+
+
+def _scalar(o: Any) -> str:
+    if o is None:
+        return "null"
+    if o is True:
+        return "true"
+    if o is False:
+        return "false"
+    if isinstance(o, int):
+        return int.__repr__(o)
+    if isinstance(o, float):
+        if o != o:
+            return "NaN"
+        if o in (_INF, -_INF):
+            return "Infinity" if o > 0 else "-Infinity"
+        return float.__repr__(o)
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+
+def _key(k: Any) -> str:
+    """A dict key that is not a string, as json writes it."""
+    if isinstance(k, (int, float)) or k is None:
+        return _scalar(k)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
 
 
 def document_bytes(data: Any, *, errors: str = "strict") -> bytes:
@@ -181,17 +250,19 @@ def document_bytes(data: Any, *, errors: str = "strict") -> bytes:
     "surrogatepass"`` lets a document read back from a file with lone surrogates hash at all.
 
     The same bytes as ``json.dumps(data, ensure_ascii=False, indent=1)`` encoded, but built in
-    batches: ``dumps`` with an indent first lists every piece of the text (millions of small
-    strings for the results.json of 100 hosts, about five times the document's size in memory)."""
+    batches (``dumps`` with an indent first lists every piece of the text: millions of small
+    strings for the results.json of 100 hosts, about five times the document's size in memory)
+    by ``_pieces``, about twice as fast as json's own indenting encoder."""
     buf = io.BytesIO()
     pieces: list[str] = []
-    for chunk in _ENCODER.iterencode(data):      # whole tokens: a string is never split
-        pieces.append(chunk)
-        if len(pieces) >= 8192:
-            buf.write("".join(pieces).encode("utf-8", errors))
-            pieces.clear()
+
+    def flush() -> None:
+        buf.write("".join(pieces).encode("utf-8", errors))
+        pieces.clear()
+
+    _pieces(data, 0, pieces, flush)
     pieces.append("\n")
-    buf.write("".join(pieces).encode("utf-8", errors))
+    flush()
     return buf.getvalue()
 
 

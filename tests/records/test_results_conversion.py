@@ -5,6 +5,8 @@ control of the library judged on recorded host output through the whole engine."
 from __future__ import annotations
 
 import json
+
+import pytest
 from dataclasses import asdict
 from pathlib import Path
 
@@ -91,3 +93,37 @@ def test_document_bytes_are_json_dumps_with_indent_one():
     import pytest
     with pytest.raises(UnicodeEncodeError):
         document_bytes(lone)
+
+
+def test_document_bytes_agree_with_json_dumps_on_random_documents():
+    """The hand-written indenting encoder against json.dumps on 300 random nested documents
+    (every JSON type, non-string keys, tuples, NaN/infinities, escapes, int subclasses)."""
+    import enum
+    import random
+
+    from hardencheck.results import document_bytes
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    rng = random.Random(4711)
+    scalars = [None, True, False, 0, -7, 10 ** 40, 1.5, -0.0, 1e-300, float("nan"), float("inf"),
+               float("-inf"), "", "ä\u2028\x1f\"\\/", "x" * 50, Level.HIGH]
+
+    def value(depth: int):
+        kind = rng.random()
+        if depth > 4 or kind < 0.4:
+            return rng.choice(scalars)
+        if kind < 0.7:
+            return [value(depth + 1) for _ in range(rng.randrange(4))] if rng.random() < 0.8 else \
+                tuple(value(depth + 1) for _ in range(rng.randrange(3)))
+        keys = ["k", "ü", 1, 2.5, None, True, "", "a\nb"]
+        return {rng.choice(keys): value(depth + 1) for _ in range(rng.randrange(5))}
+
+    for _ in range(300):
+        doc = value(0)
+        assert document_bytes(doc) == (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
+    with pytest.raises(TypeError):
+        document_bytes({"s": {1, 2}})
+    with pytest.raises(TypeError):
+        document_bytes({(1, 2): "tuple key"})

@@ -36,7 +36,7 @@ from hardencheck.collect.transports import bastion as bastions_mod
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Liveness
 from hardencheck.collect.transports.bastion import describe as _describe
 from hardencheck.collect.transports.ssh_connect import (  # noqa: F401 - _is_ssh, escaped: tests
-    _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint)
+    _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint, load_known_hosts)
 
 
 # paramiko logs connection failures itself (to stderr, through logging's last-resort handler).
@@ -73,9 +73,7 @@ class SshTransport:
     def _client(self, address: str, port: int, user: str | None, sock, label: str,
                 keys: list[str], own: bool = True) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
-        for f in self.known_hosts:
-            if os.path.isfile(f):
-                client.get_host_keys().load(f)
+        load_known_hosts(client, self.known_hosts)
         policy = _Policy(self.tofu, self.known_hosts[0] if self.known_hosts else None)
         client.set_missing_host_key_policy(policy)
         only_keys = bool(keys) or bool(getattr(self.host, "identities_only", False))
