@@ -20,6 +20,7 @@ CONTROLS = ["ACCT-013", "ACCT-014", "BACKUP-003", "LOG-008", "LOG-009", "SSH-008
 HAS_POSTGRES = bool(glob.glob("/usr/lib/postgresql/*/bin/postgres")) and bool(
     glob.glob("/etc/postgresql/*/*/postgresql.conf"))
 CAN_REPLICATE = bool(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+HAS_MARIADB = bool(glob.glob("/usr/sbin/mariadbd")) and bool(glob.glob("/etc/mysql"))   # .ci/run installs it
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +88,18 @@ def test_audit_of_data_access(tom_scan):
         status, actual, msg = verdict(by, host, "LOG-008")
         assert status == "fail" and actual["auditd_active"] is False, msg
         assert actual["unwatched_data_paths"] == ["/srv/customer-data"], msg
-    if not HAS_POSTGRES:
+    if not HAS_POSTGRES and not HAS_MARIADB:
         for host in ("tomgood", "tombad"):
             assert verdict(by, host, "LOG-009")[0] == "not_applicable"
-        pytest.skip("no PostgreSQL on this machine: LOG-009 pass/fail shown on fixtures only")
+        pytest.skip("no PostgreSQL or MariaDB on this machine: LOG-009 pass/fail shown on fixtures only")
     status, _, msg = verdict(by, "tomgood", "LOG-009")
     assert status == "pass", msg
     status, actual, msg = verdict(by, "tombad", "LOG-009")
-    assert status == "fail" and "pgaudit.log is none" in actual["unaudited_databases"][0], msg
+    assert status == "fail", msg
+    if HAS_POSTGRES:
+        assert "pgaudit.log is none" in actual["unaudited_databases"][0], msg
+    if HAS_MARIADB:
+        assert "mariadbd /etc/mysql, /etc/my.cnf*: server_audit plugin is not loaded" in actual["unaudited_databases"]
 
 
 def test_two_factor_for_ssh_and_sudo(tom_scan):
