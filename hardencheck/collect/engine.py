@@ -19,6 +19,7 @@ sections runs, the host may be silent that long. Each section that starts is rep
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 import traceback
@@ -89,6 +90,7 @@ class HostScan:
         self.params: dict[str, dict[str, Any]] = {}
         self.needs: dict[tuple[str, tuple[str, ...]], _Need] = {}
         self.evidence: dict[str, dict[str, Any]] = {}
+        self._parsed: dict[tuple[str, str], tuple[Any, ProbeError | None]] = {}   # facts()
         self.sections: dict[str, Section] = {}
         self.identity: dict[str, Any] = {"name": host.name, "address": host.address}
         self.collected_at: float | None = None
@@ -240,6 +242,20 @@ class HostScan:
 
     # -- parse -------------------------------------------------------------------------------
     def facts(self, probe: type[Probe], args: dict[str, Any]) -> Any:
+        """The probe's facts for these arguments, parsed once per host (controls that read the same
+        probe with the same arguments share them; the verdicts never change facts)."""
+        key = (probe.name, json.dumps(jsonable(args), sort_keys=True))
+        cached = self._parsed.get(key)
+        if cached is None:
+            try:
+                cached = self._parsed[key] = (self._parse(probe, args), None)
+            except ProbeError as e:
+                cached = self._parsed[key] = (None, e)
+        if cached[1] is not None:
+            raise cached[1]
+        return cached[0]
+
+    def _parse(self, probe: type[Probe], args: dict[str, Any]) -> Any:
         need = self._need(probe.name, args)
         out = {cmd: self.sections[sid] for cmd, sid in need.section_ids.items() if sid in self.sections}
         unfinished = [c for c in need.section_ids if c not in out or not out[c].complete]

@@ -121,12 +121,15 @@ class Redactor:
     def with_literals(self, literals: Iterable[tuple[str, str]]) -> "Redactor":
         """This redactor with extra literal secrets, applied first."""
         extra = tuple(literal_rule(n, v) for n, v in literals if v)
-        return Redactor(extra + self.rules)
+        return Redactor(extra + self.rules) if extra else self
 
     def text(self, s: str) -> tuple[str, dict[str, int]]:
         found: dict[str, int] = {}
         if not s:
             return s, found
+        if self.rules is BUILTIN_RULES and ":" not in s and "=" not in s and "$" not in s \
+                and "PRIVATE KEY" not in s:
+            return s, found     # what every built-in rule's ``needs`` requires is absent: nothing to do
         for rule in self.rules:
             if rule.needs is not None and not rule.needs(s):
                 continue        # the pattern cannot match here: not searched
@@ -135,13 +138,19 @@ class Redactor:
                 found[rule.name] = found.get(rule.name, 0) + n
         return s, found
 
-    def value(self, v: Any) -> tuple[Any, dict[str, int]]:
-        """Redact every string in a JSON-like value (dict keys are ids and stay as they are)."""
+    def value(self, v: Any, seen: dict | None = None) -> tuple[Any, dict[str, int]]:
+        """Redact every string in a JSON-like value (dict keys are ids and stay as they are).
+        ``seen``: the redacted texts of strings met before (shared by the calls for one host), so a
+        string that recurs (a fact in the results and in the evidence) is searched once."""
         total: dict[str, int] = {}
+        seen = {} if seen is None else seen
 
         def walk(x):
             if isinstance(x, str):
-                s, found = self.text(x)
+                done = seen.get(x)
+                if done is None:
+                    done = seen[x] = self.text(x)
+                s, found = done
                 for k, n in found.items():
                     total[k] = total.get(k, 0) + n
                 return s
@@ -166,20 +175,21 @@ def redact_outcome(outcome, redactor: Redactor) -> dict[str, int]:
     gets the host's totals. Returns the totals.
     """
     total: dict[str, int] = {}
+    seen: dict = {}
     for eid, rec in list(outcome.evidence.items()):
-        new, found = redactor.value(rec)
+        new, found = redactor.value(rec, seen)
         if found:
             new["redactions"] = found
             _add(total, found)
         outcome.evidence[eid] = new
     h = outcome.host
     for attr in ("identity", "error", "os", "exec", "noise"):
-        new, found = redactor.value(getattr(h, attr))
+        new, found = redactor.value(getattr(h, attr), seen)
         setattr(h, attr, new)
         _add(total, found)
     for r in outcome.results:
         for attr in ("expected", "actual", "message", "params", "evidence"):
-            new, found = redactor.value(getattr(r, attr))
+            new, found = redactor.value(getattr(r, attr), seen)
             setattr(r, attr, new)
             _add(total, found)
     h.redactions = total

@@ -129,3 +129,21 @@ def test_probe_fixtures_lose_only_their_planted_secrets():
                 if found:
                     hits[f"{f.relative_to(Path(__file__).parents[1])} {name}.{stream}"] = found
     assert hits == PLANTED
+
+
+def test_the_quick_path_skips_only_texts_no_built_in_rule_can_match():
+    """Texts without ':', '=', '$' and 'PRIVATE KEY' are returned as they are without a search; a
+    redactor with its own rules (or a sudo password) searches every text."""
+    from hardencheck.records.redaction import BUILTIN_RULES, Redactor, user_rule
+
+    r = Redactor()
+    assert r.with_literals([]) is r and r.rules is BUILTIN_RULES
+    assert r.text("plain words only") == ("plain words only", {})
+    assert r.text("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----")[1] == {"private-key": 1}
+    own = Redactor((user_rule("internal-id", r"ACME-\d+"),) + BUILTIN_RULES)
+    assert own.text("ticket ACME-42 done") == ("ticket [REDACTED:internal-id] done", {"internal-id": 1})
+    lit = r.with_literals([("sudo-password", "hunter2")])
+    assert lit.text("typed hunter2 twice")[1] == {"sudo-password": 1}
+    # one string met twice in one host's outcome is searched once and counted twice
+    value, found = r.value({"a": "password=s3cret", "b": ["password=s3cret"]})
+    assert found == {"secret-value": 2} and value["a"] == value["b"][0] != "password=s3cret"
