@@ -5,7 +5,8 @@ installed on the host (PostgreSQL pgaudit, MariaDB server_audit, MySQL/Percona a
 Needs root. What leaves the host: auditd's state and its rule lines; of the database server
 configuration files only the lines that set ``shared_preload_libraries``, ``pgaudit.*``,
 ``data_directory`` (PostgreSQL) or ``plugin[-_]load[-_add]``, ``server[-_]audit*``/``audit[-_]log*``
-(MariaDB/MySQL), each with its file.
+(MariaDB/MySQL), each with its file; of each running MariaDB/MySQL server its socket path, its
+``server_audit_logging`` value and its audit plugins' status.
 
 PostgreSQL: each cluster's postgresql.conf (Debian ``/etc/postgresql/*/*``, RHEL
 ``/var/lib/pgsql[/*]/data``), then its ``conf.d/*.conf``, then ``postgresql.auto.conf`` in the data
