@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -35,8 +33,8 @@ from hardencheck.judge.verdict import (expected_sentence, judge_facts, jsonable,
 from hardencheck.collect.probe_script import DEFAULT_MAX_BYTES, Section, SectionSpec, Splitter, build_script, new_nonce
 from hardencheck.collect.probes.base import Probe, get_probe
 from hardencheck.collect.outcome_errors import MissingSections as _MissingSections, no_sections_error as _no_sections_error
-from hardencheck.collect.testinfra.runner import TESTINFRA_PROBE, add_to_outcome as add_testinfra
-from hardencheck.records.redaction import Redactor, redact_outcome
+from hardencheck.collect.testinfra.runner import TESTINFRA_PROBE
+from hardencheck.records.redaction import Redactor
 from hardencheck.results import HostOutcome, HostRecord, Result, utc
 
 HOST_PROBE = "host.os"
@@ -363,56 +361,3 @@ class HostScan:
                       expected=expected_sentence(c, self.params.get(c.id, c.params)), actual=None,
                       message=message, reason=reason, tom=list(self.opts.tom_items.get(c.id, [])),
                       params=jsonable(self.params.get(c.id, c.params)), evidence=evidence or {})
-
-
-def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,
-         on_event: Event = lambda *_: None, on_host_done: Callable[[HostOutcome], None] = lambda _: None
-         ) -> list[HostOutcome]:
-    """Scan hosts in parallel (``opts.forks``). Returns outcomes in inventory order.
-
-    A KeyboardInterrupt stops scheduling new hosts; finished hosts were already handed to
-    ``on_host_done`` (which persists them), and the interrupt propagates.
-    """
-    outcomes: dict[str, HostOutcome] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, opts.forks), thread_name_prefix="hc-host")
-    interrupted = False
-    try:
-        futures = {pool.submit(_scan_one, h, controls, opts, transport_factory, on_event): h for h in hosts}
-        for fut in as_completed(futures):
-            outcome = fut.result()
-            outcomes[outcome.host.name] = outcome
-            on_host_done(outcome)
-            on_event(outcome.host.name, "done", outcome)
-    except BaseException:
-        interrupted = True
-        raise
-    finally:
-        # On an interrupt, do not wait for hosts still in flight (a hung host may take its whole
-        # command timeout): the caller keeps what finished (the CLI then exits without joining them).
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
-    return [outcomes[h.name] for h in hosts if h.name in outcomes]
-
-
-def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
-    """Scan one host; whatever it produced is redacted before anyone else sees it."""
-    outcome = _scan_unredacted(host, controls, opts, transport_factory, on_event)
-    ran = {r.control for r in outcome.results}
-    add_testinfra(host, outcome, [t for t in opts.testinfra if t.id not in ran], tom_items=opts.tom_items,
-                  transport_options=opts.transport_options)
-    env = getattr(host, "sudo_password_env", None)
-    literals = [("sudo-password", os.environ.get(env, ""))] if env else []
-    redact_outcome(outcome, opts.redactor.with_literals(literals))
-    return outcome
-
-
-def _scan_unredacted(host, controls, opts, transport_factory, on_event) -> HostOutcome:
-    try:
-        return HostScan(host, controls, opts, transport_factory, on_event).run()
-    except Exception as e:  # pragma: no cover - defensive
-        record = HostRecord(name=host.name, identity={"name": host.name, "address": host.address},
-                            status="error", error={"reason": "internal", "message": f"{type(e).__name__}: {e}"},
-                            groups=list(getattr(host, "groups", []) or []))
-        results = [Result(host=host.name, control=lc.id, status="error", severity=lc.control.severity,
-                          expected="", actual=None, message=f"internal error: {e}", reason="internal",
-                          tom=list(opts.tom_items.get(lc.id, []))) for lc in controls.controls]
-        return HostOutcome(record, results, {})

@@ -294,11 +294,20 @@ class BundleWriter:
 
     def add_host(self, host_json: dict[str, Any]) -> tuple[str, str]:
         """A finished host: its file, announced, renamed, listed. Returns (path, sha256)."""
-        name = host_json["host"]["name"]
-        rel = f"{HOSTS_DIR}/{host_file_name(name)}"
-        self.put_many({rel: document_bytes(host_json)}, hosts={rel: name},
-                      redactions=host_json["host"].get("redactions") or {})
-        return rel, self.files[rel]["sha256"]
+        return self.add_hosts([host_json])[0]
+
+    def add_hosts(self, hosts_json: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """Finished hosts together: their files announced in one manifest, renamed, listed in the
+        next. Returns (path, sha256) of each, in order."""
+        files, names, redactions = {}, {}, {}
+        for host_json in hosts_json:
+            name = host_json["host"]["name"]
+            rel = f"{HOSTS_DIR}/{host_file_name(name)}"
+            files[rel], names[rel] = document_bytes(host_json), name
+            for rule, n in (host_json["host"].get("redactions") or {}).items():
+                redactions[rule] = redactions.get(rule, 0) + n
+        self.put_many(files, hosts=names, redactions=redactions)
+        return [(rel, self.files[rel]["sha256"]) for rel in files]
 
     def _list(self, rel: str) -> None:
         self.files[rel] = self.pending.pop(rel)

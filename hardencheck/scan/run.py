@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from hardencheck.collect import engine
+from hardencheck.collect import engine, fanout
 from hardencheck.collect.exposure import OutsideView, approved_ports
 from hardencheck.collect.exposure import selected_controls as exposure_selected
 from hardencheck.collect.transports import make_transport
@@ -184,7 +184,7 @@ class ScanRun:
             self.finished.append(outcome)
             digest = self.bundle.files[rel]["sha256"]
             if self.history is not None:
-                self.history.guard(lambda r: r.host_done(host_json, rel, digest))
+                self.history.guard(lambda r, h=host_json, f=rel, d=digest: r.host_done(h, f, d))
 
     def _reopen(self) -> None:
         """Continue the resumed run's bundle and history; its finished hosts count as finished."""
@@ -220,20 +220,29 @@ class ScanRun:
         self.measure_results[outcome.host.name] = variants
 
     def host_done(self, outcome: HostOutcome) -> None:
-        # waivers first (judge.exceptions): the host file, the history and the progress line agree
-        response_register.apply(outcome.results, outcome.host.name, outcome.host.groups, self.plan.register,
-                                self.today)
-        self._judge_measure_params(outcome)
-        # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
-        # still puts it into results.json
-        self.finished.append(outcome)
-        host_json = self.host_json[outcome.host.name] = outcome_to_json(outcome)
+        self.hosts_done([outcome])
+
+    def hosts_done(self, outcomes: list[HostOutcome]) -> None:
+        """Hosts that finished together (collect.fanout hands them over in batches): one write of
+        their files and the manifest, then one history row each."""
+        batch = []
+        for outcome in outcomes:
+            # waivers first (judge.exceptions): the host file, the history and the progress line agree
+            response_register.apply(outcome.results, outcome.host.name, outcome.host.groups, self.plan.register,
+                                    self.today)
+            self._judge_measure_params(outcome)
+            # kept in memory first: an interrupt (SIGTERM, Ctrl-C) while the host is being written
+            # still puts it into results.json
+            self.finished.append(outcome)
+            batch.append(outcome_to_json(outcome))
+            self.host_json[outcome.host.name] = batch[-1]
         try:
-            rel, digest = self.bundle.add_host(host_json)
+            written = self.bundle.add_hosts(batch)
         except OSError as e:
             raise BundleWriteError(e) from None   # ends the collection: nowhere to keep the evidence
         if self.history is not None:
-            self.history.guard(lambda r: r.host_done(host_json, rel, digest))
+            for host_json, (rel, digest) in zip(batch, written):
+                self.history.guard(lambda r, h=host_json, f=rel, d=digest: r.host_done(h, f, d))
 
     def start_outside(self) -> OutsideView | None:
         """scan --exposure: the one nmap run over the hosts' addresses, started before the SSH
@@ -279,8 +288,8 @@ class ScanRun:
         )
         opts.outside = self.outside = self.start_outside()
         try:
-            engine.scan(self.hosts_to_scan, self.plan.controls, opts, make_transport,
-                        on_event=on_event, on_host_done=self.host_done)
+            fanout.scan(self.hosts_to_scan, self.plan.controls, opts, make_transport,
+                        on_event=on_event, on_hosts_done=self.hosts_done)
             return sorted(self.finished, key=lambda o: order[o.host.name]), True
         except (KeyboardInterrupt, BundleWriteError) as e:
             if isinstance(e, BundleWriteError):

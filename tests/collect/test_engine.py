@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hardencheck.collect import engine
+from hardencheck.collect import engine, fanout
 from hardencheck.judge.controls import ControlSet, load_controls
 from hardencheck.errors import HostError
 from hardencheck.inventory import Host
@@ -57,7 +57,7 @@ def local(name="here", **kw):
 
 
 def scan(hosts, factory=make_transport, controls=CONTROLS, **opts):
-    return engine.scan(hosts, controls, engine.ScanOptions(**opts), lambda h, **kw: factory(h))
+    return fanout.scan(hosts, controls, engine.ScanOptions(**opts), lambda h, **kw: factory(h))
 
 
 class Refusing(ReplayTransport):
@@ -132,7 +132,7 @@ def test_a_replay_of_what_the_local_transport_collected_judges_the_same():
 
 def test_a_refused_host_is_error_everywhere_and_does_not_stop_others():
     good, bad = replayed("good"), replayed("bad")
-    outcomes = engine.scan([bad, good], CONTROLS, engine.ScanOptions(forks=2),
+    outcomes = fanout.scan([bad, good], CONTROLS, engine.ScanOptions(forks=2),
                            lambda h, **kw: (Refusing if h.name == "bad" else ReplayTransport)(h))
     assert [o.host.name for o in outcomes] == ["bad", "good"]
     bad_o, good_o = outcomes
@@ -289,3 +289,25 @@ def test_cli_scans_a_replayed_host_from_an_inventory(tmp_path, monkeypatch):
     by = {r["control"]: r for r in doc["results"]}
     assert by["SSH-001"]["status"] == "fail" and by["SSH-001"]["evidence"]["host"]["transport"] == "replay"
     assert code == doc["run"]["exit_code"] == 1
+
+
+def test_finished_hosts_come_back_in_batches_each_host_once():
+    """fanout.scan hands every host to on_hosts_done exactly once; a batch is every host that had
+    finished meanwhile, in inventory order."""
+    import threading
+
+    hosts = [replayed(f"h{i}") for i in range(6)]
+    gate = threading.Event()
+
+    class Slow(ReplayTransport):
+        def connect(self):
+            gate.wait(5)        # all six finish at about the same moment
+            super().connect()
+
+    batches = []
+    gate.set()
+    outcomes = fanout.scan(hosts, CONTROLS, engine.ScanOptions(forks=6), lambda h, **kw: Slow(h),
+                           on_hosts_done=lambda b: batches.append([o.host.name for o in b]))
+    assert sorted(n for b in batches for n in b) == sorted(h.name for h in hosts)
+    assert all(b == sorted(b, key=lambda n: int(n[1:])) for b in batches)
+    assert [o.host.name for o in outcomes] == [h.name for h in hosts]

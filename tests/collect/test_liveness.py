@@ -8,7 +8,7 @@ check what is kept and what is said. The SSH transport's idle path is tested aga
 
 import time
 
-from hardencheck.collect import engine
+from hardencheck.collect import engine, fanout
 from hardencheck.collect.probes import get_probe
 from hardencheck.collect.transports.base import Liveness
 from hardencheck.collect.transports.local import LocalTransport
@@ -142,7 +142,7 @@ def test_a_host_that_never_answers_is_a_timeout_with_the_silence_named(monkeypat
             self._argv = ["/bin/sleep", "30"]          # the login works, the command never answers
 
     started = time.monotonic()
-    (o,) = engine.scan([local(idle_timeout=1)], CONTROLS, engine.ScanOptions(), lambda h, **kw: Silent(h))
+    (o,) = fanout.scan([local(idle_timeout=1)], CONTROLS, engine.ScanOptions(), lambda h, **kw: Silent(h))
     assert time.monotonic() - started < 20
     assert o.host.status == "error" and o.host.error["reason"] == "timeout"
     assert o.host.error["message"].startswith("no output for 1 s (idle timeout)")
@@ -151,7 +151,7 @@ def test_a_host_that_never_answers_is_a_timeout_with_the_silence_named(monkeypat
 
 def test_each_section_is_reported_as_it_starts():
     events = []
-    (o,) = engine.scan([local()], CONTROLS, engine.ScanOptions(control_ids=QUICK), lambda h, **kw: LocalTransport(h),
+    (o,) = fanout.scan([local()], CONTROLS, engine.ScanOptions(control_ids=QUICK), lambda h, **kw: LocalTransport(h),
                        on_event=lambda host, phase, payload: events.append((host, phase, payload)))
     phases = [p for _, p, _ in events]
     assert phases[:2] == ["connecting", "collecting"] and phases[-1] == "done"
@@ -186,7 +186,7 @@ def test_progress_shows_the_probe_a_host_is_in_on_a_terminal_only():
                 p.event(host, phase, payload)
                 if phase == "section":
                     lines.append(p._status_line().plain)
-            engine.scan([local()], CONTROLS, engine.ScanOptions(control_ids=QUICK),
+            fanout.scan([local()], CONTROLS, engine.ScanOptions(control_ids=QUICK),
                         lambda h, **kw: LocalTransport(h), on_event=on_event)
         out = buf.getvalue()
         assert "[1/1]" in out

@@ -24,7 +24,7 @@ import pytest
 from rich.console import Console
 
 from hardencheck.cli import main
-from hardencheck.collect import engine
+from hardencheck.collect import engine, fanout
 from hardencheck.collect.transports import make_transport
 from hardencheck.judge.controls import ControlSet
 from hardencheck.report.terminal import Progress
@@ -166,7 +166,7 @@ def test_the_terminal_shows_which_probe_a_host_is_in(live_lab, tmp_path):
                 progress.event(name, phase, payload)
                 if terminal and phase == "section":
                     seen.append(progress._status_line().plain)
-            engine.scan(plan.hosts, controls, engine.ScanOptions(), make_transport, on_event=on_event)
+            fanout.scan(plan.hosts, controls, engine.ScanOptions(), make_transport, on_event=on_event)
         out = buf.getvalue()
         assert "[1/1]" in out and "healthy" in out
         if terminal:

@@ -330,3 +330,21 @@ def test_the_manifest_that_lists_a_host_counts_its_redactions(tmp_path):
     assert m["run"]["hosts_finished"] == ["a"] and {"path": rel, "sha256": digest,
                                                     "size": (tmp_path / "out" / "r1" / rel).stat().st_size} in m["files"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["r1"]
+
+
+def test_hosts_written_together_share_two_manifest_writes(tmp_path, monkeypatch):
+    """add_hosts: the files of a batch are announced in one manifest and listed in the next, not
+    two manifests per host (at 100 hosts in flight that was 200 rewrites of a growing manifest)."""
+    from hardencheck.records import bundle
+    from hardencheck.records.bundle import BundleWriter
+
+    w = BundleWriter(tmp_path / "r1", {"id": "r1", "hosts_planned": ["a", "b", "c"]}, None, plan={"run": {}})
+    writes = []
+    real = bundle.BundleWriter._write_manifest
+    monkeypatch.setattr(bundle.BundleWriter, "_write_manifest", lambda self: (writes.append(1), real(self))[1])
+    hosts = [{"host": {"name": n, "redactions": {"secret-value": 1}}, "results": [], "evidence": {}} for n in "abc"]
+    written = w.add_hosts(hosts)
+    assert len(writes) == 2 and [p for p, _ in written] == [f"hosts/{bundle.host_file_name(n)}" for n in "abc"]
+    m = json.loads((tmp_path / "r1" / MANIFEST).read_text())
+    assert m["run"]["hosts_finished"] == ["a", "b", "c"] and m["redactions"]["total"] == 3
+    assert dict(written).items() <= {f["path"]: f["sha256"] for f in m["files"]}.items()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from hardencheck.collect import engine
+from hardencheck.collect import engine, fanout
 from hardencheck.collect.transports import make_transport
 from hardencheck.inventory import Host
 from hardencheck.judge.controls import load_controls
@@ -46,7 +46,7 @@ def _outcomes():
     host = Host(name="rec", address="192.0.2.7", transport="replay", command_timeout=60,
                 vars={"replay": _recording()}, groups=["prod"])
     gone = Host(name="gone", address="192.0.2.8", transport="replay", command_timeout=60, vars={"replay": {}})
-    return engine.scan([host, gone], load_controls(), engine.ScanOptions(tags={"ssh", "firewall", "kernel",
+    return fanout.scan([host, gone], load_controls(), engine.ScanOptions(tags={"ssh", "firewall", "kernel",
                                                                                "accounts", "logging"}),
                        lambda h, **kw: make_transport(h))
 

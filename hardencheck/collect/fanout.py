@@ -1,0 +1,78 @@
+"""Many hosts at once: the fan-out of a scan over a thread pool (``opts.forks`` hosts in flight),
+each host scanned by ``engine.HostScan``, its outcome redacted before it leaves its thread, and the
+finished hosts handed back in batches as they come in."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Callable
+
+from hardencheck.collect.engine import Event, HostScan, ScanOptions
+from hardencheck.collect.testinfra.runner import add_to_outcome as add_testinfra
+from hardencheck.judge.controls import ControlSet
+from hardencheck.records.redaction import redact_outcome
+from hardencheck.results import HostOutcome, HostRecord, Result
+
+
+def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,
+         on_event: Event = lambda *_: None, on_host_done: Callable[[HostOutcome], None] = lambda _: None,
+         on_hosts_done: Callable[[list[HostOutcome]], None] | None = None) -> list[HostOutcome]:
+    """Scan hosts in parallel (``opts.forks``). Returns outcomes in inventory order.
+
+    Finished hosts are handed to ``on_hosts_done`` in batches (every host that finished while the
+    previous batch was handled: the run bundle then writes its manifest once per batch, not twice
+    per host), or one by one to ``on_host_done``. A KeyboardInterrupt stops scheduling new hosts;
+    finished hosts were already handed over (and persisted), and the interrupt propagates.
+    """
+    outcomes: dict[str, HostOutcome] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, opts.forks), thread_name_prefix="hc-host")
+    interrupted = False
+    order = {h.name: i for i, h in enumerate(hosts)}
+    try:
+        pending = {pool.submit(_scan_one, h, controls, opts, transport_factory, on_event) for h in hosts}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            batch = sorted((f.result() for f in done), key=lambda o: order[o.host.name])
+            for outcome in batch:
+                outcomes[outcome.host.name] = outcome
+            if on_hosts_done is not None:
+                on_hosts_done(batch)
+            else:
+                for outcome in batch:
+                    on_host_done(outcome)
+            for outcome in batch:
+                on_event(outcome.host.name, "done", outcome)
+    except BaseException:
+        interrupted = True
+        raise
+    finally:
+        # On an interrupt, do not wait for hosts still in flight (a hung host may take its whole
+        # command timeout): the caller keeps what finished (the CLI then exits without joining them).
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
+    return [outcomes[h.name] for h in hosts if h.name in outcomes]
+
+
+def _scan_one(host, controls, opts, transport_factory, on_event) -> HostOutcome:
+    """Scan one host; whatever it produced is redacted before anyone else sees it."""
+    outcome = _scan_unredacted(host, controls, opts, transport_factory, on_event)
+    ran = {r.control for r in outcome.results}
+    add_testinfra(host, outcome, [t for t in opts.testinfra if t.id not in ran], tom_items=opts.tom_items,
+                  transport_options=opts.transport_options)
+    env = getattr(host, "sudo_password_env", None)
+    literals = [("sudo-password", os.environ.get(env, ""))] if env else []
+    redact_outcome(outcome, opts.redactor.with_literals(literals))
+    return outcome
+
+
+def _scan_unredacted(host, controls, opts, transport_factory, on_event) -> HostOutcome:
+    try:
+        return HostScan(host, controls, opts, transport_factory, on_event).run()
+    except Exception as e:  # pragma: no cover - defensive
+        record = HostRecord(name=host.name, identity={"name": host.name, "address": host.address},
+                            status="error", error={"reason": "internal", "message": f"{type(e).__name__}: {e}"},
+                            groups=list(getattr(host, "groups", []) or []))
+        results = [Result(host=host.name, control=lc.id, status="error", severity=lc.control.severity,
+                          expected="", actual=None, message=f"internal error: {e}", reason="internal",
+                          tom=list(opts.tom_items.get(lc.id, []))) for lc in controls.controls]
+        return HostOutcome(record, results, {})
