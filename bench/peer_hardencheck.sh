@@ -9,6 +9,8 @@ ssh_config=$1 known_hosts=$2 checks=$3 work=$4 results=$5
 here=$(cd "$(dirname "$0")" && pwd)
 py=${HC_PYTHON:-$here/../.venv/bin/python}
 lab=$(dirname "$ssh_config")
+# as after a pip install, hardencheck runs from byte-compiled modules (the first run writes them)
+unset PYTHONDONTWRITEBYTECODE
 controls=$here/peer-checks
 if ! grep -E '^\s+cmd:' -A1 "$checks" | grep -vE '^\s+cmd:|^--$|echo ok' | grep -q .; then
   controls=$work/controls

@@ -51,38 +51,65 @@ umask 077
 cd / || exit 1
 hc_n=%(nonce)s
 hc_t=$(command -v timeout 2>/dev/null)
-# hc_check NAME: resolve NAME as a snippet would and judge it; sets hc_v (ok, untrusted, missing,
-# oddpath, unchecked) and hc_line (its tool record; see tool_trust.py)
-hc_check() {
-  hc_p=$(command -v "$1" 2>/dev/null)
-  case $hc_p in /*) ;; *) hc_v=missing; hc_line="$hc_n T $1 missing"; return ;; esac
-  hc_r=$(readlink -f "$hc_p" 2>/dev/null) || hc_r=
-  case $hc_r in /*) ;; *) hc_r=$hc_p ;; esac
-  case $hc_p$hc_r in *[!A-Za-z0-9._/+@:-]*) hc_v=oddpath; hc_line="$hc_n T $1 oddpath"; return ;; esac
-  hc_l=$hc_r; hc_d=$hc_r
-  while hc_d=${hc_d%%/*}; [ -n "$hc_d" ]; do hc_l="$hc_l $hc_d"; done
-  hc_s=$(stat -L -c '%%u %%g %%a %%n' $hc_l / "${hc_p%%/*}" 2>/dev/null)
-  hc_f=; hc_b='- - -'; hc_v=ok
-  while read -r hc_u hc_g hc_m hc_w; do
-    [ -n "$hc_f" ] || hc_f="$hc_u $hc_g $hc_m"
-    case $hc_u$hc_m in *[!0-9]*|'') hc_v=unchecked; break ;; esac
-    if [ "$hc_u" != 0 ] || [ $(( 0$hc_m & 18 )) -ne 0 ]; then hc_v=untrusted; hc_b="$hc_w $hc_u $hc_m"; break; fi
+# hc_resolve: resolve every tool of the table (hc_m1 .. hc_mN) as a snippet would and judge it,
+# all at once before the first section: one subshell for every `command -v`, readlink only where
+# the path runs through a symlink, one stat for every file and directory involved. Sets hc_kI (ok,
+# untrusted, missing, oddpath, unchecked) and hc_cI (the tool record; see tool_trust.py) for each
+# tool number I. The numbers come from the script builder, so the evals only ever see digits.
+hc_nl='
+'
+hc_resolve() {
+  hc_ps=$(hc_j=1; while [ "$hc_j" -le "$1" ]; do eval "command -v \"\$hc_m$hc_j\"" 2>/dev/null || echo -; hc_j=$((hc_j + 1)); done)
+  hc_j=0; hc_all=' / '
+  while IFS= read -r hc_p; do
+    hc_j=$((hc_j + 1)); eval "hc_nm=\$hc_m$hc_j"
+    case $hc_p in /*) ;; *) eval "hc_k$hc_j=missing hc_c$hc_j=\"\$hc_n T \$hc_nm missing\""; continue ;; esac
+    hc_r=$hc_p; hc_d=$hc_p
+    while [ -n "$hc_d" ]; do
+      if [ -h "$hc_d" ]; then hc_r=$(readlink -f "$hc_p" 2>/dev/null) || hc_r=; break; fi
+      hc_d=${hc_d%%/*}
+    done
+    case $hc_r in /*) ;; *) hc_r=$hc_p ;; esac
+    case $hc_p$hc_r in *[!A-Za-z0-9._/+@:-]*) eval "hc_k$hc_j=oddpath hc_c$hc_j=\"\$hc_n T \$hc_nm oddpath\""; continue ;; esac
+    hc_l="$hc_r"; hc_d=$hc_r
+    while hc_d=${hc_d%%/*}; [ -n "$hc_d" ]; do hc_l="$hc_l $hc_d"; done
+    hc_l="$hc_l / ${hc_p%%/*}"
+    for hc_x in $hc_l; do case $hc_all in *" $hc_x "*) ;; *) hc_all="$hc_all$hc_x " ;; esac; done
+    eval "hc_p$hc_j=\$hc_p hc_r$hc_j=\$hc_r hc_l$hc_j=\$hc_l"
   done <<HC_EOF
-$hc_s
+$hc_ps
 HC_EOF
-  if [ -z "$hc_f" ] || [ "$hc_v" = unchecked ]; then hc_v=unchecked; hc_line="$hc_n T $1 unchecked $hc_p $hc_r"; return; fi
-  hc_line="$hc_n T $1 $hc_v $hc_p $hc_r $hc_f $hc_b"
+  hc_st="$hc_nl$(stat -L -c '%%n %%u %%g %%a' $hc_all 2>/dev/null)$hc_nl"
+  hc_j=0
+  while [ "$hc_j" -lt "$1" ]; do
+    hc_j=$((hc_j + 1)); eval "hc_v=\${hc_k$hc_j-}"
+    [ -z "$hc_v" ] || continue
+    eval "hc_nm=\$hc_m$hc_j hc_p=\$hc_p$hc_j hc_r=\$hc_r$hc_j hc_l=\$hc_l$hc_j"
+    hc_f=; hc_b='- - -'; hc_v=ok
+    for hc_x in $hc_l; do
+      case $hc_st in
+        *"$hc_nl$hc_x "*) hc_u=${hc_st#*"$hc_nl$hc_x "}; hc_u=${hc_u%%%%"$hc_nl"*} ;;
+        *) [ -n "$hc_f" ] || hc_v=unchecked; [ -n "$hc_f" ] || break; continue ;;
+      esac
+      set -- "$1" $hc_u
+      [ -n "$hc_f" ] || hc_f="$2 $3 $4"
+      case $2$4 in *[!0-9]*|'') hc_v=unchecked; break ;; esac
+      if [ "$2" != 0 ] || [ $(( 0$4 & 18 )) -ne 0 ]; then hc_v=untrusted; hc_b="$hc_x $2 $4"; break; fi
+    done
+    if [ -z "$hc_f" ] || [ "$hc_v" = unchecked ]; then
+      eval "hc_k$hc_j=unchecked hc_c$hc_j=\"\$hc_n T \$hc_nm unchecked \$hc_p \$hc_r\""
+    else
+      eval "hc_k$hc_j=\$hc_v hc_c$hc_j=\"\$hc_n T \$hc_nm \$hc_v \$hc_p \$hc_r \$hc_f \$hc_b\""
+    fi
+  done
 }
-# hc_tool I: print the tool record of tool number I (its name is in hc_mI); false when it must not
-# be run. A tool is resolved once per script; later sections repeat its record. I is a number the
-# script builder wrote, so the evals below only ever see digits.
+# hc_tool I: print the tool record of tool number I; false when it must not be run
 hc_tool() {
-  eval "hc_v=\${hc_k$1-}"
-  if [ -z "$hc_v" ]; then eval "hc_check \"\$hc_m$1\""; eval "hc_k$1=\$hc_v hc_c$1=\$hc_line"; fi
-  eval "printf '%%s\\n' \"\$hc_c$1\""
+  eval "hc_v=\$hc_k$1; printf '%%s\\n' \"\$hc_c$1\""
   [ "$hc_v" = ok ] || [ "$hc_v" = missing ]
 }
 %(tools)s
+hc_resolve %(count)s
 hc_bad=
 for hc_x in %(base)s; do hc_tool "$hc_x" >/dev/null || hc_bad="$hc_bad $hc_x"; done
 hc_run() {
@@ -158,7 +185,7 @@ def script_parts(specs: list[SectionSpec], nonce: str) -> tuple[str, list[str]]:
     for tool in (*BASE_TOOLS, *(t for s in specs for t in s.tools)):
         index.setdefault(tool, len(index) + 1)
     table = "\n".join(f"hc_m{i}={shlex.quote(tool)}" for tool, i in index.items())
-    prelude = PRELUDE % {"nonce": nonce, "refused": REFUSED_RC, "tools": table,
+    prelude = PRELUDE % {"nonce": nonce, "refused": REFUSED_RC, "tools": table, "count": len(index),
                          "base": " ".join(str(index[t]) for t in BASE_TOOLS)}
     lines = []
     for s in specs:

@@ -9,7 +9,8 @@ turned failing SSH controls into passes). The probe script therefore
   cannot stand in for one the distribution installed. A tool that exists *only* in /usr/local
   (installed by an admin) is used, and its record says ``system_dir: false``;
 * before a section runs, resolves every tool it relies on (once per script: a later section
-  that relies on the same tool repeats its record) (``Probe.tools`` of its command, plus
+  that relies on the same tool repeats its record; all tools are resolved together before the
+  first section: one ``stat`` for all of them) (``Probe.tools`` of its command, plus
   any of ``BASE_TOOLS`` found untrustworthy before the first section) exactly as the snippet will
   (``command -v``) and prints a marker line on stdout, which the splitter turns into a record of
   ``Section.tools`` (kept in the evidence)::

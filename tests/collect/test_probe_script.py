@@ -162,8 +162,8 @@ def test_a_tool_in_a_directory_others_may_write_is_refused(tmp_path):
 
 
 def test_a_tool_is_resolved_once_and_every_section_that_relies_on_it_carries_its_record(tmp_path):
-    """The script resolves a tool the first time a section needs it; later sections repeat the same
-    record (and the same refusal) without resolving it again."""
+    """The script resolves every tool once, before the first section; each section that relies on
+    a tool repeats its record (and the same refusal) without resolving it again."""
     tool = tmp_path / "tool"
     tool.write_text("#!/bin/sh\necho ran\n")
     tool.chmod(0o755)
@@ -178,10 +178,12 @@ def test_a_tool_is_resolved_once_and_every_section_that_relies_on_it_carries_its
     assert s["s1/x"].tools == s["s3/x"].tools and s["s1/x"].tools[1]["status"] == "untrusted"
     assert s["s1/x"].exit_code == s["s3/x"].exit_code == REFUSED_RC
     assert s["s0/x"].tools[0] == s["s2/x"].tools[0] == s["s1/x"].tools[0]
-    # readlink runs once per distinct tool (the base tools, sh, the tool), not once per section
-    readlinks = [ln for ln in p.stderr.decode().splitlines() if 'execve("/usr/bin/readlink"' in ln
-                 or 'execve("/bin/readlink"' in ln]
-    assert 0 < len(readlinks) <= len(BASE_TOOLS) + 2, len(readlinks)
+    # all tools are resolved together before the first section: one stat for every file and
+    # directory involved, readlink only for a path through a symlink (sh -> dash), never per section
+    trace = p.stderr.decode().splitlines()
+    stats = [ln for ln in trace if 'execve("/usr/bin/stat"' in ln or 'execve("/bin/stat"' in ln]
+    readlinks = [ln for ln in trace if 'execve("/usr/bin/readlink"' in ln or 'execve("/bin/readlink"' in ln]
+    assert len(stats) == 1 and 0 < len(readlinks) <= len(BASE_TOOLS) + 2, (len(stats), len(readlinks))
 
 
 def test_tool_records_round_trip_and_are_judged_again_here():
