@@ -1,6 +1,6 @@
 """Strict YAML reading that remembers where every value came from.
 
-* ``yaml.SafeLoader`` only: no Python object tags.
+* ``yaml.SafeLoader``'s constructors only (on libyaml's parser when available): no Python object tags.
 * A key repeated in one mapping is an error (a silent overwrite would drop a control or a host).
 * Mappings and sequences come back as ``SourceDict`` / ``SourceList`` (plain ``dict``/``list``
   subclasses) that know the line of each of their items, so a validation error can be reported
@@ -35,8 +35,9 @@ class SourceList(list):
         self.item_lines = []
 
 
-class _Loader(yaml.SafeLoader):
-    pass
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml's parser where PyYAML was built with it (about five times as fast: a scan reads 80
+    control files), else the pure-Python one; the safe constructors either way."""
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> SourceDict:
