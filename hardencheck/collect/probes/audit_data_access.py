@@ -36,6 +36,7 @@ ABSENT = "HC_ABSENT"
 _RULES = (
     "if ! command -v auditctl >/dev/null 2>&1; then echo HC_NO_AUDITCTL; exit 0; fi; "
     "if pidof auditd >/dev/null 2>&1; then echo 'HC auditd active'; else echo 'HC auditd inactive'; fi; "
+    "auditctl -s 2>/dev/null | sed -n 's/^enabled \\([0-9][0-9]*\\)$/HC enabled \\1/p'; "
     "auditctl -l"
 )
 _PG = (
@@ -96,12 +97,19 @@ class AuditDataAccess(Probe):
         rs = complete_section(out, "rules", "auditctl -l", truncated="auditctl -l: output was truncated")
         lines = rs.stdout.splitlines()
         installed = not (lines and lines[0].strip() == "HC_NO_AUDITCTL")
-        active, watches = False, []
+        active, watches, enabled = False, [], None
         if installed:
             if not lines or lines[0] not in ("HC auditd active", "HC auditd inactive"):
                 raise ProbeError("unparsable", "auditctl: no auditd state line")
             active = lines[0] == "HC auditd active"
-            for raw in lines[1:]:
+            rest = lines[1:]
+            if rest and rest[0].startswith("HC enabled "):
+                # the kernel's switch (auditctl -e): 0 records nothing, whatever rules are loaded
+                flag = rest.pop(0)[len("HC enabled "):].strip()
+                if not flag.isdigit():
+                    raise ProbeError("unparsable", f"auditctl -s: unexpected enabled value {clean(flag, 20)!r}")
+                enabled = int(flag) in (1, 2)
+            for raw in rest:
                 line = raw.strip()
                 if not line or line == "No rules":
                     continue
@@ -124,6 +132,7 @@ class AuditDataAccess(Probe):
             "data_paths": wanted,
             "auditd_installed": installed,
             "auditd_active": active,
+            "audit_enabled": enabled,
             "watches": [f"{p} {perms}" for p, perms in watches][:200],
             "unwatched_data_paths": unwatched,
             "database_present": bool(databases),
