@@ -36,7 +36,7 @@ from hardencheck.collect.transports import bastion as bastions_mod
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Liveness
 from hardencheck.collect.transports.bastion import describe as _describe
 from hardencheck.collect.transports.ssh_connect import (  # noqa: F401 - _is_ssh, escaped: tests
-    _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint, load_known_hosts)
+    Transport, _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint, load_known_hosts)
 
 
 # paramiko logs connection failures itself (to stderr, through logging's last-resort handler).
@@ -83,7 +83,7 @@ class SshTransport:
             client.connect(hostname=address, port=port, username=user, sock=sock,
                            key_filename=keys or None, allow_agent=not only_keys, look_for_keys=not only_keys,
                            timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t,
-                           compress=False)
+                           compress=False, transport_factory=Transport)
         except BaseException as e:
             client.close()
             try:
