@@ -123,6 +123,10 @@ def measure_ids(line) -> str:
     return ids
 
 
+#: Above this many failing results the summary lists the failing controls (with how many hosts and
+#: the first few) instead of every host's finding: the report and results.json have them all.
+MAX_ROWS = 200
+
 #: Tables in a plain (non-terminal) output such as a CI log are printed at least this wide, so
 #: host names, addresses and reasons are not cut to a few characters at the default 80 columns.
 PLAIN_WIDTH = 160
@@ -142,7 +146,9 @@ def print_table(console: Console, table: Table) -> None:
 
 #: The summary's own words in German (English: the keys, with status codes as they are).
 _DE = {
-    "hosts": "Server", "host": "Server", "address": "Adresse", "note": "Hinweis",
+    "hosts": "Server", "host": "Server", "title": "Titel",
+    "failing results judged with a measure’s own parameters":
+        "Abweichungen, geprüft mit den Parametern einer Maßnahme", "address": "Adresse", "note": "Hinweis",
     "failing controls": f"Kontrollen „{i18n.STATUS['fail']['de']}“", "severity": "Schweregrad",
     "control": "Kontrolle", "TOM": "TOM",
     "finding": "Befund", "controls that could not be checked (error)":
@@ -218,7 +224,20 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
                       safe(h.note, 120))
     print_table(console, table)
 
-    if s.failures or s.measure_failures:
+    if len(s.failures) + len(s.measure_failures) > MAX_ROWS:
+        # a fleet's findings host by host would be thousands of rows: one row per control instead
+        t = Table(title=w("failing controls") + f" ({i18n.num(len(s.failures), lang)})")
+        for col in ("severity", "control", "hosts", "title"):
+            t.add_column(w(col))
+        for g in s.failure_groups:
+            sev = word(i18n.SEVERITY, g.severity, lang) if lang != "en" else g.severity
+            shown = ", ".join(g.hosts[:3]) + (" …" if len(g.hosts) > 3 else "")
+            t.add_row(safe(sev), safe(g.control), f"{len(g.hosts)}: {safe(shown, 80)}", safe(g.title, 120))
+        print_table(console, t)
+        if s.measure_failures:
+            console.print(f"{w('failing results judged with a measure’s own parameters')}: "
+                          f"{i18n.num(len(s.measure_failures), lang)}")
+    elif s.failures or s.measure_failures:
         t = Table(title=w("failing controls"))
         for col in ("severity", "control", "host", "TOM", "finding"):
             t.add_column(w(col))
@@ -226,7 +245,15 @@ def summary_from_doc(console: Console, doc: dict, *, results_path: str | None = 
             sev = word(i18n.SEVERITY, f.severity, lang) if lang != "en" else f.severity
             t.add_row(safe(sev), safe(f.control), safe(f.host), safe(measure_ids(f), 80), safe(f.message, 200))
         print_table(console, t)
-    if s.check_errors:
+    if len(s.check_errors) > MAX_ROWS:
+        t = Table(title=w("controls that could not be checked (error)") + f" ({i18n.num(len(s.check_errors), lang)})")
+        for col in ("control", "reason", "hosts"):
+            t.add_column(w(col))
+        for g in s.error_groups:
+            shown = ", ".join(g.hosts[:3]) + (" …" if len(g.hosts) > 3 else "")
+            t.add_row(safe(g.control), safe(g.reason), f"{len(g.hosts)}: {safe(shown, 80)}")
+        print_table(console, t)
+    elif s.check_errors:
         t = Table(title=w("controls that could not be checked (error)"))
         for col in ("control", "host", "reason", "message"):
             t.add_column(w(col))

@@ -48,3 +48,28 @@ def test_failing_controls_name_their_measures_and_parameters():
     assert "§ 3.1" in row
     row = next(line for line in en.splitlines() if "BACKUP-001" in line)
     assert "C.3 [b] (max_age=1h)" in row and "marker 5 h old" in row
+
+
+def test_a_fleet_s_failures_are_summarised_per_control_not_per_host():
+    """Above MAX_ROWS failing results the terminal lists each failing control once, with how many
+    hosts fail it and the first of them (rendering thousands of rows cost seconds and helps no log
+    reader); below it, every host's finding has its row."""
+    from hardencheck.report.terminal import MAX_ROWS
+
+    base = doc()
+    fail = base["results"][0]
+    hosts = [f"web{i:03d}" for i in range(60)]
+    controls = ["SSH-001", "SSH-002", "FW-001", "KERN-001"]
+    base["hosts"] = [{"name": h, "identity": {"address": "10.0.0.1"}} for h in hosts]
+    base["results"] = [dict(fail, host=h, control=c, message=f"{c} on {h}") for h in hosts for c in controls]
+    assert len(base["results"]) > MAX_ROWS
+    buf = io.StringIO()
+    summary_from_doc(Console(file=buf, width=200, force_terminal=False), base)
+    out = buf.getvalue()
+    rows = [line for line in out.splitlines() if "60: web000, web001, web002 …" in line]
+    assert sorted(next(c for c in controls if c in r) for r in rows) == sorted(controls)
+    assert "SSH-001 on web059" not in out and "failing controls (240)" in out
+    base["results"] = base["results"][:MAX_ROWS - 1]      # with the one measure failure: MAX_ROWS
+    buf = io.StringIO()
+    summary_from_doc(Console(file=buf, width=200, force_terminal=False), base)
+    assert "SSH-001 on web000" in buf.getvalue()

@@ -244,7 +244,8 @@ class SshTransport:
             if chan.closed and not chan.recv_ready() and not chan.recv_stderr_ready():
                 return ExecResult(exit_code=chan.exit_status if chan.exit_status_ready() else None)
             if not busy:
-                select.select([chan], [], [], live.wait_at_most(min(left, 0.2)))
+                # wakes with the next packet; otherwise in time for the idle limit and the deadline
+                select.select([chan], [], [], live.wait_at_most(min(left, 1.0)))
 
     def close(self) -> None:
         for c in reversed(self._clients):

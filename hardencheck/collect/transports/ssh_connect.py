@@ -41,6 +41,10 @@ class Transport(paramiko.Transport):
     in hundreds of small packets). Servers without GCM get the usual CTR + HMAC."""
 
     _preferred_ciphers = tuple(sorted(paramiko.Transport._preferred_ciphers, key=lambda c: "-gcm@" not in c))
+    #: how often the transport's reader thread wakes up while the host sends nothing (paramiko:
+    #: 0.1 s) to check for keepalives and a local close; a host running its probes for a minute
+    #: woke it 600 times. A close still ends it at once (paramiko closes the packetizer first).
+    _active_check_timeout = 1.0
 
 
 _KNOWN: dict[str, tuple[tuple[int, int, int], list]] = {}
