@@ -18,7 +18,7 @@ from hardencheck import __version__
 from hardencheck.judge.tom import CATEGORIES
 from hardencheck.records.effectiveness import HEADLINE
 from hardencheck.report.audit_text import A
-from hardencheck.report.html import jinja_environment
+from hardencheck.report.html import encode_stream, jinja_environment
 from hardencheck.report.i18n import RESPONSE_ACTION, RESPONSE_STATE, num, word
 from hardencheck.report.i18n_html import Lang
 from hardencheck.report import scope_view
@@ -185,7 +185,7 @@ def render(doc: dict, lang: str = "en") -> bytes:
     gc.disable()
     try:
         ctx = build_context(doc, lang)
-        return jinja_environment().get_template("audit.html.j2").render(**ctx).encode("utf-8", "replace")
+        return encode_stream(jinja_environment().get_template("audit.html.j2").generate(**ctx))
     finally:
         if gc_was_enabled:
             gc.enable()

@@ -317,12 +317,20 @@ class ScanRun:
         code = scan_scope.exit_code(code, scope)    # --fail-on-missing-hosts
         doc = self.document(outcomes, complete=complete, ended=ended, code=code, comparison=comparison, scope=scope)
         data = document_bytes(doc)
+        digest = sha256_bytes(data)
+        try:
+            self.bundle.put_many({"results.json": data})   # written first: not kept while the reports render
+        except OSError as e:
+            self.bundle_error = BundleWriteError(e)
+            return self._failed(outcomes, ended, fail_on, doc=doc)
+        del data
         reports, failed = render_reports(doc, [f for f in req.formats if f != "json"], req.lang,
-                                         results_sha256=sha256_bytes(data))
+                                         results_sha256=digest)
         if failed and code == EXIT_OK:
             code = EXIT_ERROR   # the results are complete, but a deliverable is missing
         try:
-            self.bundle.put_many({"results.json": data, **reports})
+            if reports:
+                self.bundle.put_many(reports)
             manifest_sha = self.bundle.seal("complete" if complete else "interrupted", doc["run"]["ended_at"],
                                             exit_code=code)
         except OSError as e:
