@@ -16,7 +16,9 @@ if ! grep -E '^\s+cmd:' -A1 "$checks" | grep -vE '^\s+cmd:|^--$|echo ok' | grep 
   controls=$work/controls
   "$py" "$here/peer_checks.py" write "$checks" "$controls" --commands-only
 fi
-"$py" -m hardencheck scan -i "$lab/ansible-inventory.yml" --ssh-config "$ssh_config" --known-hosts "$known_hosts" \
+inventory=$lab/ansible-inventory.yml
+[ -f "$inventory" ] || inventory=$lab/hc-inventory.yml     # a delay_proxy.py --write-lab dir
+"$py" -m hardencheck scan -i "$inventory" --ssh-config "$ssh_config" --known-hosts "$known_hosts" \
   --library "$controls" --tom "$controls/tom/bench.yml" --out "$work/out" --no-history --format json \
   --forks "${HC_FORKS:-64}" --quiet >"$work/hardencheck.log" 2>&1 || [ $? -le 2 ]
 "$py" "$here/peer_checks.py" verdicts "$work"/out/*/results.json "$results"
