@@ -68,3 +68,32 @@ def test_same_verdicts_as_the_kits_commands(lab, tmp_path):
                 mismatches.append((host, c["id"], v, mine[(host, c["id"])], p.stdout[:80]))
     assert mismatches == []
     assert {v for _, v in verdicts} == {"PASS", "FAIL"}      # the hosts really differ
+
+
+def test_the_kit_peer_script_tells_the_null_profile_from_the_real_one(tmp_path):
+    """bench/peer_hardencheck.sh scans with generated resource.command controls on the null profile
+    (every check `echo ok`) and with bench/peer-checks on the real one. It ran the real controls
+    against null checks once (478 mismatches): the python it calls is replaced here by a recorder."""
+    import subprocess
+
+    calls = tmp_path / "calls"
+    stub = tmp_path / "python"
+    stub.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\nexit 0\n")
+    stub.chmod(0o755)
+    real = tmp_path / "checks.yaml"
+    real.write_text("checks:\n- id: a\n  title: t\n  cmd: |-\n    sshd -T | grep x\n  expect: ^x$\n"
+                    "- id: b\n  title: t\n  cmd: echo ok\n  expect: ^ok$\n")
+    null = tmp_path / "checks-null.yaml"
+    null.write_text("checks:\n- id: a\n  title: t\n  cmd: echo ok\n  expect: ^ok$\n"
+                    "- id: b\n  title: t\n  cmd: echo ok\n  expect: ^ok$\n")
+    for checks, generated in ((real, False), (null, True)):
+        calls.write_text("")
+        work = tmp_path / checks.stem
+        work.mkdir()
+        subprocess.run(["sh", str(ROOT / "bench" / "peer_hardencheck.sh"), str(tmp_path / "ssh_config"),
+                        str(tmp_path / "known_hosts"), str(checks), str(work), str(tmp_path / "out.tsv")],
+                       env={"PATH": "/usr/bin:/bin", "HC_PYTHON": str(stub)}, check=True)
+        lines = calls.read_text().splitlines()
+        scan = next(x for x in lines if "-m hardencheck scan" in x)
+        assert any("write" in x and "--commands-only" in x for x in lines) == generated, lines
+        assert (f"--library {work}/controls" in scan) == generated and ("bench/peer-checks" in scan) != generated
