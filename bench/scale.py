@@ -308,7 +308,7 @@ def project(runs: dict[int, dict], target: int, forks: int) -> dict:
           f"{os.cpu_count()} cores (the lab hosts too); rerun on a quiet machine for wall figures. "
           "'main s' is the scanner's main thread (start-up, writing each host, results.json, reports): it does "
           "not depend on how long the hosts take; the host threads' share does (paramiko's transport threads "
-          "wake every 0.1 s, the channel reader every 0.2 s, for as long as a host runs).")
+          "wake every second, the channel reader too, for as long as a host runs).")
     if len(sizes) < 2:
         print(f"per host: {1000 * hi['cpu'] / hi['hosts']:.1f} ms CPU (start-up included; give two sizes to "
               f"separate it)")
