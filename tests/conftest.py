@@ -39,3 +39,26 @@ def lab(tmp_path_factory):
     with Lab(tmp_path_factory.mktemp("lab"), prefix=os.environ.get("HC_LAB_PREFIX", "hcs")) as running:
         running.start()
         yield running
+
+
+def scan_lab(lab, controls: list[str], out: Path) -> tuple[int, Path, dict]:
+    """``hardencheck scan`` of a running lab's hosts with ``controls`` (the real CLI): exit code,
+    the run folder, and the schema-checked results by (host, control)."""
+    import json
+
+    from hardencheck.cli import main
+    from hardencheck.results import validate_document
+
+    code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
+                 "--ssh-config", str(lab.ssh_config_path), "--control", ",".join(controls),
+                 "--out", str(out), "--no-history", "--quiet"])
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    doc = json.loads((run / "results.json").read_text(encoding="utf-8"))
+    validate_document(doc)
+    return code, run, {(r["host"], r["control"]): r for r in doc["results"]}
+
+
+def verdict(by: dict, host: str, control: str) -> tuple[str, dict, str]:
+    """(status, actual, message) of one result of ``scan_lab``."""
+    r = by[(host, control)]
+    return r["status"], r.get("actual") or {}, r.get("message") or ""

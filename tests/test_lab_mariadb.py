@@ -5,15 +5,12 @@ mdbbad's replica is stopped and its servers run without server_audit."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 
 import pytest
 
-from hardencheck.cli import main
-from hardencheck.results import validate_document
-from tests.conftest import lab_prefix, lab_unavailable_or_skip
+from tests.conftest import lab_prefix, lab_unavailable_or_skip, scan_lab, verdict
 
 pytestmark = pytest.mark.lab
 
@@ -33,18 +30,8 @@ def mdb_scan(tmp_path_factory):
     with Lab(tmp / "lab", prefix=lab_prefix("m"), start_timeout=60) as lab:   # mariadbd start, replication
         lab.start(["mdbgood", "mdbbad"])
         out = tmp / "reports"
-        code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
-                     "--ssh-config", str(lab.ssh_config_path), "--control", ",".join(CONTROLS),
-                     "--out", str(out), "--no-history", "--quiet"])
-        (run,) = [p for p in out.iterdir() if p.is_dir()]
-        doc = json.loads((run / "results.json").read_text(encoding="utf-8"))
-        validate_document(doc)
-        yield code, run, {(r["host"], r["control"]): r for r in doc["results"]}
-
-
-def verdict(by, host, control):
-    r = by[(host, control)]
-    return r["status"], r.get("actual") or {}, r.get("message") or ""
+        code, run, by = scan_lab(lab, CONTROLS, out)
+        yield code, run, by
 
 
 def test_replication_running_passes(mdb_scan):

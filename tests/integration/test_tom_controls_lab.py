@@ -6,13 +6,10 @@ never reach the run bundle."""
 from __future__ import annotations
 
 import glob
-import json
 
 import pytest
 
-from hardencheck.cli import main
-from hardencheck.results import validate_document
-from tests.conftest import lab_unavailable_or_skip, lab_prefix
+from tests.conftest import lab_prefix, lab_unavailable_or_skip, scan_lab, verdict
 
 pytestmark = pytest.mark.lab
 
@@ -33,19 +30,8 @@ def tom_scan(tmp_path_factory):
     with Lab(tmp / "lab", prefix=prefix) as lab:
         lab.start(["tomgood", "tombad"])
         out = tmp / "reports"
-        code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
-                     "--ssh-config", str(lab.ssh_config_path), "--control", ",".join(CONTROLS),
-                     "--out", str(out), "--no-history", "--quiet"])
-        (run,) = [p for p in out.iterdir() if p.is_dir()]
-        doc = json.loads((run / "results.json").read_text(encoding="utf-8"))
-        validate_document(doc)
-        by = {(r["host"], r["control"]): r for r in doc["results"]}
+        code, run, by = scan_lab(lab, CONTROLS, out)
         yield code, run, by
-
-
-def verdict(by, host, control):
-    r = by[(host, control)]
-    return r["status"], r.get("actual") or {}, r.get("message") or ""
 
 
 def test_privileged_access_roster(tom_scan):

@@ -139,7 +139,8 @@ def test_the_quick_path_skips_only_texts_no_built_in_rule_can_match():
     r = Redactor()
     assert r.with_literals([]) is r and r.rules is BUILTIN_RULES
     assert r.text("plain words only") == ("plain words only", {})
-    assert r.text("-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----")[1] == {"private-key": 1}
+    pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----"
+    assert r.text(pem)[1] == {"private-key": 1}
     own = Redactor((user_rule("internal-id", r"ACME-\d+"),) + BUILTIN_RULES)
     assert own.text("ticket ACME-42 done") == ("ticket [REDACTED:internal-id] done", {"internal-id": 1})
     lit = r.with_literals([("sudo-password", "hunter2")])
