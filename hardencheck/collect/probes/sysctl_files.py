@@ -8,8 +8,10 @@ the files are applied sorted by name, and /etc/sysctl.conf after them. A later a
 overrides an earlier one. Keys may be written with ``/`` (``net/ipv4/ip_forward``), a leading
 ``-`` (ignore errors) and, in systemd >= 245, globs (``net.ipv4.conf.*.rp_filter``).
 
-The snippet sends only the assignment lines (``grep -n``) of each readable file, after an
-``F <file>`` line; an unreadable file is ``U <file>``, a name with odd characters ``S <folder>``.
+The snippet lists each readable file (``F <file>``), an unreadable one (``U <file>``) and a folder
+holding a name with odd characters (``S <folder>``), then sends the assignment lines of all readable
+files from one ``grep -nH`` (``<file>:<line>:<text>``). Recordings of the older form, each file's
+``grep -n`` lines after its ``F`` line, still parse.
 """
 
 from __future__ import annotations
@@ -22,16 +24,19 @@ from pathlib import PurePosixPath
 FOLDERS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 MAIN = "/etc/sysctl.conf"
 
-_GREP = "grep -anE '^[[:space:]]*-?[A-Za-z0-9_./*-]+[[:space:]]*(=|$)' \"$f\" | head -n 2000 | cut -c 1-300"
+_KEYS = "'^[[:space:]]*-?[A-Za-z0-9_./*-]+[[:space:]]*(=|$)'"
 PERSISTED_SNIPPET = (
-    "for d in " + " ".join(FOLDERS) + "; do [ -d \"$d\" ] || continue; "
+    "fl=; for d in " + " ".join(FOLDERS) + "; do [ -d \"$d\" ] || continue; "
     "for f in \"$d\"/*.conf; do [ -f \"$f\" ] || continue; "
     "case $f in *[!A-Za-z0-9._/@+,=-]*) printf 'S %s\\n' \"$d\"; continue ;; esac; "
-    "if [ -r \"$f\" ]; then printf 'F %s\\n' \"$f\"; " + _GREP + "; else printf 'U %s\\n' \"$f\"; fi; done; done; "
-    f"f={MAIN}; if [ -f \"$f\" ]; then if [ -r \"$f\" ]; then printf 'F %s\\n' \"$f\"; " + _GREP + "; "
-    "else printf 'U %s\\n' \"$f\"; fi; fi; exit 0"
+    "if [ -r \"$f\" ]; then printf 'F %s\\n' \"$f\"; fl=\"$fl $f\"; else printf 'U %s\\n' \"$f\"; fi; done; done; "
+    f"f={MAIN}; if [ -f \"$f\" ]; then if [ -r \"$f\" ]; then printf 'F %s\\n' \"$f\"; fl=\"$fl $f\"; "
+    "else printf 'U %s\\n' \"$f\"; fi; fi; "
+    # one grep for every file (names are plain: checked above): "<file>:<line>:<text>"
+    f"[ -z \"$fl\" ] || grep -anHE {_KEYS} $fl | head -n 20000 | cut -c 1-500; exit 0"
 )
 
+_GREPPED = re.compile(r"^(/[A-Za-z0-9._/@+,=-]+):([0-9]{1,7}:.*)$", re.S)
 _LINE = re.compile(r"^([0-9]{1,7}):[ \t]*(-?)([A-Za-z0-9_./*-]+)[ \t]*=[ \t]*(.*?)[ \t\r]*$")
 _EXCLUDE = re.compile(r"^[0-9]{1,7}:[ \t]*-([A-Za-z0-9_./-]+)[ \t\r]*$")
 
@@ -69,13 +74,19 @@ def parse_listing(text: str) -> Listing:
         elif raw.startswith("S /"):
             out.odd_names.append(raw[2:300])
             current = None
-        elif current is not None:
+        else:
+            # "<file>:<line>:<text>" (one grep for all files), or "<line>:<text>" after "F <file>"
+            # (the one-grep-per-file form of older recordings)
+            g = _GREPPED.match(raw)
+            target, raw = (g.group(1), g.group(2)) if g and g.group(1) in out.files else (current, raw)
+            if target is None:
+                continue
             m = _LINE.match(raw)
             x = None if m else _EXCLUDE.match(raw)
             if x:
                 out.excluded.add(normalise(x.group(1)))
             if m:
-                out.files[current].append((int(m.group(1)), normalise(m.group(3)), m.group(4)[:200]))
+                out.files[target].append((int(m.group(1)), normalise(m.group(3)), m.group(4)[:200]))
     return out
 
 
