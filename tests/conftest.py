@@ -62,3 +62,15 @@ def verdict(by: dict, host: str, control: str) -> tuple[str, dict, str]:
     """(status, actual, message) of one result of ``scan_lab``."""
     r = by[(host, control)]
     return r["status"], r.get("actual") or {}, r.get("message") or ""
+
+
+def scanned_lab(tmp_path_factory, name: str, suffix: str, kinds: list[str], controls: list[str], **lab_options):
+    """A module's own lab (``lab_prefix(suffix)``) with hosts of ``kinds``, scanned once with
+    ``controls`` (``scan_lab``): yields (exit code, run folder, results by (host, control)) while the
+    lab runs. A module fixture: ``yield from scanned_lab(...)``."""
+    from tests.lab import Lab
+
+    tmp = tmp_path_factory.mktemp(name)
+    with Lab(tmp / "lab", prefix=lab_prefix(suffix), **lab_options) as lab:
+        lab.start(kinds)
+        yield scan_lab(lab, controls, tmp / "reports")

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import lab_prefix, lab_unavailable_or_skip, scan_lab, verdict
+from tests.conftest import lab_unavailable_or_skip, scanned_lab, verdict
 
 pytestmark = pytest.mark.lab
 
@@ -24,14 +24,8 @@ def mdb_scan(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail("mariadb-server must be installed in CI (.ci/run installs it)", pytrace=False)
         pytest.skip("mariadb-server is not installed on this machine")
-    from tests.lab import Lab
-
-    tmp = tmp_path_factory.mktemp("mariadb")
-    with Lab(tmp / "lab", prefix=lab_prefix("m"), start_timeout=60) as lab:   # mariadbd start, replication
-        lab.start(["mdbgood", "mdbbad"])
-        out = tmp / "reports"
-        code, run, by = scan_lab(lab, CONTROLS, out)
-        yield code, run, by
+    # start_timeout: each host starts two mariadbd and their replication
+    yield from scanned_lab(tmp_path_factory, "mariadb", "m", ["mdbgood", "mdbbad"], CONTROLS, start_timeout=60)
 
 
 def test_replication_running_passes(mdb_scan):

@@ -9,7 +9,7 @@ import glob
 
 import pytest
 
-from tests.conftest import lab_prefix, lab_unavailable_or_skip, scan_lab, verdict
+from tests.conftest import lab_unavailable_or_skip, scanned_lab, verdict
 
 pytestmark = pytest.mark.lab
 
@@ -23,15 +23,7 @@ HAS_MARIADB = bool(glob.glob("/usr/sbin/mariadbd")) and bool(glob.glob("/etc/mys
 @pytest.fixture(scope="module")
 def tom_scan(tmp_path_factory):
     lab_unavailable_or_skip()
-    from tests.lab import Lab
-
-    tmp = tmp_path_factory.mktemp("tomcontrols")
-    prefix = lab_prefix("t")
-    with Lab(tmp / "lab", prefix=prefix) as lab:
-        lab.start(["tomgood", "tombad"])
-        out = tmp / "reports"
-        code, run, by = scan_lab(lab, CONTROLS, out)
-        yield code, run, by
+    yield from scanned_lab(tmp_path_factory, "tomcontrols", "t", ["tomgood", "tombad"], CONTROLS)
 
 
 def test_privileged_access_roster(tom_scan):
