@@ -88,16 +88,13 @@ def entry() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser, args = parse(argv)
-    modules = _modules(argv)
     if args.command is None:          # a bare `hardencheck`: what it can do, not an error
         parser.print_help()
         return 0
     from rich.console import Console
     console = Console(stderr=False, highlight=False, soft_wrap=False)
     try:
-        for module in modules:
-            if args.command in module.COMMANDS:
-                return module.run(args, console)
+        return importlib.import_module(f"hardencheck.cli.{COMMAND_MODULES[args.command]}").run(args, console)
     except ConfigError as e:
         # plain text, one error per line, never wrapped: editors and CI parse "file:line"
         print("configuration error:", file=sys.stderr)
@@ -113,4 +110,3 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(e, "sqlite_errorname", None)
         print(f"error: the run history database: {e}" + (f", {code}" if code else ""), file=sys.stderr)
         return EXIT_IO
-    return EXIT_USAGE

@@ -16,13 +16,13 @@ from hardencheck.results import HostOutcome, HostRecord, Result
 
 
 def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,
-         on_event: Event = lambda *_: None, on_host_done: Callable[[HostOutcome], None] = lambda _: None,
-         on_hosts_done: Callable[[list[HostOutcome]], None] | None = None) -> list[HostOutcome]:
+         on_event: Event = lambda *_: None,
+         on_hosts_done: Callable[[list[HostOutcome]], None] = lambda _: None) -> list[HostOutcome]:
     """Scan hosts in parallel (``opts.forks``). Returns outcomes in inventory order.
 
     Finished hosts are handed to ``on_hosts_done`` in batches (every host that finished while the
     previous batch was handled: the run bundle then writes its manifest once per batch, not twice
-    per host), or one by one to ``on_host_done``. A KeyboardInterrupt stops scheduling new hosts;
+    per host). A KeyboardInterrupt stops scheduling new hosts;
     finished hosts were already handed over (and persisted), and the interrupt propagates.
     """
     outcomes: dict[str, HostOutcome] = {}
@@ -36,11 +36,7 @@ def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory
             batch = sorted((f.result() for f in done), key=lambda o: order[o.host.name])
             for outcome in batch:
                 outcomes[outcome.host.name] = outcome
-            if on_hosts_done is not None:
-                on_hosts_done(batch)
-            else:
-                for outcome in batch:
-                    on_host_done(outcome)
+            on_hosts_done(batch)
             for outcome in batch:
                 on_event(outcome.host.name, "done", outcome)
     except BaseException:

@@ -219,9 +219,6 @@ class ScanRun:
                                 self.plan.register, self.today)
         self.measure_results[outcome.host.name] = variants
 
-    def host_done(self, outcome: HostOutcome) -> None:
-        self.hosts_done([outcome])
-
     def hosts_done(self, outcomes: list[HostOutcome]) -> None:
         """Hosts that finished together (collect.fanout hands them over in batches): one write of
         their files and the manifest, then one history row each."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import stat
 import threading
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def load_known_hosts(client: paramiko.SSHClient, files: list[str]) -> None:
             st = os.stat(f)
         except OSError:
             continue
-        if not os.path.isfile(f):
+        if not stat.S_ISREG(st.st_mode):
             continue
         stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
         with _KNOWN_LOCK:
