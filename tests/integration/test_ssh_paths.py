@@ -147,3 +147,22 @@ def test_ssh_agent_authentication(lab, tmp_path, monkeypatch):
     finally:
         agent.terminate()
         agent.wait()
+
+
+def test_the_session_is_encrypted_with_aes_gcm_on_an_openssh_server(lab):
+    """hardencheck's paramiko transport prefers AES-GCM (AEAD: no MAC computed in Python per packet);
+    a stock OpenSSH server offers it, so that is what the lab's hardened host negotiates."""
+    from hardencheck.collect.transports.ssh import SshTransport
+    from hardencheck.inventory import load_inventory
+
+    (host,) = [h for h in load_inventory(lab.inventory_path).hosts if h.name == "hardened"]
+    t = SshTransport(host, known_hosts=[str(lab.known_hosts_path)])
+    try:
+        t.connect()
+        tr = t.client.get_transport()
+        assert tr.remote_cipher == tr.local_cipher == "aes128-gcm@openssh.com"
+        out = []
+        assert t.run_script("echo ok\n", out.append, lambda b: None, timeout=30).exit_code == 0
+        assert b"".join(out) == b"ok\n"
+    finally:
+        t.close()
