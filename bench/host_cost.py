@@ -3,14 +3,24 @@
 
 Starts lab hosts (tests/lab; needs root) and sends each the probe script hardencheck generates for
 it with the whole control library (the same sections, tools checks and timeouts), with a timing
-line around every section: ``date`` for the wall time and the shell's ``times`` builtin, whose
-second line is the CPU (user + system) of every child the shell has waited for, so the difference
-around a section is what that section cost the host, its tool checks and ``timeout(1)``
-included (sshd's own encryption is not). Each host is measured ``--repeat`` times; the table shows
-the median, per section and per probe, most expensive first.
+line around every section: ``date`` for the wall time and the shell's ``times`` builtin, whose two
+lines are the CPU (user + system) of the script's shell itself and of every child it has waited
+for, so the difference around a section is what that section cost the host, its tool checks,
+``timeout(1)`` and the shell's own work in ``hc_run`` included (sshd's own encryption is not).
+The row ``prelude`` is the script before the first section (``hc_resolve``: every tool resolved
+and judged); ``total`` is the sum of the rows: what the script costs the host besides the
+timing lines (and besides starting its shell, which any SSH command costs).
+Each host is measured ``--repeat`` times; the table shows the mean, per section and per probe,
+most expensive first (a mean, not a median: ``times`` counts in clock ticks, 10 ms on most
+kernels, and a section costs a few ms, so only the mean of many runs says what it costs).
 
-    sudo .venv/bin/python bench/host_cost.py --hosts hardened,weak --repeat 3
+    sudo .venv/bin/python bench/host_cost.py --hosts hardened,weak --repeat 20
     sudo .venv/bin/python bench/host_cost.py --only patches.status --apt-compare --markdown
+    sudo .venv/bin/python bench/host_cost.py --library bench/peer-checks
+
+``--library DIR`` measures the controls of DIR instead of the shipped library (the peer
+benchmark runs ``bench/peer-checks`` that way); ``--controls DIR`` (repeatable) adds a folder to
+the library, as ``hardencheck scan --controls`` does.
 
 ``--apt-compare`` also times the two ways of asking apt for pending updates, as bare sections:
 ``apt-get -s dist-upgrade`` (PATCH-001's probe until issue 16) and ``apt list --upgradable``.
@@ -65,35 +75,53 @@ def specs_for(host, controls, only: list[str] | None) -> list[SectionSpec]:
     return [s for s in specs if probe_of(s.id) in only] if only else specs
 
 
+def _mark(sid: str) -> list[str]:
+    """Timing lines around a section: the CPU counters right at its edges (``times``), the wall
+    clock (``date``, a fork of its own) outside them, so the measuring costs no section anything."""
+    return [f"printf 'HCT B %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2",
+            f"printf 'HCT E %s\\n' {sid} >&2; times >&2; printf 'HCT D %s %s\\n' {sid} \"$(date +%s.%N)\" >&2"]
+
+
 def timed_script(specs: list[SectionSpec], nonce: str) -> str:
-    """build_script's text, with a timing line (wall clock, then ``times``) around each section."""
+    """build_script's text, with timing lines (wall clock, ``times``) around the prelude and each
+    section."""
     prelude, runs = script_parts(specs, nonce)
-    lines = [prelude]
+    begin, end = _mark("prelude")
+    lines = [begin, prelude, end]
     for s, run in zip(specs, runs):
-        sid = shlex.quote(s.id)
-        lines.append(f"printf 'HCT B %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2")
-        lines.append(run + " >/dev/null 2>&1")
-        lines.append(f"printf 'HCT E %s %s\\n' {sid} \"$(date +%s.%N)\" >&2; times >&2")
+        begin, end = _mark(shlex.quote(s.id))
+        lines += [begin, run + " >/dev/null 2>&1", end]
     return "\n".join(lines) + "\n"
 
 
+def _cpu(line: str) -> float:
+    m = _TIMES.match(line.strip())
+    if not m:
+        raise SystemExit(f"unexpected times output: {line!r}")
+    return int(m.group(1)) * 60 + float(m.group(2)) + int(m.group(3)) * 60 + float(m.group(4))
+
+
 def parse(stderr: str) -> dict[str, tuple[float, float]]:
-    """section id -> (host CPU s, wall s)."""
+    """section id (or ``prelude``) -> (host CPU s, wall s)."""
     out: dict[str, tuple[float, float]] = {}
     lines = stderr.splitlines()
-    marks: dict[str, dict] = {}
+    cpu: dict[str, dict[str, float]] = {}
+    wall: dict[str, dict[str, float]] = {}
     for i, line in enumerate(lines):
-        m = re.match(r"^HCT ([BE]) (\S+) ([\d.]+)$", line)
+        m = re.match(r"^HCT ([BED]) (\S+)(?: ([\d.]+))?$", line)
         if not m:
             continue
-        kids = _TIMES.match(lines[i + 2].strip()) if i + 2 < len(lines) else None
-        if not kids:
-            raise SystemExit(f"unexpected times output after {line!r}: {lines[i + 1:i + 3]!r}")
-        cpu = int(kids.group(1)) * 60 + float(kids.group(2)) + int(kids.group(3)) * 60 + float(kids.group(4))
-        marks.setdefault(m.group(2), {})[m.group(1)] = (float(m.group(3)), cpu)
-    for sid, m in marks.items():
-        if "B" in m and "E" in m:
-            out[sid] = (m["E"][1] - m["B"][1], m["E"][0] - m["B"][0])
+        kind, sid, when = m.groups()
+        if when:
+            wall.setdefault(sid, {})[kind] = float(when)
+        if kind in "BE":
+            if i + 2 >= len(lines):
+                raise SystemExit(f"no times output after {line!r}")
+            cpu.setdefault(sid, {})[kind] = _cpu(lines[i + 1]) + _cpu(lines[i + 2])   # shell + children
+    for sid, c in cpu.items():
+        w = wall.get(sid, {})
+        if "B" in c and "E" in c and "B" in w and "D" in w:
+            out[sid] = (c["E"] - c["B"], w["D"] - w["B"])
     return out
 
 
@@ -112,7 +140,7 @@ def measure(host, specs, known_hosts: str) -> dict[str, tuple[float, float]]:
 
 
 def probe_of(sid: str) -> str:
-    if sid.startswith("compare/"):
+    if sid.startswith("compare/") or sid == "prelude":
         return sid
     base = sid.split("/")[0]
     return re.sub(r"-\d+$", "", base)
@@ -132,17 +160,19 @@ def table(rows: list[tuple], headers: list[str], markdown: bool) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--hosts", default="hardened,weak", help="lab host kinds (default: hardened,weak)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--only", help="only these probes (comma-separated names)")
     ap.add_argument("--apt-compare", action="store_true", help="also time apt-get -s dist-upgrade and "
                                                                "apt list --upgradable as bare sections")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     ap.add_argument("--sections", action="store_true", help="one row per section, not per probe")
+    ap.add_argument("--library", help="measure the controls of this folder instead of the shipped library")
+    ap.add_argument("--controls", action="append", default=[], help="a control folder to add (repeatable)")
     ap.add_argument("--prefix", default=(os.environ.get("HC_LAB_PREFIX", "hcb") + "hc")[:8])
     args = ap.parse_args()
     kinds = [k for k in args.hosts.split(",") if k]
     only = args.only.split(",") if args.only else None
-    controls = load_controls(None)
+    controls = load_controls(args.library, args.controls)
     with tempfile.TemporaryDirectory(prefix="hc-hostcost-") as tmp, Lab(tmp, prefix=args.prefix) as lab:
         lab.start(kinds)
         inv = load_inventory(lab.inventory_path)
@@ -153,7 +183,7 @@ def main() -> int:
             for _ in range(args.repeat):
                 for sid, v in measure(host, specs, str(lab.known_hosts_path)).items():
                     samples.setdefault((sid, kind), []).append(v)
-    med = {k: (statistics.median(c for c, _ in v), statistics.median(w for _, w in v)) for k, v in samples.items()}
+    med = {k: (statistics.mean(c for c, _ in v), statistics.mean(w for _, w in v)) for k, v in samples.items()}
     keyf = (lambda sid: sid) if args.sections else probe_of
     agg: dict[str, dict[str, list[float]]] = {}
     for (sid, kind), (cpu, wall) in med.items():
@@ -163,13 +193,14 @@ def main() -> int:
     headers = ["section" if args.sections else "probe"] + [f"{k} {m} s" for k in kinds for m in ("cpu", "wall")]
     rows = []
     for name, a in agg.items():
-        rows.append([name] + [f"{a.get(f'{k} {m}', [0.0])[0]:.2f}" for k in kinds for m in ("cpu", "wall")])
+        rows.append([name] + [f"{a.get(f'{k} {m}', [0.0])[0]:.3f}" for k in kinds for m in ("cpu", "wall")])
     rows.sort(key=lambda r: -max(float(x) for x in r[1::2]))
-    totals = ["total"] + [f"{sum(float(r[i]) for r in rows if not r[0].startswith('compare/')):.2f}"
+    totals = ["total"] + [f"{sum(float(r[i]) for r in rows if not r[0].startswith('compare/')):.3f}"
                           for i in range(1, len(headers))]
     print(table(rows + [totals], headers, args.markdown))
-    print(f"\n(median of {args.repeat} run(s) per host; host CPU = user + system of the section's "
-          f"processes; {len(controls.controls)} controls in the library)")
+    print(f"\n(mean of {args.repeat} run(s) per host; host CPU = user + system of the script's shell "
+          f"and the section's processes; {len(controls.controls)} controls, {len(specs)} sections on "
+          f"the last host)")
     return 0
 
 
