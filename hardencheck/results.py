@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from json.encoder import encode_basestring as _quote
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 SCHEMA_VERSION = "1.5"   # 1.5: scope (the asset register reconciled with the inventory)
 #: ``waived``: a ``fail`` covered by an active exception of the response register (judge.exceptions)
@@ -135,14 +135,18 @@ def document_from_host_files(run: dict[str, Any], controls: list[dict[str, Any]]
                              attestations: dict[str, Any] | None = None,
                              exceptions: dict[str, Any] | None = None,
                              deviations: list[dict[str, Any]] | None = None,
-                             scope: dict[str, Any] | None = None) -> dict[str, Any]:
+                             scope: dict[str, Any] | None = None,
+                             evidence: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The results document from per-host records as the bundle stores them (outcome_to_json),
     with the TOM roll-up and the comparison with the last run when there are any. The one place
-    the document is assembled: a scan's and a killed run's alike."""
+    the document is assembled: a scan's and a killed run's alike. ``evidence``: every host's
+    evidence in host order, when the records come without theirs (a scan reads it back from the
+    host files: records.host_files)."""
     results = [r for h in hosts for r in h["results"]]
-    evidence: dict[str, Any] = {}
-    for h in hosts:
-        evidence.update(h["evidence"])
+    if evidence is None:
+        evidence = {}
+        for h in hosts:
+            evidence.update(h["evidence"])
     counts = {s: 0 for s in STATUSES}
     for r in results:
         counts[r["status"]] += 1

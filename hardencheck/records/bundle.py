@@ -47,10 +47,10 @@ import re
 import shutil
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from hardencheck.records.files import commit, fsync_dir, named, sha256_bytes, sha256_file, stage_bytes, \
-    write_bytes_atomic
+    stage_chunks, write_bytes_atomic
 from hardencheck.records.signature import SIG_SUFFIX, sign_bytes
 from hardencheck.results import document_bytes, document_from_host_files
 
@@ -263,17 +263,21 @@ class BundleWriter:
         self.put_many({relpath: data})
         return self.files[relpath]["sha256"]
 
-    def put_many(self, files: dict[str, bytes], hosts: dict[str, str] | None = None,
+    def put_many(self, files: dict[str, bytes | Iterable[bytes]], hosts: dict[str, str] | None = None,
                  redactions: dict[str, int] | None = None) -> None:
         """Write several files: staged, announced together in one manifest, renamed, listed in the
-        next. ``hosts``: relpath -> host name of the host files among them; ``redactions``: their
+        next. A file's content is bytes or an iterable of byte chunks (written as they come,
+        hashed on the way: results.json is never whole in memory). ``hosts``: relpath -> host name of the host files among them; ``redactions``: their
         counts, added to the manifest's with the listing."""
         staged: dict[str, Path] = {}
+        entries: dict[str, dict[str, Any]] = {}
         try:
             for rel, data in files.items():
-                staged[rel] = stage_bytes(self.folder / rel, data)
+                staged[rel], digest, size = stage_chunks(self.folder / rel, (data,) if isinstance(data, bytes)
+                                                         else data)
+                entries[rel] = {"path": rel, "sha256": digest, "size": size}
             _step("files.staged")
-            self.pending.update({rel: _entry(rel, data) for rel, data in files.items()})
+            self.pending.update(entries)
             self._pending_hosts.update(hosts or {})
             self._write_manifest()                       # announced
             for rel in list(staged):

@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from hardencheck.results import document_bytes
 
@@ -59,14 +59,24 @@ def fsync_dir(folder: Path) -> None:
 def stage_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to a new hidden temporary file beside ``path`` (``.<name>.<random>``) and fsync
     it; ``commit`` renames it into place. On an error nothing is left behind."""
+    return stage_chunks(path, (data,))[0]
+
+
+def stage_chunks(path: Path, chunks: Iterable[bytes]) -> tuple[Path, str, int]:
+    """``stage_bytes`` for content that comes in pieces (a document written as it is assembled,
+    never whole in memory): returns the temporary file, the content's SHA-256 and its size."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as e:
         raise named(e, path) from None
+    digest, size = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for chunk in chunks:
+                f.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
             f.flush()
             os.fsync(f.fileno())
     except BaseException as e:
@@ -77,7 +87,7 @@ def stage_bytes(path: Path, data: bytes) -> Path:
         if isinstance(e, OSError):
             raise named(e, path) from None
         raise
-    return Path(tmp)
+    return Path(tmp), digest.hexdigest(), size
 
 
 def commit(tmp: Path, path: Path) -> None:

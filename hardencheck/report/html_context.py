@@ -12,6 +12,7 @@ the file, laid out only when opened).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from hardencheck import __version__
@@ -96,9 +97,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         by_control.setdefault(r["control"], []).append(row)
 
     # hosts -----------------------------------------------------------------------------------
-    ev_by_host: dict[str, list[tuple[str, dict]]] = {}
-    for key, rec in evidence.items():
-        ev_by_host.setdefault(rec.get("host", key.split("/", 1)[0]), []).append((key, rec))
+    ev_by_host = _keys_by_host(evidence)
     # probe snippets: inline in each record for small runs; for fleets, each distinct snippet once
     # in the appendix and referenced (by number and sha256) from the records
     snippet_ref = len(ev_by_host) > INLINE_SNIPPET_HOSTS
@@ -122,8 +121,8 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
                                    row.r.control))
         unreached = h.get("status") != "ok"
         fp = (h.get("identity") or {}).get("host_key_fingerprint") or "—"
-        evs = [_evidence_view(k, rec, ev_anchor[k], fp, snippets if snippet_ref else None, labels)
-               for k, rec in ev_by_host.get(h["name"], [])]
+        evs = _EvidenceViews(ev_by_host.get(h["name"], []), evidence, ev_anchor, fp,
+                             snippets if snippet_ref else None, labels)
         host_views.append({
             "i": i, "h": h, "id": h.get("identity") or {}, "rows": rows, "counts": counts,
             "unreached": unreached, "evidence": evs,
@@ -236,6 +235,34 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "signoff": signoff_context(view, L),
         "scope": scope_view.context(view.scope, lang),     # were all servers tested? (scan --expect-hosts)
     }
+
+
+def _keys_by_host(evidence: Mapping[str, dict]) -> dict[str, list[str]]:
+    """Evidence keys per host, in document order. A scan's evidence is read back from the host
+    files one host at a time (records.host_files) and knows each key's host without reading it."""
+    host_of = getattr(evidence, "host_of", None)
+    out: dict[str, list[str]] = {}
+    for key in evidence:
+        host = host_of(key) if host_of else evidence[key].get("host", key.split("/", 1)[0])
+        out.setdefault(host, []).append(key)
+    return out
+
+
+class _EvidenceViews:
+    """A host's evidence records as the template shows them, made when the template reaches the
+    host (and not kept): a fleet's evidence is never in memory all at once."""
+
+    def __init__(self, keys: list[str], evidence: Mapping[str, dict], anchors: dict[str, str], fp: str,
+                 snippets: dict | None, labels: dict):
+        self.keys, self.evidence, self.anchors, self.fp = keys, evidence, anchors, fp
+        self.snippets, self.labels = snippets, labels
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[_A]:
+        for k in self.keys:
+            yield _evidence_view(k, self.evidence[k], self.anchors[k], self.fp, self.snippets, self.labels)
 
 
 def _evidence_view(key: str, rec: dict, anchor: str, fp: str, snippets: dict | None, labels: dict) -> _A:

@@ -55,6 +55,13 @@ def findings_context(view: ReportView, rows: list[_A], ctl_by_id: dict, ctl_inde
     """``findings`` (per severity: the failing controls with their rows), ``n_fail``, ``failing_ids``,
     ``error_controls`` (per control: its error rows on hosts that were reached), ``n_error``
     and ``unreached_hosts`` (name, index, reason, message, results)."""
+    reached = {h["name"] for h in hosts if h.get("status") == "ok"}
+    # every excerpt first, in document order, which is host by host: a scan's evidence is read
+    # back from the host files one host at a time (records.host_files)
+    for row in rows:
+        if row.r.status == "fail" or (row.r.status == "error" and row.r.host in reached):
+            row.excerpt = excerpt((row.r.get("evidence") or {}).get("sections") or [], evidence,
+                                  row.r.status == "error")
     failing_by_sev: dict[str, dict[str, list]] = {}      # severity -> control -> failing rows
     for f in sorted(view.failures, key=lambda f: f.index):
         failing_by_sev.setdefault(f.severity, {}).setdefault(f.control, []).append(rows[f.index])
@@ -69,7 +76,6 @@ def findings_context(view: ReportView, rows: list[_A], ctl_by_id: dict, ctl_inde
         ctls.sort(key=lambda x: x["c"]["id"])
         findings.append({"sev": sev, "controls": ctls, "n": sum(len(x["rows"]) for x in ctls)})
 
-    reached = {h["name"] for h in hosts if h.get("status") == "ok"}
     errors_by_ctl: dict[str, list] = {}
     unreached_n: dict[str, int] = {}
     for row in rows:

@@ -135,8 +135,11 @@ def _inventory(ctx: Context, view: ReportView, results: list[dict], evidence: di
     by_host: dict[str, list[dict]] = {}
     for r in results:
         by_host.setdefault(str(r.get("host")), []).append(r)
+    # a scan's evidence is read back from the host files, whose hashes the manifest has
+    # (records.host_files): nothing to read or encode again
+    file_sha256 = getattr(evidence, "file_sha256", None)
     ev_by_host: dict[str, dict] = {}
-    for k, v in evidence.items():
+    for k, v in (evidence.items() if file_sha256 is None else ()):
         if isinstance(v, dict):
             ev_by_host.setdefault(str(v.get("host")), {})[k] = v
     items = []
@@ -144,7 +147,8 @@ def _inventory(ctx: Context, view: ReportView, results: list[dict], evidence: di
         uid = ctx.ids("host", h.name)
         ctx.host_uuid[h.name] = uid
         path = host_file(h.name)
-        digest = (host_file_sha256(h.record, by_host.get(h.name, []), ev_by_host.get(h.name, {}))
+        digest = ((file_sha256(h.name) if file_sha256 is not None else
+                   host_file_sha256(h.record, by_host.get(h.name, []), ev_by_host.get(h.name, {})))
                   if h.record is not None and path else None)
         ctx.host_files[h.name] = (path, digest)
         ident = (h.record or {}).get("identity") or {}

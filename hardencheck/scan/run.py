@@ -6,6 +6,10 @@ after that loses nothing of the host), and assembles the results document in one
 end: results, TOM roll-up, comparison with the last run and exit code together, nothing added
 afterwards. It prints nothing; the CLI shows progress and the outcome.
 
+Memory: once a host's file is written, only its record and results stay in memory; its evidence
+is read back from the file, for results.json (spliced from the host files' bytes) and for the
+reports (one host at a time): records.host_files.
+
 Records that cannot be written (disk full, I/O error, read-only): the bundle failing stops the
 scan (``BundleWriteError``; what was listed before stays listed, and the bundle is sealed as
 ``interrupted`` with the error when the disk still takes the manifest); the history failing
@@ -35,11 +39,11 @@ from hardencheck.judge.deviations import deviations as find_deviations
 from hardencheck.judge import attestations, tom
 from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
-from hardencheck.records.files import describe_os_error, sha256_bytes
+from hardencheck.records.files import describe_os_error
+from hardencheck.records.host_files import HostFile, HostFileEvidence, is_canonical, results_json_chunks
 from hardencheck.records.signature import key_fingerprint
 from hardencheck.report import render_reports
-from hardencheck.results import HostOutcome, document_bytes, document_from_host_files, exit_code, \
-    outcome_to_json, utc
+from hardencheck.results import HostOutcome, document_from_host_files, exit_code, outcome_to_json, utc
 from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
@@ -126,8 +130,10 @@ class ScanRun:
             if plan.attestations is not None else (None, {}))
         self.bundle: BundleWriter | None = None
         self.finished: list[HostOutcome] = []
-        # host name -> its JSON as the host file has it: converted once, reused by the document
+        # host name -> its record and results as the host file has them (converted once, reused by
+        # the document), and its file, which alone keeps its evidence (records.host_files)
         self.host_json: dict[str, dict] = {}
+        self.host_files: dict[str, HostFile] = {}
         self.bundle_error: BundleWriteError | None = None
         self.outside: OutsideView | None = None     # scan --exposure: the nmap run
         if self.resumed is not None:
@@ -185,6 +191,7 @@ class ScanRun:
             digest = self.bundle.files[rel]["sha256"]
             if self.history is not None:
                 self.history.guard(lambda r, h=host_json, f=rel, d=digest: r.host_done(h, f, d))
+            self._written(outcome, host_json, rel, is_canonical(data, host_json), digest)
 
     def _reopen(self) -> None:
         """Continue the resumed run's bundle and history; its finished hosts count as finished."""
@@ -194,11 +201,13 @@ class ScanRun:
             raise ConfigError(str(e), file=str(self.run_dir), field="--resume") from None
         except OSError as e:
             raise BundleWriteError(e) from None
-        kept = []
+        kept, canonical = [], []
         for rel, entry in sorted(self.bundle.files.items()):
             if rel.startswith("hosts/"):
-                host_json = json.loads((self.run_dir / rel).read_text(encoding="utf-8"))
+                data = (self.run_dir / rel).read_bytes()
+                host_json = json.loads(data.decode("utf-8"))
                 kept.append((host_json, rel, entry["sha256"]))
+                canonical.append(is_canonical(data, host_json))
                 outcome = resume_run.outcome_from_json(host_json)
                 self._judge_measure_params(outcome)
                 self.finished.append(outcome)
@@ -207,6 +216,18 @@ class ScanRun:
                         "attestations": self.attestations}
             self.history.guard(lambda r: r.resume(self.run, self.controls_json, self.tom_items, self.tom_catalog,
                                                   str(self.run_dir), register=register, finished=kept))
+        for outcome, (host_json, rel, digest), same in zip(self.finished, kept, canonical):
+            self._written(outcome, host_json, rel, same, digest)
+
+    def _written(self, outcome: HostOutcome, host_json: dict, rel: str, canonical: bool, digest: str) -> None:
+        """The host's file is in the bundle and holds its evidence: from now on only its record,
+        its results and where its evidence is are kept in memory (records.host_files reads the
+        evidence back for results.json and the reports). ``canonical``: the file's bytes are the
+        encoder's own for ``host_json`` (true for what this process wrote)."""
+        name = outcome.host.name
+        self.host_files[name] = HostFile(name, self.run_dir / rel, list(host_json["evidence"]), canonical, digest)
+        self.host_json[name] = {"host": host_json["host"], "results": host_json["results"]}
+        outcome.evidence = {}
 
     @property
     def hosts_to_scan(self) -> list:
@@ -237,9 +258,10 @@ class ScanRun:
             written = self.bundle.add_hosts(batch)
         except OSError as e:
             raise BundleWriteError(e) from None   # ends the collection: nowhere to keep the evidence
-        if self.history is not None:
-            for host_json, (rel, digest) in zip(batch, written):
+        for outcome, host_json, (rel, digest) in zip(outcomes, batch, written):
+            if self.history is not None:
                 self.history.guard(lambda r, h=host_json, f=rel, d=digest: r.host_done(h, f, d))
+            self._written(outcome, host_json, rel, True, digest)
 
     def start_outside(self) -> OutsideView | None:
         """scan --exposure: the one nmap run over the hosts' addresses, started before the SSH
@@ -313,14 +335,14 @@ class ScanRun:
         scope = self.scope(outcomes, ended)
         code = scan_scope.exit_code(code, scope)    # --fail-on-missing-hosts
         doc = self.document(outcomes, complete=complete, ended=ended, code=code, comparison=comparison, scope=scope)
-        data = document_bytes(doc)
-        digest = sha256_bytes(data)
         try:
-            self.bundle.put_many({"results.json": data})   # written first: not kept while the reports render
+            # written first, from the host files (records.host_files): never whole in memory
+            self.bundle.put_many({"results.json": results_json_chunks(
+                dict(doc, results=[], evidence={}), [self.host_files[o.host.name] for o in outcomes])})
         except OSError as e:
             self.bundle_error = BundleWriteError(e)
             return self._failed(outcomes, ended, fail_on, doc=doc)
-        del data
+        digest = self.bundle.files["results.json"]["sha256"]
         reports, failed = render_reports(doc, [f for f in req.formats if f != "json"], req.lang,
                                          results_sha256=digest)
         if failed and code == EXIT_OK:
@@ -377,7 +399,7 @@ class ScanRun:
         not_scanned = [h.name for h in self.plan.hosts if h.name not in scanned]
         run = finished_run(self.run, ended_at=utc(ended), complete=complete, not_scanned=not_scanned,
                            exit_code=code)
-        hosts = [self.host_json.get(o.host.name) or outcome_to_json(o) for o in outcomes]
+        hosts = [self.host_json[o.host.name] for o in outcomes]
         measure_results = [measure_result_json(r, p) for o in outcomes
                            for r, p in self.measure_results.get(o.host.name, [])]
         rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
@@ -389,5 +411,6 @@ class ScanRun:
                      **({"results": measure_results} if self.parameter_sets else {})}
         return document_from_host_files(run, self.controls_json, hosts, tom=tom_block,
                                         comparison=comparison, exceptions=self.exceptions,
-                                        deviations=self.deviations, attestations=self.attestations, scope=scope)
+                                        deviations=self.deviations, attestations=self.attestations, scope=scope,
+                                        evidence=HostFileEvidence([self.host_files[o.host.name] for o in outcomes]))
 
