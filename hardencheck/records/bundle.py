@@ -196,7 +196,7 @@ class BundleWriter:
             if plan is not None:
                 data = document_bytes(plan)
                 write_bytes_atomic(staging / RUN_FILE, data)
-                self.files[RUN_FILE] = _entry(RUN_FILE, data)
+                self.files[RUN_FILE] = {"path": RUN_FILE, "sha256": sha256_bytes(data), "size": len(data)}
             _step("open.run_json")
             self._write_manifest()
             _step("open.manifest")
@@ -258,47 +258,47 @@ class BundleWriter:
         return self
 
     # -- adding files --------------------------------------------------------------------------
-    def put(self, relpath: str, data: bytes) -> str:
-        """Write ``data`` at ``relpath`` and list it; returns its SHA-256."""
-        self.put_many({relpath: data})
-        return self.files[relpath]["sha256"]
+    def stage(self, relpath: str, content: bytes | Iterable[bytes]) -> tuple[Path, dict[str, Any]]:
+        """Write a file ahead, as a hidden temp file nobody lists yet (records.files.stage_chunks):
+        (temp file, its manifest entry). ``content``: bytes, or byte chunks written as they come
+        and hashed on the way (results.json and the HTML report are never whole in memory)."""
+        tmp, digest, size = stage_chunks(self.folder / relpath, (content,) if isinstance(content, bytes) else content)
+        return tmp, {"path": relpath, "sha256": digest, "size": size}
 
     def put_many(self, files: dict[str, bytes | Iterable[bytes]], hosts: dict[str, str] | None = None,
                  redactions: dict[str, int] | None = None) -> None:
-        """Write several files: staged, announced together in one manifest, renamed, listed in the
-        next. A file's content is bytes or an iterable of byte chunks (written as they come,
-        hashed on the way: results.json is never whole in memory). ``hosts``: relpath -> host name of the host files among them; ``redactions``: their
-        counts, added to the manifest's with the listing."""
-        staged: dict[str, Path] = {}
-        entries: dict[str, dict[str, Any]] = {}
+        """Write several files: staged, then ``put_staged``."""
+        staged: dict[str, tuple[Path, dict[str, Any]]] = {}
         try:
             for rel, data in files.items():
-                staged[rel], digest, size = stage_chunks(self.folder / rel, (data,) if isinstance(data, bytes)
-                                                         else data)
-                entries[rel] = {"path": rel, "sha256": digest, "size": size}
+                staged[rel] = self.stage(rel, data)
+        except BaseException:
+            discard(staged)
+            raise
+        self.put_staged(staged, hosts, redactions)
+
+    def put_staged(self, staged: dict[str, tuple[Path, dict[str, Any]]], hosts: dict[str, str] | None = None,
+                   redactions: dict[str, int] | None = None) -> None:
+        """Staged files (``stage``) announced together in one manifest, renamed, listed in the
+        next. ``hosts``: relpath -> host name of the host files among them; ``redactions``: their
+        counts, added to the manifest's with the listing."""
+        staged, rels = dict(staged), list(staged)
+        try:
             _step("files.staged")
-            self.pending.update(entries)
+            self.pending.update({rel: entry for rel, (_, entry) in staged.items()})
             self._pending_hosts.update(hosts or {})
             self._write_manifest()                       # announced
             for rel in list(staged):
-                commit(staged[rel], self.folder / rel)
+                commit(staged[rel][0], self.folder / rel)
                 del staged[rel]
                 _step("files.renamed")
         finally:
-            for tmp in staged.values():                  # an error: no temp file is left behind
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-        for rel in files:
+            discard(staged)                              # an error: no temp file is left behind
+        for rel in rels:
             self._list(rel)
         for rule, n in (redactions or {}).items():
             self.redactions[rule] = self.redactions.get(rule, 0) + n
         self._write_manifest()                           # listed
-
-    def add_host(self, host_json: dict[str, Any]) -> tuple[str, str]:
-        """A finished host: its file, announced, renamed, listed. Returns (path, sha256)."""
-        return self.add_hosts([host_json])[0]
 
     def add_hosts(self, hosts_json: list[dict[str, Any]]) -> list[tuple[str, str]]:
         """Finished hosts together: their files announced in one manifest, renamed, listed in the
@@ -381,8 +381,13 @@ class BundleWriter:
         _step("manifest.done")
 
 
-def _entry(relpath: str, data: bytes) -> dict[str, Any]:
-    return {"path": relpath, "sha256": sha256_bytes(data), "size": len(data)}
+def discard(staged: dict[str, tuple[Path, dict[str, Any]]]) -> None:
+    """Remove staged temp files that were never renamed into place."""
+    for tmp, _ in staged.values():
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def append_pruned(out: Path, record: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from hardencheck.records.files import write_bytes_atomic
@@ -47,24 +47,56 @@ def render(fmt: str, doc: dict, lang: str = "en", *, results_sha256: str | None 
     return renderer(fmt)(build_view(doc, results_sha256=results_sha256), lang)
 
 
-def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: str, signoff: dict | None = None
-                   ) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
-    """The reports of ``doc`` as bytes (file name in a run folder -> content), counted once into
-    one view, and the (format, error) of those that could not be rendered: one broken renderer
-    never costs the others. Writing them is the caller's (a scan's bundle, or ``write_reports``).
-    ``signoff``: the run bundle's sign-off, shown by the HTML report."""
+class RenderError(Exception):
+    """A renderer failed (its bug, or a tool it needs): the format and the error in one line."""
+
+    def __init__(self, fmt: str, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.fmt = fmt
+
+
+def _chunks(fmt: str, view: ReportView | None, error: BaseException | None, lang: str) -> Iterator[bytes]:
+    """One format's bytes: in chunks as they are made where its module has ``render_chunks``,
+    else whole. Whatever the renderer raises comes out as ``RenderError``; an error of whoever
+    consumes the chunks (a full disk) is theirs and passes through unchanged."""
+    try:
+        if error is not None:
+            raise error
+        module = importlib.import_module(FORMATS[fmt][0])
+        if hasattr(module, "render_chunks"):
+            yield from module.render_chunks(view, lang)
+        else:
+            yield module.render(view, lang)
+    except Exception as e:  # noqa: BLE001 - a renderer bug: report it, keep going
+        raise RenderError(fmt, e) from e
+
+
+def report_streams(doc: dict, formats: list[str], lang: str, *, results_sha256: str, signoff: dict | None = None
+                   ) -> list[tuple[str, str, Iterator[bytes]]]:
+    """(format, file name in a run folder, its bytes in chunks) for each format, all counted once
+    into one view. Consuming a format's chunks raises ``RenderError`` when it cannot be rendered;
+    one broken renderer never costs the others. ``signoff``: the run bundle's sign-off, shown by
+    the HTML report."""
+    view, error = None, None
     try:
         view = build_view(doc, results_sha256=results_sha256)
         view.signoff = signoff
     except Exception as e:  # noqa: BLE001 - a document the view cannot count: every format says so
-        return {}, [(fmt, f"{type(e).__name__}: {e}") for fmt in formats]
+        error = e
+    return [(fmt, FORMATS[fmt][1], _chunks(fmt, view, error, lang)) for fmt in formats]
+
+
+def render_reports(doc: dict, formats: list[str], lang: str, *, results_sha256: str, signoff: dict | None = None
+                   ) -> tuple[dict[str, bytes], list[tuple[str, str]]]:
+    """The reports of ``doc`` as bytes (file name in a run folder -> content), and the
+    (format, error) of those that could not be rendered (``report_streams``, each joined)."""
     rendered: dict[str, bytes] = {}
     failed: list[tuple[str, str]] = []
-    for fmt in formats:
+    for fmt, name, chunks in report_streams(doc, formats, lang, results_sha256=results_sha256, signoff=signoff):
         try:
-            rendered[FORMATS[fmt][1]] = renderer(fmt)(view, lang)
-        except Exception as e:  # noqa: BLE001 - a renderer bug: report it, keep going
-            failed.append((fmt, f"{type(e).__name__}: {e}"))
+            rendered[name] = b"".join(chunks)
+        except RenderError as e:
+            failed.append((fmt, str(e)))
     return rendered, failed
 
 

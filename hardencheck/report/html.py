@@ -15,7 +15,7 @@ script and no fetch at all (``default-src 'none'``), only inline styles and data
 from __future__ import annotations
 
 import gc
-import io
+from collections.abc import Iterator
 from functools import lru_cache
 
 import jinja2
@@ -39,23 +39,28 @@ def jinja_environment() -> jinja2.Environment:
     return env
 
 
-def encode_stream(pieces, batch: int = 8192) -> bytes:
-    """The UTF-8 bytes of a template's output pieces, joined in batches: ``Template.render`` first
+def encode_chunks(pieces, batch: int = 8192) -> Iterator[bytes]:
+    """A template's output pieces as UTF-8 bytes, joined in batches: ``Template.render`` first
     lists every piece of the page (for a fleet's report about a million small strings, several
     times the page's size in memory)."""
-    buf = io.BytesIO()
     part: list[str] = []
     for piece in pieces:
         part.append(piece)
         if len(part) >= batch:
-            buf.write("".join(part).encode("utf-8", "replace"))
+            yield "".join(part).encode("utf-8", "replace")
             part.clear()
-    buf.write("".join(part).encode("utf-8", "replace"))
-    return buf.getvalue()
+    yield "".join(part).encode("utf-8", "replace")
 
 
-def render(view: ReportView, lang: str = "en") -> bytes:
-    """The report. It quotes ``view.sha256``, the hash of the results.json bytes it stands for."""
+def encode_stream(pieces, batch: int = 8192) -> bytes:
+    """``encode_chunks``, joined."""
+    return b"".join(encode_chunks(pieces, batch))
+
+
+def render_chunks(view: ReportView, lang: str = "en") -> Iterator[bytes]:
+    """The report in chunks as the template makes them (a scan writes them to the bundle as they
+    come: the page is never whole in memory). It quotes ``view.sha256``, the hash of the
+    results.json bytes it stands for."""
     if lang not in ("en", "de"):
         raise ValueError(f"unknown language {lang!r}")
     # The cyclic garbage collector is paused while the page is built: a fleet's context and page
@@ -65,7 +70,12 @@ def render(view: ReportView, lang: str = "en") -> bytes:
     gc.disable()
     try:
         ctx = build_context(view, lang)
-        return encode_stream(jinja_environment().get_template("report.html.j2").generate(**ctx))
+        yield from encode_chunks(jinja_environment().get_template("report.html.j2").generate(**ctx))
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def render(view: ReportView, lang: str = "en") -> bytes:
+    """The report, whole (``render_chunks``)."""
+    return b"".join(render_chunks(view, lang))

@@ -23,7 +23,6 @@ import json
 import secrets
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -38,42 +37,19 @@ from hardencheck.judge import exceptions as response_register
 from hardencheck.judge.deviations import deviations as find_deviations
 from hardencheck.judge import attestations, tom
 from hardencheck.records import drift
-from hardencheck.records.bundle import BundleWriter, find_previous, inventory_key
-from hardencheck.records.files import describe_os_error
+from hardencheck.records.bundle import BundleWriter, discard, find_previous, inventory_key
 from hardencheck.records.host_files import HostFile, HostFileEvidence, is_canonical, results_json_chunks
 from hardencheck.records.signature import key_fingerprint
-from hardencheck.report import render_reports
+from hardencheck.report import RenderError, report_streams
 from hardencheck.results import HostOutcome, document_from_host_files, exit_code, outcome_to_json, utc
 from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
 from hardencheck.scan import merge as merge_shards, resume as resume_run, scope as scan_scope
+# the exit codes and what a run hands the CLI (cli.scan and cli.merge import them from here)
+from hardencheck.scan.outcome import EXIT_ERROR, EXIT_FAIL, EXIT_IO, EXIT_OK, BundleWriteError, \
+    ScanOutcome  # noqa: F401
 from hardencheck.scan.plan import ScanPlan
-
-EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
-EXIT_IO = 4     # the run's records (bundle or history) could not be written: disk full, I/O error
-
-
-class BundleWriteError(Exception):
-    """The run folder could not be written (``error``: the OSError, naming the file)."""
-
-    def __init__(self, error: OSError):
-        super().__init__(describe_os_error(error))
-        self.error = error
-
-
-@dataclass
-class ScanOutcome:
-    """What the run produced, for the CLI to show."""
-
-    doc: dict                         # results.json as written
-    code: int                         # the process exit code
-    fail_on: str
-    run_dir: Path
-    written: list[Path]               # reports rendered into the bundle
-    failed: list[tuple[str, str]]     # (format, error) of reports that could not be rendered
-    error: str | None = None          # the bundle could not be written: one line, path and errno
-
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
@@ -343,16 +319,25 @@ class ScanRun:
             self.bundle_error = BundleWriteError(e)
             return self._failed(outcomes, ended, fail_on, doc=doc)
         digest = self.bundle.files["results.json"]["sha256"]
-        reports, failed = render_reports(doc, [f for f in req.formats if f != "json"], req.lang,
-                                         results_sha256=digest)
-        if failed and code == EXIT_OK:
-            code = EXIT_ERROR   # the results are complete, but a deliverable is missing
+        # each report is written to the bundle as it renders (staged, never whole in memory), and
+        # all of them are listed together
+        reports: dict[str, tuple] = {}
+        failed: list[tuple[str, str]] = []
         try:
+            for fmt, name, chunks in report_streams(doc, [f for f in req.formats if f != "json"], req.lang,
+                                                    results_sha256=digest):
+                try:
+                    reports[name] = self.bundle.stage(name, chunks)
+                except RenderError as e:
+                    failed.append((fmt, str(e)))
+            if failed and code == EXIT_OK:
+                code = EXIT_ERROR   # the results are complete, but a deliverable is missing
             if reports:
-                self.bundle.put_many(reports)
+                self.bundle.put_staged(reports)
             manifest_sha = self.bundle.seal("complete" if complete else "interrupted", doc["run"]["ended_at"],
                                             exit_code=code)
         except OSError as e:
+            discard(reports)
             self.bundle_error = BundleWriteError(e)
             return self._failed(outcomes, ended, fail_on, doc=doc)
         if self.history is not None:

@@ -323,8 +323,8 @@ def test_the_manifest_that_lists_a_host_counts_its_redactions(tmp_path):
     from hardencheck.records.bundle import BundleWriter
 
     w = BundleWriter(tmp_path / "out" / "r1", {"id": "r1", "hosts_planned": ["a"]}, None, plan={"run": {}})
-    rel, digest = w.add_host({"host": {"name": "a", "redactions": {"private-key": 2}}, "results": [],
-                              "evidence": {}})
+    (rel, digest), = w.add_hosts([{"host": {"name": "a", "redactions": {"private-key": 2}}, "results": [],
+                                   "evidence": {}}])
     m = json.loads((tmp_path / "out" / "r1" / MANIFEST).read_text())
     assert m["redactions"] == {"total": 2, "by_rule": {"private-key": 2}} and "pending" not in m
     assert m["run"]["hosts_finished"] == ["a"] and {"path": rel, "sha256": digest,

@@ -237,8 +237,8 @@ def test_import_of_an_incomplete_bundle_reads_its_host_files(tmp_path):
     writer = BundleWriter(folder, {"id": "r9", "started_at": run["started_at"], "scanner": run["scanner"],
                                    "inventory": {"key": "lab.yml"}, "hosts_planned": ["a", "b"]},
                           None, plan={"run": run, "controls": doc["controls"], "tom": {}})
-    rel, _ = writer.add_host({"host": doc["hosts"][0], "evidence": {},
-                              "results": [r for r in doc["results"] if r["host"] == "a"]})
+    (rel, _), = writer.add_hosts([{"host": doc["hosts"][0], "evidence": {},
+                                   "results": [r for r in doc["results"] if r["host"] == "a"]}])
     with History(tmp_path / "h.db") as h:
         assert h.import_run(folder) == {"run_id": "r9", "status": "imported", "state": "interrupted",
                                         "folder": str(folder)}
@@ -252,8 +252,8 @@ def test_import_of_an_incomplete_bundle_reads_its_host_files(tmp_path):
 
     writer.run["scanner"] = {"host": socket.gethostname(), "user": "u", "pid": os.getpid()}
     writer.run["id"] = "r10"
-    writer.add_host({"host": doc["hosts"][1], "evidence": {},
-                     "results": [r for r in doc["results"] if r["host"] == "b"]})
+    writer.add_hosts([{"host": doc["hosts"][1], "evidence": {},
+                       "results": [r for r in doc["results"] if r["host"] == "b"]}])
     with History(tmp_path / "h2.db") as h:
         with pytest.raises(ConfigError, match="is still running"):
             h.import_run(folder)
