@@ -14,6 +14,10 @@ from hardencheck.judge.controls import ControlSet
 from hardencheck.records.redaction import redact_outcome
 from hardencheck.results import HostOutcome, HostRecord, Result
 
+#: at most this many finished hosts are handed over at once: a batch is converted and written
+#: together, and a fleet finishing all at once must not hold every host's host file in memory
+MAX_BATCH = 16
+
 
 def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory,
          on_event: Event = lambda *_: None,
@@ -21,8 +25,8 @@ def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory
     """Scan hosts in parallel (``opts.forks``). Returns outcomes in inventory order.
 
     Finished hosts are handed to ``on_hosts_done`` in batches (every host that finished while the
-    previous batch was handled: the run bundle then writes its manifest once per batch, not twice
-    per host). A KeyboardInterrupt stops scheduling new hosts;
+    previous batch was handled, at most ``MAX_BATCH``: the run bundle then writes its manifest once
+    per batch, not twice per host). A KeyboardInterrupt stops scheduling new hosts;
     finished hosts were already handed over (and persisted), and the interrupt propagates.
     """
     outcomes: dict[str, HostOutcome] = {}
@@ -33,12 +37,14 @@ def scan(hosts: list, controls: ControlSet, opts: ScanOptions, transport_factory
         pending = {pool.submit(_scan_one, h, controls, opts, transport_factory, on_event) for h in hosts}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            batch = sorted((f.result() for f in done), key=lambda o: order[o.host.name])
-            for outcome in batch:
-                outcomes[outcome.host.name] = outcome
-            on_hosts_done(batch)
-            for outcome in batch:
-                on_event(outcome.host.name, "done", outcome)
+            finished = sorted((f.result() for f in done), key=lambda o: order[o.host.name])
+            for at in range(0, len(finished), MAX_BATCH):
+                batch = finished[at:at + MAX_BATCH]
+                for outcome in batch:
+                    outcomes[outcome.host.name] = outcome
+                on_hosts_done(batch)
+                for outcome in batch:
+                    on_event(outcome.host.name, "done", outcome)
     except BaseException:
         interrupted = True
         raise

@@ -303,15 +303,20 @@ class BundleWriter:
     def add_hosts(self, hosts_json: list[dict[str, Any]]) -> list[tuple[str, str]]:
         """Finished hosts together: their files announced in one manifest, renamed, listed in the
         next. Returns (path, sha256) of each, in order."""
-        files, names, redactions = {}, {}, {}
-        for host_json in hosts_json:
-            name = host_json["host"]["name"]
-            rel = f"{HOSTS_DIR}/{host_file_name(name)}"
-            files[rel], names[rel] = document_bytes(host_json), name
-            for rule, n in (host_json["host"].get("redactions") or {}).items():
-                redactions[rule] = redactions.get(rule, 0) + n
-        self.put_many(files, hosts=names, redactions=redactions)
-        return [(rel, self.files[rel]["sha256"]) for rel in files]
+        staged: dict[str, tuple[Path, dict[str, Any]]] = {}
+        names, redactions = {}, {}
+        try:
+            for host_json in hosts_json:       # staged one by one: one host's bytes in memory at a time
+                name = host_json["host"]["name"]
+                rel = f"{HOSTS_DIR}/{host_file_name(name)}"
+                staged[rel], names[rel] = self.stage(rel, document_bytes(host_json)), name
+                for rule, n in (host_json["host"].get("redactions") or {}).items():
+                    redactions[rule] = redactions.get(rule, 0) + n
+        except BaseException:
+            discard(staged)
+            raise
+        self.put_staged(staged, hosts=names, redactions=redactions)
+        return [(rel, self.files[rel]["sha256"]) for rel in names]
 
     def _list(self, rel: str) -> None:
         self.files[rel] = self.pending.pop(rel)

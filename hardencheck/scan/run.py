@@ -46,6 +46,7 @@ from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
 from hardencheck.scan.metadata import control_json, finished_run, manifest_metadata, run_metadata
 from hardencheck.scan import merge as merge_shards, resume as resume_run, scope as scan_scope
+from hardencheck.scan.memory import release_freed
 # the exit codes and what a run hands the CLI (cli.scan and cli.merge import them from here)
 from hardencheck.scan.outcome import EXIT_ERROR, EXIT_FAIL, EXIT_IO, EXIT_OK, BundleWriteError, \
     ScanOutcome  # noqa: F401
@@ -238,6 +239,7 @@ class ScanRun:
             if self.history is not None:
                 self.history.guard(lambda r, h=host_json, f=rel, d=digest: r.host_done(h, f, d))
             self._written(outcome, host_json, rel, True, digest)
+        release_freed()      # the batch's evidence, host files and conversions (scan.memory)
 
     def start_outside(self) -> OutsideView | None:
         """scan --exposure: the one nmap run over the hosts' addresses, started before the SSH
@@ -319,6 +321,7 @@ class ScanRun:
             self.bundle_error = BundleWriteError(e)
             return self._failed(outcomes, ended, fail_on, doc=doc)
         digest = self.bundle.files["results.json"]["sha256"]
+        release_freed()
         # each report is written to the bundle as it renders (staged, never whole in memory), and
         # all of them are listed together
         reports: dict[str, tuple] = {}
