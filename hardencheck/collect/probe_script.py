@@ -19,9 +19,25 @@ Before a section runs, the script resolves every tool the section relies on (sys
 first), prints a tool marker line for each on stdout and does not run the section when one of them
 is not trustworthy: see ``hardencheck.collect.tool_trust``. The records end up in ``Section.tools``.
 
-The splitter reads the byte streams incrementally and keeps at most ``max_bytes`` per section and
-stream (the rest is counted and the section marked truncated), so a hostile host that prints
-gigabytes costs bounded memory.
+Each section has its own time limit, enforced on the host by ``timeout(1)`` (the end marker then
+carries 124, or 137 when it had to be killed). A ``timeout`` and a fresh ``/bin/sh`` per section
+were most of what the script cost a host beyond the commands themselves, so consecutive sections
+with limits of at most ``BATCH_MAX_TIMEOUT`` s run as a *batch*: ``hc_run`` only queues them and
+``hc_flush`` runs them in one ``timeout`` and one ``sh`` (``hc_in``), each section in a subshell of
+its own (``( set -- <its arguments>; eval "$code" )``, stdin /dev/null, ``$0`` "hardencheck" as
+before; the nonce is read from a here-document, never an argument another user could see in
+``ps``), framed by the same markers, so its evidence record is the same as alone. The batch's limit
+is the smallest of its sections' limits. Timeout semantics: when the batch ends before its last
+section did (its limit ran out, or anything killed its shell), the section that was running when
+it ended and every later one run again *alone*, each with its own full ``timeout``, as unbatched
+sections do: their begin marker comes again (after a newline, in case the cut left half a line)
+and the splitter keeps only the last run. So a hung section still ends as timed out with its own
+exit code and costs the later sections nothing but the wait; the wait is at most the batch's limit
+plus its own (two limits instead of one), and a section cut only because the batch's limit ran out
+is simply run again with its whole limit. The batch tells the outer shell which section it began
+last on a private descriptor (9, closed for the sections).
+
+The splitter (``hardencheck.collect.stream_split``) reads the byte streams back into sections.
 """
 
 from __future__ import annotations
@@ -29,18 +45,18 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from hardencheck.collect.stream_split import (DEFAULT_MAX_BYTES, NOISE_MAX_BYTES, SECTION_ID,  # noqa: F401
+                                              Section, Splitter)
 from hardencheck.collect.tool_trust import (BASE_TOOLS, REFUSED_RC, SYSTEM_DIRS, TOOL_NAME,  # noqa: F401
                                             tool_line, tool_problem, tool_record)
 
-SECTION_ID = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,100}$")
-DEFAULT_MAX_BYTES = 64 * 1024
-NOISE_MAX_BYTES = 4 * 1024
-# A marker line is short; a partial line longer than this is certainly data (a tool record with
-# two paths is the longest marker).
-_MARKER_MAX = 2048
+#: sections with a longer limit run alone (a hung one may wait up to two limits in a batch)
+BATCH_MAX_TIMEOUT = 60
+BATCH_MAX_ITEMS = 32
+#: code and arguments of one batch, in bytes (they travel as the arguments of one exec)
+BATCH_MAX_BYTES = 64 * 1024
 
 PRELUDE = r"""# hardencheck probe script: read-only; each section is framed by nonce markers.
 LC_ALL=C; LANG=C; export LC_ALL LANG
@@ -112,10 +128,19 @@ hc_tool() {
 hc_resolve %(count)s
 hc_bad=
 for hc_x in %(base)s; do hc_tool "$hc_x" >/dev/null || hc_bad="$hc_bad $hc_x"; done
+hc_q=0; hc_b=; hc_pre=
+# hc_run ID TIMEOUT TOOLS CODE ARG...: one section; while a batch is open (hc_b) only queued
 hc_run() {
+  if [ -n "$hc_b" ]; then
+    hc_q=$((hc_q + 1))
+    eval "hc_qi$hc_q=\$1 hc_qt$hc_q=\$2 hc_ql$hc_q=\$3 hc_qc$hc_q=\$4 hc_qn$hc_q=$(($# - 4))"
+    shift 4; hc_j=0
+    for hc_x do hc_j=$((hc_j + 1)); eval "hc_qa${hc_q}_$hc_j=\$hc_x"; done
+    return 0
+  fi
   hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
-  printf '%%s B %%s\n' "$hc_n" "$hc_id"; printf '%%s B %%s\n' "$hc_n" "$hc_id" >&2
-  hc_ok=0
+  printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
+  hc_pre=; hc_ok=0
   for hc_x in $hc_tl $hc_bad; do hc_tool "$hc_x" || hc_ok=1; done
   if [ "$hc_ok" != 0 ]; then
     echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
@@ -127,6 +152,63 @@ hc_run() {
   fi
   hc_rc=$?
   printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc"; printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc" >&2
+}
+# hc_in: the script of a batch (its own sh). Arguments per section: id, tool verdict (0 = may run, else not)
+# followed by its tool records, code, number of arguments, arguments. Writes on 9 the number of
+# each section it begins, and "done" at the end.
+hc_in='IFS= read -r hc_n || exit 70
+hc_i=0
+while [ "$#" -gt 0 ]; do
+  hc_i=$((hc_i + 1)); hc_id=$1 hc_g=$2 hc_code=$3 hc_na=$4; shift 4
+  printf "%%s " "$hc_i" >&9
+  printf "%%s B %%s\n" "$hc_n" "$hc_id"; printf "%%s B %%s\n" "$hc_n" "$hc_id" >&2
+  printf "%%s" "${hc_g#?}"
+  case $hc_g in
+    0*) (hc_s= hc_j=0
+      while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\${$hc_j}\""; done
+      eval "set -- $hc_s"; unset hc_n hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
+      eval "unset hc_code; $hc_code") </dev/null 8>&- 9>&- ;;
+    *) echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
+      (exit %(refused)s) ;;
+  esac
+  hc_rc=$?; shift "$hc_na"
+  printf "\n%%s E %%s %%s\n" "$hc_n" "$hc_id" "$hc_rc"; printf "\n%%s E %%s %%s\n" "$hc_n" "$hc_id" "$hc_rc" >&2
+done
+printf done >&9'
+# hc_flush: run the queued sections as one batch; from the one it cut on, each again alone
+hc_flush() {
+  hc_b=; hc_s=; hc_bt=; hc_i=0
+  while [ "$hc_i" -lt "$hc_q" ]; do
+    hc_i=$((hc_i + 1)); eval "hc_tl=\$hc_ql$hc_i hc_x=\$hc_qt$hc_i hc_na=\$hc_qn$hc_i"
+    [ -n "$hc_bt" ] && [ "$hc_bt" -le "$hc_x" ] || hc_bt=$hc_x
+    hc_ok=0; hc_tx=
+    for hc_x in $hc_tl $hc_bad; do
+      eval "hc_v=\$hc_k$hc_x hc_tx=\"\$hc_tx\$hc_c$hc_x\$hc_nl\""
+      [ "$hc_v" = ok ] || [ "$hc_v" = missing ] || hc_ok=1
+    done
+    eval "hc_g$hc_i=\$hc_ok\$hc_tx"
+    hc_s="$hc_s \"\$hc_qi$hc_i\" \"\$hc_g$hc_i\" \"\$hc_qc$hc_i\" \"\$hc_qn$hc_i\""
+    hc_j=0
+    while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\$hc_qa${hc_i}_$hc_j\""; done
+  done
+  eval "set -- $hc_s"
+  { hc_pg=$(if [ -n "$hc_t" ]; then "$hc_t" -k 5 "$hc_bt" /bin/sh -c "$hc_in" hardencheck "$@"
+            else /bin/sh -c "$hc_in" hardencheck "$@"; fi 9>&1 >&8 8>&- <<HC_EOF
+$hc_n
+HC_EOF
+); } 8>&1
+  case $hc_pg in *done) hc_q=0; return 0 ;; esac
+  hc_w=${hc_pg%% }; hc_w=${hc_w##* }
+  case $hc_w in ''|*[!0-9]*) hc_w=1 ;; esac
+  hc_pre=$hc_nl; hc_i=$((hc_w - 1))
+  while [ "$hc_i" -lt "$hc_q" ]; do
+    hc_i=$((hc_i + 1)); eval "hc_na=\$hc_qn$hc_i"
+    hc_s="\"\$hc_qi$hc_i\" \"\$hc_qt$hc_i\" \"\$hc_ql$hc_i\" \"\$hc_qc$hc_i\""
+    hc_j=0
+    while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\$hc_qa${hc_i}_$hc_j\""; done
+    eval "hc_run $hc_s"
+  done
+  hc_q=0; hc_pre=
 }
 """
 
@@ -152,30 +234,15 @@ class SectionSpec:
                 raise ValueError("NUL byte in a probe argument")
 
 
-@dataclass
-class Section:
-    """What came back for one section."""
-
-    id: str
-    exit_code: int | None = None     # None: no end marker was seen (killed, cut off, truncated run)
-    stdout: str = ""
-    stderr: str = ""
-    stdout_bytes: int = 0            # bytes the host sent, kept or not
-    stderr_bytes: int = 0
-    truncated: bool = False          # more than max_bytes on a stream: the excess was dropped
-    complete: bool = False           # both begin and end markers seen on stdout
-    started_at: float | None = None  # local receive time of the begin marker (epoch seconds)
-    ended_at: float | None = None
-    tools: list[dict] = field(default_factory=list)   # tool records (see tool_record), in order
-
-
 def new_nonce() -> str:
     return "HC" + secrets.token_hex(16)
 
 
-def script_parts(specs: list[SectionSpec], nonce: str) -> tuple[str, list[str]]:
-    """The prelude (with the table of every tool the script resolves) and one ``hc_run`` line per
-    section, in order: build_script joins them; bench/host_cost.py wraps each line in timings."""
+def script_parts(specs: list[SectionSpec], nonce: str, batch: bool = True) -> tuple[str, list[tuple[list[str], str]]]:
+    """The prelude (with the table of every tool the script resolves) and the steps, in order: each
+    one ``hc_run`` line, or a batch (``hc_b=1``, its ``hc_run`` lines, ``hc_flush``), with the ids
+    of its sections. build_script joins them; bench/host_cost.py wraps each step in timings
+    (``batch=False``: every section alone, as before batches, to see what each one costs)."""
     if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
         raise ValueError("nonce must come from new_nonce()")
     ids = [s.id for s in specs]
@@ -187,188 +254,33 @@ def script_parts(specs: list[SectionSpec], nonce: str) -> tuple[str, list[str]]:
     table = "\n".join(f"hc_m{i}={shlex.quote(tool)}" for tool, i in index.items())
     prelude = PRELUDE % {"nonce": nonce, "refused": REFUSED_RC, "tools": table, "count": len(index),
                          "base": " ".join(str(index[t]) for t in BASE_TOOLS)}
-    lines = []
+    groups: list[list[SectionSpec]] = []
+    open_group: list[SectionSpec] | None = None     # the batch a next section may join
+    size = 0
     for s in specs:
-        parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)),
-                 shlex.quote(" ".join(str(index[t]) for t in s.tools)), shlex.quote(s.code)]
-        parts += [shlex.quote(a) for a in s.args]
-        lines.append(" ".join(parts))
-    return prelude, lines
+        n = len(s.code) + sum(len(a) + 1 for a in s.args)
+        fits = batch and s.timeout <= BATCH_MAX_TIMEOUT and n <= BATCH_MAX_BYTES
+        if fits and open_group and len(open_group) < BATCH_MAX_ITEMS and size + n <= BATCH_MAX_BYTES:
+            open_group.append(s)
+            size += n
+        else:
+            groups.append([s])
+            open_group, size = (groups[-1] if fits else None), n
+    steps = []
+    for group in groups:
+        lines = [_run_line(s, index) for s in group]
+        text = "\n".join(["hc_b=1", *lines, "hc_flush"]) if len(group) > 1 else lines[0]
+        steps.append(([s.id for s in group], text))
+    return prelude, steps
 
 
-def build_script(specs: list[SectionSpec], nonce: str) -> str:
+def _run_line(s: SectionSpec, index: dict[str, int]) -> str:
+    parts = ["hc_run", shlex.quote(s.id), str(int(s.timeout)),
+             shlex.quote(" ".join(str(index[t]) for t in s.tools)), shlex.quote(s.code)]
+    return " ".join(parts + [shlex.quote(a) for a in s.args])
+
+
+def build_script(specs: list[SectionSpec], nonce: str, batch: bool = True) -> str:
     """The whole script for one host."""
-    prelude, lines = script_parts(specs, nonce)
-    return "\n".join([prelude, *lines, "printf '%s DONE\\n' \"$hc_n\""]) + "\n"
-
-
-class _Stream:
-    """Incremental splitter for one byte stream (stdout or stderr)."""
-
-    def __init__(self, nonce: str, max_bytes: int, clock, limits: dict[str, int] | None = None):
-        self._prefix = (nonce + " ").encode()
-        self._max = max_bytes
-        self._limits = limits or {}
-        self._clock = clock
-        self._pending = b""          # the current, not yet terminated line
-        self._midline = False        # part of the current line was already consumed as data
-        self.current: str | None = None
-        self.chunks: dict[str, list[bytes]] = {}
-        self.kept: dict[str, int] = {}
-        self.total: dict[str, int] = {}
-        self.ends: dict[str, int] = {}           # section id -> rc from its end marker
-        self.begins: dict[str, float] = {}
-        self.end_times: dict[str, float] = {}
-        self.tools: dict[str, list[dict]] = {}   # section id -> tool records
-        self.order: list[str] = []
-        self.noise = bytearray()
-        self.noise_total = 0
-        self.done = False
-
-    def _data(self, data: bytes):
-        if not data:
-            return
-        if self.current is None:
-            self.noise_total += len(data)
-            room = NOISE_MAX_BYTES - len(self.noise)
-            if room > 0:
-                self.noise += data[:room]
-            return
-        sid = self.current
-        self.total[sid] += len(data)
-        room = self._limits.get(sid, self._max) - self.kept[sid]
-        if room > 0:
-            piece = data[:room]
-            self.chunks[sid].append(piece)
-            self.kept[sid] += len(piece)
-
-    def _marker(self, line: bytes) -> bool:
-        if not line.startswith(self._prefix):
-            return False
-        words = line[len(self._prefix):].decode("ascii", "replace").split(" ")
-        now = self._clock()
-        if words == ["DONE"]:
-            self.current = None
-            self.done = True
-            return True
-        if len(words) == 2 and words[0] == "B" and SECTION_ID.match(words[1]):
-            sid = words[1]
-            self.current = sid
-            if sid not in self.chunks:
-                self.order.append(sid)
-            self.chunks[sid] = []
-            self.kept[sid] = 0
-            self.total[sid] = 0
-            self.begins[sid] = now
-            return True
-        if words[0] == "T" and self.current is not None and len(words) >= 3:
-            self.tools.setdefault(self.current, []).append(tool_record(words[1:]))
-            return True
-        if len(words) == 3 and words[0] == "E" and words[1] == self.current and words[2].isdigit():
-            sid = self.current
-            # The end marker is preceded by one newline the script added: take it back.
-            self._drop_last_newline(sid)
-            self.ends[sid] = int(words[2])
-            self.end_times[sid] = now
-            self.current = None
-            return True
-        return False
-
-    def _drop_last_newline(self, sid: str):
-        self.total[sid] = max(0, self.total[sid] - 1)
-        if self.kept[sid] > self.total[sid]:
-            # the newline we added was kept: remove it from the kept bytes
-            chunks = self.chunks[sid]
-            while chunks and not chunks[-1]:
-                chunks.pop()
-            if chunks and chunks[-1].endswith(b"\n"):
-                chunks[-1] = chunks[-1][:-1]
-                self.kept[sid] -= 1
-
-    def feed(self, data: bytes):
-        buf = self._pending + data
-        start = 0
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            line = buf[start:nl]
-            if self._midline or not self._marker(line):
-                self._data(line + b"\n")
-            self._midline = False
-            start = nl + 1
-        rest = buf[start:]
-        if len(rest) > _MARKER_MAX:
-            # cannot be a marker line any more: hand it over as data now (bounded memory)
-            self._data(rest)
-            self._midline = True
-            rest = b""
-        self._pending = rest
-
-    def close(self):
-        if self._pending:
-            if self._midline or not self._marker(self._pending):
-                self._data(self._pending)
-            self._pending = b""
-
-    def text(self, sid: str) -> str:
-        return b"".join(self.chunks.get(sid, [])).decode("utf-8", "replace")
-
-
-class Splitter:
-    """Feed it the host's stdout and stderr as they arrive; ask it for the sections at the end."""
-
-    def __init__(self, nonce: str, max_bytes: int = DEFAULT_MAX_BYTES, clock=time.time,
-                 limits: dict[str, int] | None = None):
-        """``limits``: per-section byte limits (section id -> bytes) overriding ``max_bytes``."""
-        self.out = _Stream(nonce, max_bytes, clock, limits)
-        self.err = _Stream(nonce, max_bytes, clock, limits)
-
-    def feed_stdout(self, data: bytes):
-        self.out.feed(data)
-
-    def feed_stderr(self, data: bytes):
-        self.err.feed(data)
-
-    @property
-    def done(self) -> bool:
-        """The script's final marker arrived: every section ran."""
-        return self.out.done
-
-    def noise(self) -> str:
-        """What was printed outside any section (login banners, rc files), bounded: the first
-        ``NOISE_MAX_BYTES`` of each stream."""
-        both = bytes(self.out.noise) + bytes(self.err.noise)
-        return both.decode("utf-8", "replace")
-
-    def noise_bytes(self) -> int:
-        """How many bytes were printed outside any section, on both streams (all of them, not
-        only those kept)."""
-        return self.out.noise_total + self.err.noise_total
-
-    def noise_truncated(self) -> bool:
-        """More noise arrived than ``noise()`` keeps."""
-        return self.noise_bytes() > len(self.out.noise) + len(self.err.noise)
-
-    def sections(self) -> dict[str, Section]:
-        self.out.close()
-        self.err.close()
-        result: dict[str, Section] = {}
-        for sid in self.out.order + [s for s in self.err.order if s not in self.out.chunks]:
-            rc = self.out.ends.get(sid, self.err.ends.get(sid))
-            so_total = self.out.total.get(sid, 0)
-            se_total = self.err.total.get(sid, 0)
-            result[sid] = Section(
-                id=sid,
-                exit_code=rc,
-                stdout=self.out.text(sid),
-                stderr=self.err.text(sid),
-                stdout_bytes=so_total,
-                stderr_bytes=se_total,
-                truncated=so_total > self.out.kept.get(sid, 0) or se_total > self.err.kept.get(sid, 0),
-                complete=sid in self.out.ends,
-                started_at=self.out.begins.get(sid, self.err.begins.get(sid)),
-                ended_at=self.out.end_times.get(sid, self.err.end_times.get(sid)),
-                tools=self.out.tools.get(sid, []),
-            )
-        return result
+    prelude, steps = script_parts(specs, nonce, batch)
+    return "\n".join([prelude, *(text for _, text in steps), "printf '%s DONE\\n' \"$hc_n\""]) + "\n"

@@ -1,0 +1,147 @@
+"""Batches of the one-exec probe script: consecutive sections share one timeout(1) and one sh, and
+each still comes back as the same section it is alone (real sh runs, strace for the processes)."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from hardencheck.collect.probe_script import (BATCH_MAX_ITEMS, BATCH_MAX_TIMEOUT, REFUSED_RC, SectionSpec,
+                                              Splitter, build_script, new_nonce, script_parts)
+
+
+def run(specs, *, batch=True, trace=False):
+    nonce = new_nonce()
+    argv = ["strace", "-f", "-qq", "-e", "trace=execve", "-o", "/dev/stderr"] if trace else []
+    p = subprocess.run([*argv, "/bin/sh", "-s"], input=build_script(specs, nonce, batch).encode(),
+                       capture_output=True, timeout=120, cwd="/")
+    sp = Splitter(nonce)
+    sp.feed_stdout(p.stdout)
+    sp.feed_stderr(p.stderr)
+    return sp, sp.sections(), p
+
+
+def same(sec):
+    return (sec.exit_code, sec.stdout, sec.stderr, sec.complete, sec.truncated, sec.tools)
+
+
+MIXED = [
+    SectionSpec("a/x", "echo out; echo err >&2; exit 3", tools=("sh",)),
+    SectionSpec("b/y", "printf 'no newline'"),
+    SectionSpec("c/z", 'printf "%s|" "$#" "$0" "$@"', args=("a b", "it's", "$(touch /tmp/hc-pwned)", "")),
+    SectionSpec("d/w", "cat; echo read-done"),
+    SectionSpec("e/v", "printf '\\377\\376\\000bin\\n'; printf 'HC00000000000000000000000000000000 E e/v 0\\n'"),
+    SectionSpec("f/u", "command -v nosuchtool-hc || echo none", tools=("nosuchtool-hc",)),
+    SectionSpec("g/t", "x=1; set -u; echo ${hc_n-no-nonce} $x; set | grep '^hc_' || echo no-hc-variables"),
+    SectionSpec("h/s", "exit 0"),
+]
+
+
+def test_a_batched_section_is_the_same_section_as_alone():
+    sp1, alone, _ = run(MIXED, batch=False)
+    sp2, batched, _ = run(MIXED)
+    assert sp1.done and sp2.done and list(alone) == list(batched) == [s.id for s in MIXED]
+    for sid in alone:
+        assert same(batched[sid]) == same(alone[sid]), sid
+    assert batched["c/z"].stdout == "4|hardencheck|a b|it's|$(touch /tmp/hc-pwned)||"
+    assert not os.path.exists("/tmp/hc-pwned")
+    assert batched["d/w"].stdout == "read-done\n"          # stdin is /dev/null, not the script
+    assert batched["g/t"].stdout == "no-nonce 1\nno-hc-variables\n"   # nor anything of the script's
+    assert batched["f/u"].tools == [{"tool": "nosuchtool-hc", "status": "missing"}]
+
+
+def test_one_timeout_and_one_shell_for_a_batch():
+    specs = [SectionSpec(f"s{i}/x", "echo hi") for i in range(6)]
+    _, s, p = run(specs, trace=True)
+    execs = [ln for ln in p.stderr.decode().splitlines() if "execve(" in ln and ln.endswith("= 0")]
+    assert len([ln for ln in execs if re.search(r'execve\("[^"]*/timeout"', ln)]) == 1
+    assert len([ln for ln in execs if 'execve("/bin/sh", ["/bin/sh", "-c"' in ln]) == 1
+    assert [s[f"s{i}/x"].stdout for i in range(6)] == ["hi\n"] * 6
+    _, s, p = run(specs, batch=False, trace=True)          # alone: one of each per section
+    assert len([ln for ln in p.stderr.decode().splitlines() if re.search(r'execve\("[^"]*/timeout"', ln)]) == 6
+
+
+def test_the_nonce_is_in_no_command_line():
+    """Another user could read command lines (ps): the batch gets the nonce on stdin."""
+    nonce = new_nonce()
+    specs = [SectionSpec("a/x", "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' '"), SectionSpec("b/y", "true")]
+    p = subprocess.run(["/bin/sh", "-s"], input=build_script(specs, nonce).encode(), capture_output=True, timeout=60)
+    sp = Splitter(nonce)
+    sp.feed_stdout(p.stdout)
+    out = sp.sections()["a/x"].stdout
+    assert "hardencheck" in out and "/bin/sh -c" in out      # the batch's own command line was read
+    assert nonce not in out
+
+
+def test_a_hung_section_times_out_alone_and_the_later_ones_still_run():
+    specs = [SectionSpec("a/x", "echo first"), SectionSpec("b/y", "echo partial; printf half; sleep 30", timeout=2),
+             SectionSpec("c/z", "echo after", timeout=5), SectionSpec("d/w", "echo last")]
+    sp, s, _ = run(specs)
+    assert sp.done
+    assert (s["a/x"].stdout, s["a/x"].exit_code) == ("first\n", 0)
+    # its own limit, its own exit code; the cut run's half line is gone (only the last run counts)
+    assert (s["b/y"].exit_code, s["b/y"].stdout, s["b/y"].complete) == (124, "partial\nhalf", True)
+    assert (s["c/z"].stdout, s["c/z"].exit_code) == ("after\n", 0)
+    assert (s["d/w"].stdout, s["d/w"].exit_code) == ("last\n", 0)
+    assert list(s) == ["a/x", "b/y", "c/z", "d/w"] and sp.noise() == ""
+
+
+def test_a_section_cut_only_by_the_batch_limit_runs_again_with_its_whole_limit():
+    """Limits 2 s and 4 s: the batch has 2 s, the second section needs 3 s of it."""
+    specs = [SectionSpec("a/x", "sleep 1; echo one", timeout=2), SectionSpec("b/y", "sleep 2; echo two", timeout=4),
+             SectionSpec("c/z", "echo three", timeout=4)]
+    sp, s, _ = run(specs)
+    assert sp.done
+    assert [(s[k].stdout, s[k].exit_code) for k in ("a/x", "b/y", "c/z")] == [
+        ("one\n", 0), ("two\n", 0), ("three\n", 0)]
+
+
+def test_a_section_that_kills_its_shell_or_writes_to_the_batch_channel_harms_no_other():
+    specs = [SectionSpec("a/x", "echo 99 done >&9; echo fd9-closed"),
+             SectionSpec("b/y", "kill -9 $$; echo survived"),
+             SectionSpec("c/z", "echo next")]
+    sp, s, _ = run(specs)
+    assert sp.done
+    assert s["a/x"].stdout == "fd9-closed\n" and s["a/x"].exit_code == 0
+    # alone, $$ is its own shell: it kills itself, with its own exit code
+    assert s["b/y"].exit_code == 137 and s["b/y"].stdout == ""
+    assert s["c/z"].stdout == "next\n"
+
+
+def test_refused_tools_in_a_batch(tmp_path):
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho ran\n")
+    tool.chmod(0o755)
+    specs = [SectionSpec("a/x", "echo should-not-run", tools=(str(tool),)), SectionSpec("b/y", "echo fine")]
+    _, alone, _ = run(specs, batch=False)
+    _, batched, _ = run(specs)
+    assert batched["a/x"].exit_code == REFUSED_RC and batched["a/x"].tools[0]["status"] == "untrusted"
+    assert "not run" in batched["a/x"].stderr and batched["b/y"].stdout == "fine\n"
+    assert [same(batched[k]) for k in ("a/x", "b/y")] == [same(alone[k]) for k in ("a/x", "b/y")]
+
+
+def test_what_is_batched():
+    nonce = new_nonce()
+    specs = ([SectionSpec(f"s{i}/x", "true") for i in range(BATCH_MAX_ITEMS + 2)]
+             + [SectionSpec("long/x", "true", timeout=BATCH_MAX_TIMEOUT + 1), SectionSpec("t/x", "true"),
+                SectionSpec("big/x", "true", args=("x" * 70000,)), SectionSpec("u/x", "true"), SectionSpec("v/x", "true")])
+    _, steps = script_parts(specs, nonce)
+    sizes = [len(ids) for ids, _ in steps]
+    assert sizes == [BATCH_MAX_ITEMS, 2, 1, 1, 1, 2]
+    assert [ids for ids, _ in steps][2:5] == [["long/x"], ["t/x"], ["big/x"]]
+    assert steps[0][1].startswith("hc_b=1\n") and steps[0][1].endswith("\nhc_flush") and "hc_flush" not in steps[2][1]
+    _, alone = script_parts(specs, nonce, batch=False)
+    assert all(len(ids) == 1 for ids, _ in alone)
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_the_splitter_keeps_only_the_last_run_of_a_section(batch):
+    nonce = new_nonce()
+    sp = Splitter(nonce)
+    sp.feed_stdout(f"{nonce} B a/x\n{nonce} T sh missing\nfirst\n{nonce} E a/x 0\n".encode())
+    if batch:
+        sp.feed_stdout(f"\n{nonce} B a/x\n{nonce} T sh missing\nsecond".encode())
+    s = sp.sections()["a/x"]
+    assert (s.stdout, s.exit_code, s.complete, len(s.tools)) == (
+        ("second", None, False, 1) if batch else ("first", 0, True, 1))
