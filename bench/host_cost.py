@@ -18,6 +18,10 @@ kernels, and a section costs a few ms, so only the mean of many runs says what i
     sudo .venv/bin/python bench/host_cost.py --only patches.status --apt-compare --markdown
     sudo .venv/bin/python bench/host_cost.py --library bench/peer-checks
 
+Consecutive sections run in batches (see hardencheck/collect/probe_script.py): a batch is one row
+(``batch:<first section>+<how many more>``); ``--no-batch`` runs each section alone as scripts did
+before batches, for a row per section or probe (and the figures before batches).
+
 ``--library DIR`` measures the controls of DIR instead of the shipped library (the peer
 benchmark runs ``bench/peer-checks`` that way); ``--controls DIR`` (repeatable) adds a folder to
 the library, as ``hardencheck scan --controls`` does.
@@ -58,7 +62,7 @@ APT_COMPARE = [
 _TIMES = re.compile(r"^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$")
 
 
-def specs_for(host, controls, only: list[str] | None) -> list[SectionSpec]:
+def specs_for(host, controls, only: list[str] | None, skip: list[str] = ()) -> list[SectionSpec]:
     """The sections a scan with the whole library sends this host (scanner-side probes and
     testinfra controls excluded: they cost the host nothing or are not probe sections)."""
     runnable = []
@@ -72,6 +76,7 @@ def specs_for(host, controls, only: list[str] | None) -> list[SectionSpec]:
         runnable.append(lc)
     scan = engine.HostScan(host, controls, engine.ScanOptions(), None, lambda *a: None)
     specs = scan.plan(runnable)
+    specs = [s for s in specs if probe_of(s.id) not in skip]
     return [s for s in specs if probe_of(s.id) in only] if only else specs
 
 
@@ -82,15 +87,16 @@ def _mark(sid: str) -> list[str]:
             f"printf 'HCT E %s\\n' {sid} >&2; times >&2; printf 'HCT D %s %s\\n' {sid} \"$(date +%s.%N)\" >&2"]
 
 
-def timed_script(specs: list[SectionSpec], nonce: str) -> str:
+def timed_script(specs: list[SectionSpec], nonce: str, batch: bool = True) -> str:
     """build_script's text, with timing lines (wall clock, ``times``) around the prelude and each
-    section."""
-    prelude, runs = script_parts(specs, nonce)
+    step: a section alone, or a batch of sections (row ``batch:<first id>+<how many more>``)."""
+    prelude, steps = script_parts(specs, nonce, batch)
     begin, end = _mark("prelude")
     lines = [begin, prelude, end]
-    for s, run in zip(specs, runs):
-        begin, end = _mark(shlex.quote(s.id))
-        lines += [begin, run + " >/dev/null 2>&1", end]
+    for ids, text in steps:
+        label = ids[0] if len(ids) == 1 else f"batch:{ids[0]}+{len(ids) - 1}"
+        begin, end = _mark(shlex.quote(label))
+        lines += [begin, "{ " + text + "\n} >/dev/null 2>&1", end]
     return "\n".join(lines) + "\n"
 
 
@@ -125,12 +131,12 @@ def parse(stderr: str) -> dict[str, tuple[float, float]]:
     return out
 
 
-def measure(host, specs, known_hosts: str) -> dict[str, tuple[float, float]]:
+def measure(host, specs, known_hosts: str, batch: bool = True) -> dict[str, tuple[float, float]]:
     t = SshTransport(host, known_hosts=[known_hosts])
     err: list[bytes] = []
     try:
         t.connect()
-        res = t.run_script(timed_script(specs, new_nonce()), lambda b: None, err.append, timeout=3600,
+        res = t.run_script(timed_script(specs, new_nonce(), batch), lambda b: None, err.append, timeout=3600,
                            idle_timeout=None)
     finally:
         t.close()
@@ -140,7 +146,7 @@ def measure(host, specs, known_hosts: str) -> dict[str, tuple[float, float]]:
 
 
 def probe_of(sid: str) -> str:
-    if sid.startswith("compare/") or sid == "prelude":
+    if sid.startswith(("compare/", "batch:")) or sid == "prelude":
         return sid
     base = sid.split("/")[0]
     return re.sub(r"-\d+$", "", base)
@@ -162,10 +168,14 @@ def main() -> int:
     ap.add_argument("--hosts", default="hardened,weak", help="lab host kinds (default: hardened,weak)")
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--only", help="only these probes (comma-separated names)")
+    ap.add_argument("--skip", help="leave out these probes (comma-separated; e.g. the filesystem walks "
+                                   "files.world_writable,files.suid, whose seconds drown the rest)")
     ap.add_argument("--apt-compare", action="store_true", help="also time apt-get -s dist-upgrade and "
                                                                "apt list --upgradable as bare sections")
     ap.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     ap.add_argument("--sections", action="store_true", help="one row per section, not per probe")
+    ap.add_argument("--no-batch", action="store_true", help="run every section alone (a row per section or "
+                                                            "probe instead of per batch)")
     ap.add_argument("--library", help="measure the controls of this folder instead of the shipped library")
     ap.add_argument("--controls", action="append", default=[], help="a control folder to add (repeatable)")
     ap.add_argument("--prefix", default=(os.environ.get("HC_LAB_PREFIX", "hcb") + "hc")[:8])
@@ -179,9 +189,10 @@ def main() -> int:
         samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for kind in kinds:
             host = inv.host(kind)
-            specs = specs_for(host, controls, only) + (APT_COMPARE if args.apt_compare else [])
+            specs = (specs_for(host, controls, only, args.skip.split(",") if args.skip else ())
+                     + (APT_COMPARE if args.apt_compare else []))
             for _ in range(args.repeat):
-                for sid, v in measure(host, specs, str(lab.known_hosts_path)).items():
+                for sid, v in measure(host, specs, str(lab.known_hosts_path), not args.no_batch).items():
                     samples.setdefault((sid, kind), []).append(v)
     med = {k: (statistics.mean(c for c, _ in v), statistics.mean(w for _, w in v)) for k, v in samples.items()}
     keyf = (lambda sid: sid) if args.sections else probe_of
