@@ -8,7 +8,10 @@ no further shell is started), in its own section of the host's one exec: its own
 (``timeout``, seconds), the usual trust check of the programs it calls (``tools``; by default its
 first word), stdin /dev/null.
 Its stdout is cut at 60,000 bytes (more is an ``incomplete_output`` error: the exit code of a
-command whose output was cut says nothing), its stderr at the section limit.
+command whose output was cut says nothing), its stderr at the section limit. The exit code is
+printed after the output through the same ``head -c`` (one process less than capturing it apart):
+when the bound cuts, it is lost or what precedes it is at least 60,000 bytes, so a command cannot
+make its own last line pass for its exit code.
 
 Facts: ``exit_code``, ``stdout`` (the first 4,096 characters), ``stdout_lines`` (the first
 ``max_lines``, each cut at 500 characters), ``line_count``, ``stderr_lines`` (the first 20), and
@@ -28,7 +31,8 @@ from hardencheck.collect.probes.resource_base import TextArg
 from hardencheck.collect.probe_script import TOOL_NAME
 
 STDOUT_MAX = 60000
-_RC = re.compile(r"(?:^|\n)HCRC ([0-9]{1,3})\n?$")
+_RC = re.compile(r"(?:^|\n)HCRC ([0-9]{1,3})\n$")
+_TRAILER_MAX = len("\nHCRC 255\n")
 _SHELL_WORDS = {"if", "then", "for", "while", "case", "until", "!", "{", "(", "[", "test", "echo", "printf",
                 "exec", "command", "set", "export", "cd", "true", "false", "read", "eval", "."}
 
@@ -51,9 +55,11 @@ class ResourceCommand(Probe):
         "max_lines": Arg("int", default=50, doc="lines kept (1..500)"),
     }
     commands = {
+        # the exit code follows the output through the same bound: cut, it is lost (or the text
+        # before it is too long), never taken from a line the command printed itself
         "run": (
-            "{ rc=$( { { ( hc_cmd=$1; set --; eval \"$hc_cmd\" ) </dev/null; echo \"$?\" >&3; } "
-            f"| head -c {STDOUT_MAX} >&4; }} 3>&1 ); }} 4>&1; printf '\\nHCRC %s\\n' \"$rc\""
+            "{ ( hc_cmd=$1; set --; eval \"$hc_cmd\" ) </dev/null; printf '\\nHCRC %s\\n' \"$?\"; } "
+            f"| head -c {STDOUT_MAX + _TRAILER_MAX}"
         ),
     }
 
