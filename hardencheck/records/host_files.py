@@ -41,10 +41,27 @@ class HostFile:
     whether its bytes are known to be the encoder's own (``canonical``) and their SHA-256 as the
     manifest lists it."""
 
-    __slots__ = ("name", "path", "keys", "canonical", "sha256")
+    __slots__ = ("canonical", "keys", "kept", "name", "path", "sha256")
 
-    def __init__(self, name: str, path: Path, keys: list[str], canonical: bool, sha256: str | None = None):
+    def __init__(self, name: str, path: Path | None, keys: list[str], canonical: bool, sha256: str | None = None,
+                 kept: dict[str, Any] | None = None):
         self.name, self.path, self.keys, self.canonical, self.sha256 = name, path, keys, canonical, sha256
+        self.kept = kept
+
+    @classmethod
+    def in_memory(cls, host_json: dict[str, Any]) -> "HostFile":
+        """A finished host whose file could not be written (a full disk, an interrupt while its
+        batch was written): its JSON stays in memory and stands in for the file."""
+        return cls(host_json["host"]["name"], None, list(host_json["evidence"]), True, kept=host_json)
+
+    def read(self) -> bytes:
+        """The host file's bytes (for a host kept in memory: what its file would hold)."""
+        return self.path.read_bytes() if self.kept is None else document_bytes(self.kept)
+
+    def evidence(self) -> dict[str, Any]:
+        if self.kept is not None:
+            return self.kept["evidence"]
+        return json.loads(self.path.read_bytes().decode("utf-8", "surrogatepass"))["evidence"]
 
 
 def is_canonical(data: bytes, host_json: dict[str, Any]) -> bool:
@@ -77,7 +94,7 @@ def host_parts(data: bytes) -> tuple[bytes, bytes]:
 
 
 def _parts(hf: HostFile) -> tuple[bytes, bytes]:
-    data = hf.path.read_bytes()
+    data = hf.read()
     if not hf.canonical:
         data = document_bytes(json.loads(data.decode("utf-8", "surrogatepass")), errors="surrogatepass")
     return host_parts(data)
@@ -132,10 +149,7 @@ class HostFileEvidence(Mapping):
         without a file."""
         if self._cached[0] != name:
             hf = self._by_name.get(name)
-            records = {}
-            if hf is not None and hf.keys:
-                records = json.loads(hf.path.read_bytes().decode("utf-8", "surrogatepass"))["evidence"]
-            self._cached = (name, records)
+            self._cached = (name, hf.evidence() if hf is not None and hf.keys else {})
         return self._cached[1]
 
     def keys_of_host(self, name: str) -> list[str]:

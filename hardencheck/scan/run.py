@@ -316,7 +316,7 @@ class ScanRun:
         try:
             # written first, from the host files (records.host_files): never whole in memory
             self.bundle.put_many({"results.json": results_json_chunks(
-                dict(doc, results=[], evidence={}), [self.host_files[o.host.name] for o in outcomes])})
+                dict(doc, results=[], evidence={}), self._host_sources(outcomes))})
         except OSError as e:
             self.bundle_error = BundleWriteError(e)
             return self._failed(outcomes, ended, fail_on, doc=doc)
@@ -387,7 +387,7 @@ class ScanRun:
         not_scanned = [h.name for h in self.plan.hosts if h.name not in scanned]
         run = finished_run(self.run, ended_at=utc(ended), complete=complete, not_scanned=not_scanned,
                            exit_code=code)
-        hosts = [self.host_json[o.host.name] for o in outcomes]
+        hosts = [self.host_json.get(o.host.name) or outcome_to_json(o) for o in outcomes]
         measure_results = [measure_result_json(r, p) for o in outcomes
                            for r, p in self.measure_results.get(o.host.name, [])]
         rollup = tom.rollup(self.plan.catalog, [r for h in hosts for r in h["results"]],
@@ -400,5 +400,11 @@ class ScanRun:
         return document_from_host_files(run, self.controls_json, hosts, tom=tom_block,
                                         comparison=comparison, exceptions=self.exceptions,
                                         deviations=self.deviations, attestations=self.attestations, scope=scope,
-                                        evidence=HostFileEvidence([self.host_files[o.host.name] for o in outcomes]))
+                                        evidence=HostFileEvidence(self._host_sources(outcomes)))
+
+    def _host_sources(self, outcomes: list[HostOutcome]) -> list[HostFile]:
+        """Where each host's evidence is: its host file, or memory when its file could not be
+        written (the disk filled, an interrupt while its batch was written)."""
+        return [self.host_files.get(o.host.name) or
+                HostFile.in_memory(self.host_json.get(o.host.name) or outcome_to_json(o)) for o in outcomes]
 

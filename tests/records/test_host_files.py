@@ -103,3 +103,16 @@ def test_evidence_is_read_one_host_at_a_time(tmp_path, monkeypatch):
     assert "nope" not in ev and ev.get("h9/p/0") is None and ev.of_host("empty") == {}
     with pytest.raises(KeyError):
         ev["h0/p/9"]
+
+
+def test_a_host_whose_file_was_not_written_stands_in_from_memory(tmp_path):
+    """The disk filled (or an interrupt came) while a batch was written: those hosts' JSON, kept
+    in memory, fills results.json and the evidence like a file would."""
+    hosts = [_host("a", 2, 2), _host("b", 1, 3), _host("c", 0, 1)]
+    files = _write(tmp_path, hosts[:1]) + [HostFile.in_memory(hosts[1]), *_write(tmp_path, hosts[2:])]
+    light = [{"host": h["host"], "results": h["results"]} for h in hosts]
+    ev = HostFileEvidence(files)
+    doc = _document(light, evidence=ev)
+    assert b"".join(results_json_chunks(dict(doc, results=[], evidence={}), files)) == \
+        document_bytes(_document(hosts))
+    assert ev["b/p/2"] == hosts[1]["evidence"]["b/p/2"] and ev.of_host("b") is hosts[1]["evidence"]
