@@ -18,7 +18,7 @@ from typing import Any
 
 from hardencheck.errors import ConfigError, ConfigErrors
 from hardencheck.records.bundle import HOSTS_DIR, MANIFEST, RUN_FILE, read_manifest
-from hardencheck.records.files import sha256_file
+from hardencheck.records.files import sha256_bytes, sha256_file
 from hardencheck.records.verify import verify_bundle
 from hardencheck.scan.plan import ScanRequest
 from hardencheck.scan.resume import fingerprint
@@ -31,7 +31,8 @@ class ShardBundle:
     manifest: dict[str, Any]
     manifest_sha256: str
     state: str                            # verify's verdict: ok | incomplete | bad
-    host_files: dict[str, tuple[str, bytes]] = field(default_factory=dict)   # host -> (relpath, bytes)
+    # host -> (relpath, SHA-256 as the manifest lists it): read again when merged, one at a time
+    host_files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def shard(self) -> dict[str, Any]:
@@ -62,9 +63,13 @@ class Shards:
                                         for b in self.bundles)
 
     def host_files(self):
-        """(host_json, relpath, bytes) of every shard's hosts, in shard order."""
+        """(host_json, relpath, bytes) of every shard's hosts, in shard order, read one at a time;
+        a ConfigError when a file is no longer the one the shard's manifest lists."""
         for b in self.bundles:
-            for _name, (rel, data) in sorted(b.host_files.items()):
+            for _name, (rel, digest) in sorted(b.host_files.items()):
+                data = (b.folder / rel).read_bytes()
+                if sha256_bytes(data) != digest:
+                    raise ConfigError("the host file changed after the shard was checked", file=str(b.folder / rel))
                 yield json.loads(data), rel, data
 
     def request(self, **cli: Any) -> ScanRequest:
@@ -168,7 +173,6 @@ def _load(folder: Path, allowed_signers: str | None) -> ShardBundle:
     for entry in manifest["files"]:
         rel = entry["path"]
         if rel.startswith(HOSTS_DIR + "/"):
-            data = (folder / rel).read_bytes()
-            name = json.loads(data)["host"]["name"]
-            b.host_files[name] = (rel, data)
+            name = json.loads((folder / rel).read_bytes())["host"]["name"]
+            b.host_files[name] = (rel, entry["sha256"])
     return b

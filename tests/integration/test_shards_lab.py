@@ -124,6 +124,16 @@ def test_a_missing_shard_makes_the_merged_run_incomplete(lab, library, tmp_path,
     doc = json.loads((tmp_path / "reports" / "pipe-7" / "results.json").read_text())
     assert doc["run"]["complete"] is False
     assert sorted(doc["run"]["inventory"]["not_scanned"]) == sorted(third)
+    # the merge reads each host file again when it copies it (never all of them in memory): a file
+    # changed after the shards were checked is refused, not merged
+    from hardencheck.errors import ConfigError
+    from hardencheck.scan.merge import load_shards
+
+    loaded = load_shards([str(shards / "pipe-7.shard-1-of-3")])
+    victim = next((shards / "pipe-7.shard-1-of-3" / "hosts").glob("*.json"))
+    victim.write_bytes(victim.read_bytes().replace(b'"pass"', b'"fail"', 1))
+    with pytest.raises(ConfigError, match="changed after the shard was checked"):
+        list(loaded.host_files())
 
 
 def test_shards_that_do_not_belong_together_are_refused(lab, library, tmp_path, capsys):
