@@ -76,7 +76,7 @@ hc_nl='
 '
 hc_resolve() {
   hc_ps=$(hc_j=1; while [ "$hc_j" -le "$1" ]; do eval "command -v \"\$hc_m$hc_j\"" 2>/dev/null || echo -; hc_j=$((hc_j + 1)); done)
-  hc_j=0; hc_all=' / '
+  hc_j=0; hc_all=' / '; hc_cs=; hc_np=0
   while IFS= read -r hc_p; do
     hc_j=$((hc_j + 1)); eval "hc_nm=\$hc_m$hc_j"
     case $hc_p in /*) ;; *) eval "hc_k$hc_j=missing hc_c$hc_j=\"\$hc_n T \$hc_nm missing\""; continue ;; esac
@@ -90,12 +90,20 @@ hc_resolve() {
     hc_l="$hc_r"; hc_d=$hc_r
     while hc_d=${hc_d%%/*}; [ -n "$hc_d" ]; do hc_l="$hc_l $hc_d"; done
     hc_l="$hc_l / ${hc_p%%/*}"
-    for hc_x in $hc_l; do case $hc_all in *" $hc_x "*) ;; *) hc_all="$hc_all$hc_x " ;; esac; done
+    for hc_x in $hc_l; do
+      case $hc_all in *" $hc_x "*) ;; *) hc_all="$hc_all$hc_x " ;; esac
+      case $hc_cs in *" $hc_x) "*) ;; *) hc_np=$((hc_np + 1)); hc_cs="$hc_cs $hc_x) hc_y=$hc_np ;;" ;; esac
+    done
     eval "hc_p$hc_j=\$hc_p hc_r$hc_j=\$hc_r hc_l$hc_j=\$hc_l"
   done <<HC_EOF
 $hc_ps
 HC_EOF
-  hc_st="$hc_nl$(stat -L -c '%%n %%u %%g %%a' $hc_all 2>/dev/null)$hc_nl"
+  hc_st=$(stat -L -c '%%n %%u %%g %%a' $hc_all 2>/dev/null)
+  # each path stat reported, by number (hc_ix PATH sets hc_y), once: no pattern search per lookup
+  eval "hc_ix() { case \$1 in $hc_cs *) hc_y= ;; esac; }"
+  set -f; hc_o=$IFS; IFS=$hc_nl
+  for hc_x in $hc_st; do IFS=' '; hc_ix $hc_x; [ -z "$hc_y" ] || eval "hc_z$hc_y=\${hc_x#* }"; IFS=$hc_nl; done
+  IFS=$hc_o; set +f
   hc_j=0
   while [ "$hc_j" -lt "$1" ]; do
     hc_j=$((hc_j + 1)); eval "hc_v=\${hc_k$hc_j-}"
@@ -103,8 +111,9 @@ HC_EOF
     eval "hc_nm=\$hc_m$hc_j hc_p=\$hc_p$hc_j hc_r=\$hc_r$hc_j hc_l=\$hc_l$hc_j"
     hc_f=; hc_b='- - -'; hc_v=ok
     for hc_x in $hc_l; do
-      case $hc_st in
-        *"$hc_nl$hc_x "*) hc_u=${hc_st#*"$hc_nl$hc_x "}; hc_u=${hc_u%%%%"$hc_nl"*} ;;
+      hc_ix "$hc_x"; hc_u=; [ -z "$hc_y" ] || eval "hc_u=\${hc_z$hc_y-}"
+      case $hc_u in
+        ?*) ;;
         *) [ -n "$hc_f" ] || hc_v=unchecked; [ -n "$hc_f" ] || break; continue ;;
       esac
       set -- "$1" $hc_u
