@@ -72,7 +72,7 @@ hc_t=$(command -v timeout 2>/dev/null)
 # the path runs through a symlink, one stat for every file and directory involved. Sets hc_kI (ok,
 # untrusted, missing, oddpath, unchecked) and hc_cI (the tool record; see tool_trust.py) for each
 # tool number I. The numbers come from the script builder, so the evals only ever see digits;
-# the paths in hc_ix (a case statement built once, for the lookups in stat's answer) are only
+# the paths in hc_ix (a case statement built once, for the lookups in the stat output) are only
 # those the oddpath check let through: [A-Za-z0-9._/+@:-], no pattern or shell characters.
 hc_nl='
 '
