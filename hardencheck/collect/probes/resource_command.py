@@ -5,8 +5,10 @@ for ``run`` and ``tools`` (``literal_args``), so an inventory cannot change what
 a quoted positional parameter of a fixed snippet, like every probe argument, and is evaluated in a
 subshell of the section's own shell with no positional parameters (``( c=$1; set --; eval "$c" )``:
 no further shell is started), in its own section of the host's one exec: its own timeout
-(``timeout``, seconds), the usual trust check of the programs it calls (``tools``; by default its
-first word), stdin /dev/null.
+(``timeout``, seconds; with a limit of at most 60 s the section may share one ``timeout(1)`` with its
+neighbours, and a command that hangs there ends after at most twice its limit, see
+``probe_script``), the usual trust check of the programs it calls (``tools``; by default its first
+word), stdin /dev/null.
 Its stdout is cut at 60,000 bytes (more is an ``incomplete_output`` error: the exit code of a
 command whose output was cut says nothing), its stderr at the section limit. The exit code is
 printed after the output through the same ``head -c`` (one process less than capturing it apart):
