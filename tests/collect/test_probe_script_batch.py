@@ -145,3 +145,15 @@ def test_the_splitter_keeps_only_the_last_run_of_a_section(batch):
     s = sp.sections()["a/x"]
     assert (s.stdout, s.exit_code, s.complete, len(s.tools)) == (
         ("second", None, False, 1) if batch else ("first", 0, True, 1))
+
+
+def test_a_host_without_timeout_still_runs_its_batches():
+    nonce = new_nonce()
+    script = build_script([SectionSpec("a/x", "echo one; exit 4"), SectionSpec("b/y", "echo two")], nonce)
+    assert script.count("hc_t=$(command -v timeout 2>/dev/null)\n") == 1
+    script = script.replace("hc_t=$(command -v timeout 2>/dev/null)\n", "hc_t=\n")
+    p = subprocess.run(["/bin/sh", "-s"], input=script.encode(), capture_output=True, timeout=60)
+    sp = Splitter(nonce)
+    sp.feed_stdout(p.stdout)
+    s = sp.sections()
+    assert sp.done and (s["a/x"].stdout, s["a/x"].exit_code, s["b/y"].stdout) == ("one\n", 4, "two\n")
