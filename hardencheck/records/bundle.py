@@ -268,20 +268,23 @@ class BundleWriter:
     def put_many(self, files: dict[str, bytes | Iterable[bytes]], hosts: dict[str, str] | None = None,
                  redactions: dict[str, int] | None = None) -> None:
         """Write several files: staged, then ``put_staged``."""
+        self.put_staged(self._stage_all(files.items()), hosts, redactions)
+
+    def _stage_all(self, files: Iterable[tuple[str, bytes | Iterable[bytes]]]) -> dict[str, tuple[Path, dict]]:
+        """Stage (relpath, content) pairs as they come; on an error none is left behind."""
         staged: dict[str, tuple[Path, dict[str, Any]]] = {}
         try:
-            for rel, data in files.items():
-                staged[rel] = self.stage(rel, data)
+            for rel, content in files:
+                staged[rel] = self.stage(rel, content)
         except BaseException:
             discard(staged)
             raise
-        self.put_staged(staged, hosts, redactions)
+        return staged
 
     def put_staged(self, staged: dict[str, tuple[Path, dict[str, Any]]], hosts: dict[str, str] | None = None,
                    redactions: dict[str, int] | None = None) -> None:
-        """Staged files (``stage``) announced together in one manifest, renamed, listed in the
-        next. ``hosts``: relpath -> host name of the host files among them; ``redactions``: their
-        counts, added to the manifest's with the listing."""
+        """Staged files announced together in one manifest, renamed, listed in the next. ``hosts``:
+        relpath -> name of the host files among them; ``redactions``: their counts."""
         staged, rels = dict(staged), list(staged)
         try:
             _step("files.staged")
@@ -303,18 +306,13 @@ class BundleWriter:
     def add_hosts(self, hosts_json: list[dict[str, Any]]) -> list[tuple[str, str]]:
         """Finished hosts together: their files announced in one manifest, renamed, listed in the
         next. Returns (path, sha256) of each, in order."""
-        staged: dict[str, tuple[Path, dict[str, Any]]] = {}
         names, redactions = {}, {}
-        try:
-            for host_json in hosts_json:       # staged one by one: one host's bytes in memory at a time
-                name = host_json["host"]["name"]
-                rel = f"{HOSTS_DIR}/{host_file_name(name)}"
-                staged[rel], names[rel] = self.stage(rel, document_bytes(host_json)), name
-                for rule, n in (host_json["host"].get("redactions") or {}).items():
-                    redactions[rule] = redactions.get(rule, 0) + n
-        except BaseException:
-            discard(staged)
-            raise
+        for host_json in hosts_json:
+            names[f"{HOSTS_DIR}/{host_file_name(host_json['host']['name'])}"] = host_json["host"]["name"]
+            for rule, n in (host_json["host"].get("redactions") or {}).items():
+                redactions[rule] = redactions.get(rule, 0) + n
+        # encoded and staged one by one: one host's bytes in memory at a time
+        staged = self._stage_all((rel, document_bytes(h)) for rel, h in zip(names, hosts_json))
         self.put_staged(staged, hosts=names, redactions=redactions)
         return [(rel, self.files[rel]["sha256"]) for rel in names]
 
@@ -387,8 +385,7 @@ class BundleWriter:
 
 
 def discard(staged: dict[str, tuple[Path, dict[str, Any]]]) -> None:
-    """Remove staged temp files that were never renamed into place."""
-    for tmp, _ in staged.values():
+    for tmp, _ in staged.values():       # staged temp files never renamed into place
         try:
             os.unlink(tmp)
         except OSError:
