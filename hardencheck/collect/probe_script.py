@@ -37,6 +37,11 @@ plus its own (two limits instead of one), and a section cut only because the bat
 is simply run again with its whole limit. The batch tells the outer shell which section it began
 last on a private descriptor (9, closed for the sections).
 
+Every write to stdout or stderr tends to become an SSH packet of its own, and each packet costs the
+scanner's client CPU (paramiko handles it in Python), so markers travel in as few writes as
+possible: a begin marker and the section's tool records in one ``printf``, and in a batch the end
+marker of one section with the begin marker of the next, one write per stream.
+
 The splitter (``hardencheck.collect.stream_split``) reads the byte streams back into sections.
 """
 
@@ -150,9 +155,13 @@ hc_run() {
     return 0
   fi
   hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
-  printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
-  hc_pre=; hc_ok=0
-  for hc_x in $hc_tl $hc_bad; do hc_tool "$hc_x" || hc_ok=1; done
+  hc_ok=0; hc_tx=
+  for hc_x in $hc_tl $hc_bad; do
+    eval "hc_v=\$hc_k$hc_x hc_tx=\"\$hc_tx\$hc_c$hc_x\$hc_nl\""
+    [ "$hc_v" = ok ] || [ "$hc_v" = missing ] || hc_ok=1
+  done
+  printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
+  hc_pre=
   if [ "$hc_ok" != 0 ]; then
     echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
     (exit %(refused)s)
@@ -168,23 +177,25 @@ hc_run() {
 # followed by its tool records, code, number of arguments, arguments. Writes on 9 the number of
 # each section it begins, and "done" at the end.
 hc_in='IFS= read -r hc_n || exit 70
-hc_i=0
+hc_i=0; hc_e=
 while [ "$#" -gt 0 ]; do
   hc_i=$((hc_i + 1)); hc_id=$1 hc_g=$2 hc_code=$3 hc_na=$4; shift 4
+  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"; printf "%%s%%s B %%s\n" "$hc_e" "$hc_n" "$hc_id" >&2
   printf "%%s " "$hc_i" >&9
-  printf "%%s B %%s\n" "$hc_n" "$hc_id"; printf "%%s B %%s\n" "$hc_n" "$hc_id" >&2
-  printf "%%s" "${hc_g#?}"
   case $hc_g in
     0*) (hc_s= hc_j=0
       while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\${$hc_j}\""; done
-      eval "set -- $hc_s"; unset hc_n hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
+      eval "set -- $hc_s"; unset hc_n hc_e hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
       eval "unset hc_code; $hc_code") </dev/null 8>&- 9>&- ;;
     *) echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
       (exit %(refused)s) ;;
   esac
   hc_rc=$?; shift "$hc_na"
-  printf "\n%%s E %%s %%s\n" "$hc_n" "$hc_id" "$hc_rc"; printf "\n%%s E %%s %%s\n" "$hc_n" "$hc_id" "$hc_rc" >&2
+  hc_e="
+$hc_n E $hc_id $hc_rc
+"
 done
+printf "%%s" "$hc_e"; printf "%%s" "$hc_e" >&2
 printf done >&9'
 # hc_flush: run the queued sections as one batch; from the one it cut on, each again alone
 hc_flush() {

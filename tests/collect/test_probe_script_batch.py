@@ -62,6 +62,30 @@ def test_one_timeout_and_one_shell_for_a_batch():
     assert len([ln for ln in p.stderr.decode().splitlines() if re.search(r'execve\("[^"]*/timeout"', ln)]) == 6
 
 
+def test_markers_travel_in_as_few_writes_as_possible(tmp_path):
+    """Every write to stdout or stderr becomes an SSH packet of its own when the host is idle, and
+    each packet costs the scanner's client CPU: in a batch, a section's end marker goes out with
+    the next one's begin marker (and its tool records) in one write per stream."""
+    specs = [SectionSpec(f"s{i}/x", "true", tools=("sh",)) for i in range(6)]
+    nonce = new_nonce()
+    trace = tmp_path / "trace"
+    subprocess.run(["strace", "-f", "-qq", "-s", "400", "-e", "trace=write", "-e", "signal=none", "-o", str(trace),
+                    "/bin/sh", "-s"], input=build_script(specs, nonce).encode(), capture_output=True, timeout=120,
+                   cwd="/")
+    writes = [ln for ln in trace.read_text().splitlines() if re.search(nonce + " [BE] |DONE", ln)]
+    # (dash writes a builtin's ">&2" through fd 1, so the streams are told apart by content)
+    # two writes per section (begin marker on each stream, with the end marker of the section
+    # before it and, on stdout, its tool records), the last end marker on each stream, DONE
+    assert len(writes) == 2 * 6 + 2 + 1, writes
+    for i in range(1, 6):
+        pair = [w for w in writes if f"{nonce} B s{i}/x" in w]
+        assert len(pair) == 2 and all(f"{nonce} E s{i - 1}/x 0" in w for w in pair), pair
+        assert len([w for w in pair if " T sh ok " in w]) == 1, pair
+    sp, s, _ = run(specs)
+    assert all(s[f"s{i}/x"].complete and s[f"s{i}/x"].exit_code == 0 and s[f"s{i}/x"].stdout == ""
+               and s[f"s{i}/x"].tools for i in range(6))
+
+
 def test_the_nonce_is_in_no_command_line():
     """Another user could read command lines (ps): the batch gets the nonce on stdin."""
     nonce = new_nonce()
