@@ -77,20 +77,17 @@ def host_parts(data: bytes) -> tuple[bytes, bytes]:
     j = data.find(_EVIDENCE, i + 1)
     if not data.startswith(_HEAD) or i < 0 or j < 0:
         raise ValueError("not a host file as hardencheck writes it")
-    res, ev = data[i + len(_RESULTS):j], data[j + len(_EVIDENCE):]
-    if res == b"[],":
-        results = b""
-    elif res.startswith(b"[\n  ") and res.endswith(_RESULTS_END):
-        results = res[1:-len(_RESULTS_END)]
-    else:
-        raise ValueError("a host file's results are not laid out as the encoder writes them")
-    if ev == b"{}\n}\n":
-        evidence = b""
-    elif ev.startswith(b'{\n  "') and ev.endswith(_EVIDENCE_END):
-        evidence = ev[1:-len(_EVIDENCE_END)]
-    else:
-        raise ValueError("a host file's evidence is not laid out as the encoder writes it")
-    return results, evidence
+    return (_inside(data[i + len(_RESULTS):j], b"[],", b"[\n  ", _RESULTS_END, "results"),
+            _inside(data[j + len(_EVIDENCE):], b"{}\n}\n", b'{\n  "', _EVIDENCE_END, "evidence"))
+
+
+def _inside(member: bytes, empty: bytes, start: bytes, end: bytes, what: str) -> bytes:
+    """The item lines of one member's text (from its opening bracket to the end of its line)."""
+    if member == empty:
+        return b""
+    if member.startswith(start) and member.endswith(end):
+        return member[1:-len(end)]
+    raise ValueError(f"the {what} part of a host file is not laid out as the encoder writes it")
 
 
 def _parts(hf: HostFile) -> tuple[bytes, bytes]:
@@ -112,23 +109,22 @@ def results_json_chunks(skeleton: dict[str, Any], hosts: list[HostFile]) -> Iter
         raise ValueError("the results document has no empty results and evidence to fill in")
     yield head[:at]
     # two passes over the files (results first, then evidence): one host's bytes in memory at a time
-    yield _RESULTS + b"["
-    first = True
-    for hf in hosts:
-        part = _parts(hf)[0]
-        if part:
-            yield part if first else b"," + part
-            first = False
-    yield b"]," if first else _RESULTS_END
-    yield _EVIDENCE + b"{"
-    first = True
-    for hf in hosts:
-        part = _parts(hf)[1]
-        if part:
-            yield part if first else b"," + part
-            first = False
-    yield b"}" if first else b"\n }"
+    yield from _filled(hosts, 0, _RESULTS + b"[", b"],", _RESULTS_END)
+    yield from _filled(hosts, 1, _EVIDENCE + b"{", b"}", b"\n }")
     yield head[at + len(marker):]
+
+
+def _filled(hosts: list[HostFile], part: int, opening: bytes, empty: bytes, closing: bytes) -> Iterator[bytes]:
+    """One of the two filled-in members: the hosts' results (``part`` 0) or evidence (1) lines,
+    separated by commas, between ``opening`` and ``closing`` (``empty`` closes a member with none)."""
+    yield opening
+    some = False
+    for hf in hosts:
+        lines = _parts(hf)[part]
+        if lines:
+            yield b"," + lines if some else lines
+            some = True
+    yield closing if some else empty
 
 
 class HostFileEvidence(Mapping):
