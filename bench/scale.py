@@ -12,7 +12,8 @@ Starts N hardened lab hosts (sshd in network namespaces, see tests/lab) and runs
   and ``hardencheck merge`` of them into one run;
 * a projection to --project hosts (default 10,000) from those figures: CPU-seconds per host
   (marginal, between the smallest and the largest size), memory per host in flight and per
-  finished host (results are kept until results.json is written), file descriptors per host in
+  finished host (its results are kept for the roll-up and the reports; its evidence is read back from
+  its host file), file descriptors per host in
   flight.
 
 CPU time is the main figure: wall time depends on everything else the machine runs (the lab's
@@ -336,7 +337,7 @@ def project(runs: dict[int, dict], target: int, forks: int) -> dict:
     print(f"per host (marginal, {lo['hosts']} -> {hi['hosts']} hosts): {1000 * cpu_host:.1f} ms CPU; fixed "
           f"(start-up, controls, reports of nothing): {fixed:.2f} s; main thread {1000 * main_host:.1f} ms per host")
     print(f"memory: {base:.0f} MiB base + {in_flight:.2f} MiB per host in flight + {per_finished:.3f} MiB per "
-          f"finished host (kept until results.json); fds: {fds_base:.0f} + {fds_host:.2f} per host in flight")
+          f"finished host (its results, kept for the roll-up and the reports); fds: {fds_base:.0f} + {fds_host:.2f} per host in flight")
     print(f"projected {target:,} hosts at {forks} in flight: {out['target_cpu_s']:.0f} CPU-s "
           f"({out['target_cpu_s'] / 60:.1f} CPU-min), peak ~{mem:.0f} MiB, ~{out['target_fds']:.0f} fds "
           f"(ulimit -n {os.sysconf('SC_OPEN_MAX')} here)")
