@@ -12,9 +12,8 @@ Starts N hardened lab hosts (sshd in network namespaces, see tests/lab) and runs
   and ``hardencheck merge`` of them into one run;
 * a projection to --project hosts (default 10,000) from those figures: CPU-seconds per host
   (marginal, between the smallest and the largest size), memory per host in flight and per
-  finished host (its results are kept for the roll-up and the reports; its evidence is read back from
-  its host file), file descriptors per host in
-  flight.
+  finished host (its results are kept for the roll-up and the reports; its evidence is read
+  back from its host file), file descriptors per host in flight.
 
 CPU time is the main figure: wall time depends on everything else the machine runs (the lab's
 hosts run on the same cores). The expensive host-side probes (the filesystem walks and the
