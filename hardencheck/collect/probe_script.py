@@ -145,6 +145,15 @@ hc_resolve %(count)s
 hc_bad=
 for hc_x in %(base)s; do hc_tool "$hc_x" >/dev/null || hc_bad="$hc_bad $hc_x"; done
 hc_q=0; hc_b=; hc_pre=
+# hc_tools LIST: the records of the tools numbered in LIST and of the base tools that failed
+# (hc_tx, printed with the begin marker of the section), and whether the section may run (hc_ok 0)
+hc_tools() {
+  hc_ok=0; hc_tx=
+  for hc_x in $1 $hc_bad; do
+    eval "hc_v=\$hc_k$hc_x hc_tx=\"\$hc_tx\$hc_c$hc_x\$hc_nl\""
+    [ "$hc_v" = ok ] || [ "$hc_v" = missing ] || hc_ok=1
+  done
+}
 # hc_run ID TIMEOUT TOOLS CODE ARG...: one section; while a batch is open (hc_b) only queued
 hc_run() {
   if [ -n "$hc_b" ]; then
@@ -155,11 +164,7 @@ hc_run() {
     return 0
   fi
   hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
-  hc_ok=0; hc_tx=
-  for hc_x in $hc_tl $hc_bad; do
-    eval "hc_v=\$hc_k$hc_x hc_tx=\"\$hc_tx\$hc_c$hc_x\$hc_nl\""
-    [ "$hc_v" = ok ] || [ "$hc_v" = missing ] || hc_ok=1
-  done
+  hc_tools "$hc_tl"
   printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
   hc_pre=
   if [ "$hc_ok" != 0 ]; then
@@ -203,11 +208,7 @@ hc_flush() {
   while [ "$hc_i" -lt "$hc_q" ]; do
     hc_i=$((hc_i + 1)); eval "hc_tl=\$hc_ql$hc_i hc_x=\$hc_qt$hc_i hc_na=\$hc_qn$hc_i"
     [ -n "$hc_bt" ] && [ "$hc_bt" -le "$hc_x" ] || hc_bt=$hc_x
-    hc_ok=0; hc_tx=
-    for hc_x in $hc_tl $hc_bad; do
-      eval "hc_v=\$hc_k$hc_x hc_tx=\"\$hc_tx\$hc_c$hc_x\$hc_nl\""
-      [ "$hc_v" = ok ] || [ "$hc_v" = missing ] || hc_ok=1
-    done
+    hc_tools "$hc_tl"
     eval "hc_g$hc_i=\$hc_ok\$hc_tx"
     hc_s="$hc_s \"\$hc_qi$hc_i\" \"\$hc_g$hc_i\" \"\$hc_qc$hc_i\" \"\$hc_qn$hc_i\""
     hc_j=0

@@ -49,11 +49,21 @@ def scanned(lab, tmp_path_factory):
     out = tmp_path_factory.mktemp("html-report")
     code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(lab.known_hosts_path),
                  "--ssh-config", "/dev/null", "--out", str(out), "--control", CONTROLS, "--quiet",
-                 "--format", "json"])
+                 "--format", "json,html,junit,md"])
     assert code in (1, 2)
     (run,) = [p for p in out.iterdir() if p.is_dir()]
     doc, path = load_results(run)
     return doc, path
+
+
+@pytest.mark.lab
+def test_the_scans_streamed_reports_are_the_reports_of_the_whole_document(scanned):
+    """The scan renders its reports with each host's evidence read back from its host file, one
+    host at a time, and writes them as they render (records.host_files): the same bytes as the
+    reports rendered afterwards from the whole results.json in memory."""
+    doc, path = scanned
+    for fmt, name in (("html", "report.html"), ("junit", "junit.xml"), ("md", "summary.md")):
+        assert (path.parent / name).read_bytes() == render(fmt, doc, "en"), name
 
 
 def _text(page: str) -> str:
