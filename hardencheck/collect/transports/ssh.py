@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import select
 import socket
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from hardencheck.errors import HostError
 from hardencheck.collect.transports import bastion as bastions_mod
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Liveness
 from hardencheck.collect.transports.bastion import describe as _describe
+from hardencheck.collect.transports.ssh_output import Output
 from hardencheck.collect.transports.ssh_connect import (  # noqa: F401 - _is_ssh, escaped: tests
     Transport, _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint, load_known_hosts)
 
@@ -150,6 +150,7 @@ class SshTransport:
         except BaseException as e:
             raise HostError("transport", f"could not open an SSH session: {_describe(e)}") from None
         prompt = None
+        out = None
         if self.host.become and self._sudo_password is not None:
             prompt = f"[hardencheck sudo {secrets.token_hex(8)}] password:"
             ready = f"HCREADY{secrets.token_hex(8)}"
@@ -159,11 +160,12 @@ class SshTransport:
         else:
             self.command = "/bin/sh -s"
         try:
-            chan.exec_command(self.command)
             live = Liveness(idle_timeout)
+            out = Output(chan, on_stdout, on_stderr, live)
+            chan.exec_command(self.command)
             if prompt is not None:
-                self._sudo_handshake(chan, prompt, ready, on_stdout, on_stderr, deadline, live)
-            return self._pump(chan, script.encode(), on_stdout, on_stderr, deadline, live)
+                self._sudo_handshake(chan, out, prompt, ready, on_stdout, on_stderr, deadline, live)
+            return self._pump(chan, out, script.encode(), deadline, live)
         except HostError:
             raise
         except (socket.timeout, TimeoutError):
@@ -171,81 +173,85 @@ class SshTransport:
         except (paramiko.SSHException, OSError, EOFError) as e:
             raise HostError("transport", f"the SSH session broke: {_describe(e)}") from None
         finally:
+            if out is not None:
+                out.seal()        # nothing reaches the callbacks once we return
             chan.close()
 
-    def _sudo_handshake(self, chan, prompt, ready, on_stdout, on_stderr, deadline, live):
-        """Wait for sudo's random prompt (send the password once) or for the ready token."""
-        out, err = b"", b""
+    def _sudo_handshake(self, chan, out: Output, prompt, ready, on_stdout, on_stderr, deadline, live):
+        """Wait for sudo's random prompt (send the password once) or for the ready token; then
+        the bytes go to the callbacks, starting with what came after the token."""
+        got = [b"", b""]
+
+        def hold(stream):
+            def take(data: bytes) -> None:
+                got[stream] += data
+                out.wake.set()
+            return take
+
+        out.redirect(hold(0), hold(1))
         sent = False
         while time.monotonic() < deadline:
             stalled = live.stalled()
             if stalled is not None:
                 raise HostError("timeout", f"no output for {stalled:g} s while waiting for sudo (idle timeout)")
-            select.select([chan], [], [], live.wait_at_most(0.2))
-            if chan.recv_stderr_ready():
-                live.progress()
-                err += chan.recv_stderr(4096)
-                if prompt.encode() in err:
-                    if sent:
-                        raise HostError("sudo_failed", "sudo rejected the password from the environment")
-                    chan.sendall(self._sudo_password.encode() + b"\n")
-                    sent = True
-                    err = err.replace(prompt.encode(), b"", 1)
-            if chan.recv_ready():
-                live.progress()
-                out += chan.recv(4096)
-                if ready.encode() + b"\n" in out:
-                    before, _, after = out.partition(ready.encode() + b"\n")
-                    if before:
-                        on_stdout(before)
-                    if after:
-                        on_stdout(after)
-                    if err.strip():
-                        on_stderr(err)
-                    return
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                msg = err.decode("utf-8", "replace").replace(prompt, "").strip()
+            out.wake.wait(live.wait_at_most(0.2))
+            out.wake.clear()
+            out.raise_error()
+            out.acknowledge()
+            if prompt.encode() in got[1]:
+                if sent:
+                    raise HostError("sudo_failed", "sudo rejected the password from the environment")
+                chan.sendall(self._sudo_password.encode() + b"\n")
+                sent = True
+                got[1] = got[1].replace(prompt.encode(), b"", 1)
+            token = ready.encode() + b"\n"
+            if token in got[0]:
+                before, _, after = got[0].partition(token)
+                err = got[1] if got[1].strip() else b""
+                out.redirect(on_stdout, on_stderr, before + after, err)
+                out.raise_error()
+                return
+            if chan.closed or (chan.eof_received and chan.exit_status_ready()):
+                msg = got[1].decode("utf-8", "replace").replace(prompt, "").strip()
                 raise HostError("sudo_failed", f"sudo did not start the probes: {msg[:300] or 'no message'}")
-            if len(out) + len(err) > 65536:
+            if len(got[0]) + len(got[1]) > 65536:
                 raise HostError("sudo_failed", "unexpected output while waiting for sudo")
         raise HostError("timeout", "sudo did not answer in time")
 
     @staticmethod
-    def _pump(chan, payload: bytes, on_stdout, on_stderr, deadline, live: Liveness) -> ExecResult:
+    def _pump(chan, out: Output, payload: bytes, deadline, live: Liveness) -> ExecResult:
+        """Send the script, then wait for the end of the exec: the output itself reaches the
+        callbacks in paramiko's reader thread (``ssh_output``)."""
         view = memoryview(payload)
         if not view:
             chan.shutdown_write()
         while True:
+            out.raise_error()
+            out.acknowledge()
             left = deadline - time.monotonic()
             if left <= 0:
                 return ExecResult(exit_code=None, timed_out=True)
             stalled = live.stalled()
             if stalled is not None:
                 return ExecResult(exit_code=None, timed_out=True, stalled_for=stalled)
-            busy = False
-            if view and chan.send_ready():
-                n = chan.send(view[:32768])
+            if view:
+                # blocks while the host's window is full; the host's reading thread goes on
+                chan.settimeout(min(left, 0.5))
+                try:
+                    n = chan.send(view[:32768])
+                except socket.timeout:
+                    continue
                 view = view[n:]
-                busy = True
                 if not view:
                     chan.shutdown_write()
-            while chan.recv_ready():
-                live.progress()
-                on_stdout(chan.recv(65536))
-                busy = True
-            while chan.recv_stderr_ready():
-                live.progress()
-                on_stderr(chan.recv_stderr(65536))
-                busy = True
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                # drain what may still be in flight after the exit status
-                if chan.eof_received:
-                    return ExecResult(exit_code=chan.recv_exit_status())
-            if chan.closed and not chan.recv_ready() and not chan.recv_stderr_ready():
+                continue
+            if chan.closed or (chan.eof_received and chan.exit_status_ready()):
+                out.seal()
+                out.raise_error()
                 return ExecResult(exit_code=chan.exit_status if chan.exit_status_ready() else None)
-            if not busy:
-                # wakes with the next packet; otherwise in time for the idle limit and the deadline
-                select.select([chan], [], [], live.wait_at_most(min(left, 1.0)))
+            # wakes at the end of the exec, to acknowledge bytes, or in time for the limits
+            out.wake.wait(live.wait_at_most(min(left, 1.0)))
+            out.wake.clear()
 
     def close(self) -> None:
         for c in reversed(self._clients):
