@@ -2,6 +2,7 @@
 host-key checks on every hop, and the command timeout."""
 
 import json
+import time
 
 import pytest
 
@@ -166,3 +167,68 @@ def test_the_session_is_encrypted_with_aes_gcm_on_an_openssh_server(lab):
         assert b"".join(out) == b"ok\n"
     finally:
         t.close()
+
+
+def _hardened(lab):
+    from hardencheck.collect.transports.ssh import SshTransport
+    from hardencheck.inventory import load_inventory
+
+    (host,) = [h for h in load_inventory(lab.inventory_path).hosts if h.name == "hardened"]
+    return SshTransport(host, known_hosts=[str(lab.known_hosts_path)])
+
+
+def test_output_beyond_the_flow_control_window_arrives_whole_on_both_streams(lab):
+    """The exec's output reaches the callbacks in paramiko's reader thread (ssh_output): the
+    host may send only a window's worth (2 MiB) before the scanner acknowledges, so 12 MiB on
+    stdout and 3 MiB on stderr arrive only if the acknowledgements go out; every byte, in order."""
+    import hashlib
+    import threading
+
+    t = _hardened(lab)
+    out, err, threads = hashlib.sha256(), hashlib.sha256(), set()
+    sizes = [0, 0]
+
+    def on_out(b):
+        threads.add(threading.current_thread().name)
+        out.update(b)
+        sizes[0] += len(b)
+
+    def on_err(b):
+        err.update(b)
+        sizes[1] += len(b)
+
+    script = "seq 1 1500000; seq 1 400000 >&2; exit 7\n"
+    try:
+        t.connect()
+        r = t.run_script(script, on_out, on_err, timeout=20)
+    finally:
+        t.close()
+    want_out = "".join(f"{i}\n" for i in range(1, 1500001)).encode()
+    want_err = "".join(f"{i}\n" for i in range(1, 400001)).encode()
+    assert (r.exit_code, r.timed_out) == (7, False)
+    assert sizes == [len(want_out), len(want_err)] and len(want_out) > 5 * 2 ** 21
+    assert out.hexdigest() == hashlib.sha256(want_out).hexdigest()
+    assert err.hexdigest() == hashlib.sha256(want_err).hexdigest()
+    assert threads and threading.current_thread().name not in threads     # paramiko's reader thread
+
+
+def test_a_failing_output_callback_ends_the_exec_with_its_error_and_no_later_call(lab):
+    """An exception in a callback is not lost in paramiko's thread: run_script raises it, and no
+    callback runs after run_script returned."""
+    t = _hardened(lab)
+    calls = []
+
+    def on_out(b):
+        calls.append(b)
+        raise ValueError("splitter broke")
+
+    try:
+        t.connect()
+        with pytest.raises(ValueError, match="splitter broke"):
+            t.run_script("echo one; sleep 0.3; echo two; sleep 0.3; echo three\n", on_out, lambda b: None,
+                         timeout=30)
+        n = len(calls)
+        time.sleep(1)
+    finally:
+        t.close()
+    assert n == len(calls) == 1
