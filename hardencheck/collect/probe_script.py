@@ -38,9 +38,15 @@ is simply run again with its whole limit. The batch tells the outer shell which 
 last on a private descriptor (9, closed for the sections).
 
 Every write to stdout or stderr tends to become an SSH packet of its own, and each packet costs the
-scanner's client CPU (paramiko handles it in Python), so markers travel in as few writes as
-possible: a begin marker and the section's tool records in one ``printf``, and in a batch the end
-marker of one section with the begin marker of the next, one write per stream.
+scanner's client CPU, so output travels in as few writes as possible: a begin marker and the
+section's tool records in one ``printf``; in a batch, each section's stdout and stderr are taken
+in by the batch shell (command substitution, the exit code after the stdout and the stderr before
+a nonce on the same pipe) and written when the section ends: its stdout, its end marker and the
+next section's begin marker in one write, and its stderr framed by its own markers in one more
+write only when there is any. A section without stderr has no markers on stderr. What a batched
+section prints passes through the shell, which drops NUL bytes; no probe prints them (the
+filesystem walks turn them into newlines, and they run alone). A section that runs alone still
+streams its output as it comes.
 
 The splitter (``hardencheck.collect.stream_split``) reads the byte streams back into sections.
 """
@@ -165,7 +171,7 @@ hc_run() {
   fi
   hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
   hc_tools "$hc_tl"
-  printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
+  printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s B %%s\n' "$hc_n" "$hc_id" >&2
   hc_pre=
   if [ "$hc_ok" != 0 ]; then
     echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
@@ -185,22 +191,25 @@ hc_in='IFS= read -r hc_n || exit 70
 hc_i=0; hc_e=
 while [ "$#" -gt 0 ]; do
   hc_i=$((hc_i + 1)); hc_id=$1 hc_g=$2 hc_code=$3 hc_na=$4; shift 4
-  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"; printf "%%s%%s B %%s\n" "$hc_e" "$hc_n" "$hc_id" >&2
+  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"
   printf "%%s " "$hc_i" >&9
   case $hc_g in
-    0*) (hc_s= hc_j=0
+    0*) hc_x=$( { hc_o=$( (hc_s= hc_j=0
       while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\${$hc_j}\""; done
-      eval "set -- $hc_s"; unset hc_n hc_e hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
-      eval "unset hc_code; $hc_code") </dev/null 8>&- 9>&- ;;
-    *) echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
-      (exit %(refused)s) ;;
+      eval "set -- $hc_s"; unset hc_n hc_e hc_o hc_x hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
+      eval "unset hc_code; $hc_code") </dev/null 2>&3 3>&- 8>&- 9>&-; printf /%%s "$?")
+      printf "%%s%%s" "$hc_n" "$hc_o"; } 3>&1) ;;
+    *) hc_x="hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)
+$hc_n/%(refused)s" ;;
   esac
-  hc_rc=$?; shift "$hc_na"
-  hc_e="
+  shift "$hc_na"
+  hc_o=${hc_x#*"$hc_n"}; hc_x=${hc_x%%%%"$hc_n"*}; hc_rc=${hc_o##*/}; hc_o=${hc_o%%/*}
+  [ -z "$hc_x" ] || printf "%%s B %%s\n%%s\n%%s E %%s %%s\n" "$hc_n" "$hc_id" "$hc_x" "$hc_n" "$hc_id" "$hc_rc" >&2
+  hc_e="$hc_o
 $hc_n E $hc_id $hc_rc
 "
 done
-printf "%%s" "$hc_e"; printf "%%s" "$hc_e" >&2
+printf "%%s" "$hc_e"
 printf done >&9'
 # hc_flush: run the queued sections as one batch; from the one it cut on, each again alone
 hc_flush() {

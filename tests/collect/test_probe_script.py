@@ -109,7 +109,8 @@ def test_bad_section_ids_and_nonces_are_refused():
 
 def test_per_section_limits_override_the_default():
     nonce = new_nonce()
-    specs = [SectionSpec("a/x", "head -c 5000 /dev/zero"), SectionSpec("b/y", "head -c 5000 /dev/zero")]
+    specs = [SectionSpec("a/x", "head -c 5000 /dev/zero | tr '\\000' x"),
+             SectionSpec("b/y", "head -c 5000 /dev/zero | tr '\\000' x")]
     p = subprocess.run(["/bin/sh", "-s"], input=build_script(specs, nonce).encode(), capture_output=True)
     sp = Splitter(nonce, 1000, limits={"b/y": 10000})
     sp.feed_stdout(p.stdout)
