@@ -129,23 +129,40 @@ class _Stream:
                 self.kept[sid] -= 1
 
     def feed(self, data: bytes):
-        buf = self._pending + data
-        start = 0
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
-            line = buf[start:nl]
-            if self._midline or not self._marker(line):
-                self._data(line + b"\n")
-            self._midline = False
-            start = nl + 1
-        rest = buf[start:]
-        if len(rest) > _MARKER_MAX:
-            # cannot be a marker line any more: hand it over as data now (bounded memory)
+        """Take the next bytes of the stream. Only a whole line that starts with the nonce can be a
+        marker, so the bytes between such lines go to the section in one piece each (a host's
+        answer is thousands of lines and a few hundred markers)."""
+        buf = self._pending + data if self._pending else data
+        prefix = self._prefix
+        pos, end = 0, len(buf)
+        at_line_start = not self._midline
+        while pos < end:
+            if at_line_start and buf.startswith(prefix, pos):
+                nl = buf.find(b"\n", pos)
+                if nl < 0:
+                    break                        # perhaps a marker: wait for the rest of its line
+                if not self._marker(buf[pos:nl]):
+                    self._data(buf[pos:nl + 1])  # looks like one, is not: data
+                pos = nl + 1
+                continue
+            nxt = buf.find(b"\n" + prefix, pos)
+            if nxt >= 0:                         # data up to the next line that may be a marker
+                self._data(buf[pos:nxt + 1])
+                pos, at_line_start = nxt + 1, True
+                continue
+            nl = buf.rfind(b"\n", pos)
+            if nl >= 0:                          # whole lines of data; the last, partial one waits
+                self._data(buf[pos:nl + 1])
+                pos, at_line_start = nl + 1, True
+            break
+        rest = buf[pos:]
+        if rest and (not at_line_start or len(rest) > _MARKER_MAX):
+            # the rest of a line that is data already, or too long for a marker: data now
+            # (bounded memory)
             self._data(rest)
-            self._midline = True
-            rest = b""
+            self._midline, rest = True, b""
+        elif at_line_start:
+            self._midline = False
         self._pending = rest
 
     def close(self):

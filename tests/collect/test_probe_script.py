@@ -119,6 +119,39 @@ def test_per_section_limits_override_the_default():
     assert not s["b/y"].truncated and len(s["b/y"].stdout) == 5000
 
 
+
+def test_a_hostile_stream_splits_the_same_in_any_chunks():
+    """The splitter hands the bytes between marker lines to a section in pieces; whatever pieces
+    the stream arrives in (one byte at a time included), the sections are the same and are what
+    the markers say: lines that only look like markers, a marker-like line too long to be one, a
+    partial nonce at the end of a chunk, a section run again."""
+    nonce = new_nonce()
+    n = nonce
+    long_line = f"{n} E a/x 0 " + "z" * 3000
+    a_out = (f"first line\n{n}X not a marker\n{n} E b/y 0\n{n} B\n{n} T\n{long_line}\n"
+             f"{n[:10]}\n\n{n}\nlast, no newline")
+    stream = (f"motd: hello\n{n[:5]}\n{n} B a/x\n{n} T sh missing\n{a_out}\n{n} E a/x 3\n"
+              f"{n} B b/y\nfirst run, cut\n{n} B b/y\nsecond\n\n{n} E b/y 5\n{n} DONE\n").encode()
+
+    def split(chunk):
+        sp = Splitter(nonce)
+        for i in range(0, len(stream), chunk):
+            sp.feed_stdout(stream[i:i + chunk])
+        return sp, sp.sections()
+
+    sp, whole = split(len(stream))
+    assert sp.done and list(whole) == ["a/x", "b/y"]
+    assert (whole["a/x"].stdout, whole["a/x"].exit_code, whole["a/x"].complete) == (a_out, 3, True)
+    assert whole["a/x"].tools == [{"tool": "sh", "status": "missing"}]
+    assert (whole["b/y"].stdout, whole["b/y"].exit_code) == ("second\n", 5)
+    assert sp.noise() == f"motd: hello\n{n[:5]}\n"
+    for chunk in (1, 2, 3, 7, 33, 34, 35, 64, 1000, 2049):
+        other, pieces = split(chunk)
+        assert {k: vars(v) | {"started_at": 0, "ended_at": 0} for k, v in pieces.items()} == \
+            {k: vars(v) | {"started_at": 0, "ended_at": 0} for k, v in whole.items()}, chunk
+        assert other.noise() == sp.noise() and other.done
+
+
 # -- tool resolution: which binary answers, and refusing one that is not trustworthy -------------
 
 import os  # noqa: E402

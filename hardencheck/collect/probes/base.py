@@ -156,10 +156,12 @@ def registry() -> dict[str, type[Probe]]:
 
 
 def get_probe(name: str) -> type[Probe]:
-    reg = registry()
-    if name not in reg:
-        raise KeyError(name)
-    return reg[name]
+    """One probe by name (KeyError if there is none); no copy of the registry, as the engine asks
+    for each control of each host."""
+    probe = _REGISTRY.get(name)
+    if probe is None:
+        probe = registry()[name]       # the probe modules not imported yet, or an unknown name
+    return probe
 
 
 # -- helpers for parsers -----------------------------------------------------------------------
