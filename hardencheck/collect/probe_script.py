@@ -38,15 +38,16 @@ is simply run again with its whole limit. The batch tells the outer shell which 
 last on a private descriptor (9, closed for the sections).
 
 Every write to stdout or stderr tends to become an SSH packet of its own, and each packet costs the
-scanner's client CPU, so output travels in as few writes as possible: a begin marker and the
-section's tool records in one ``printf``; in a batch, each section's stdout and stderr are taken
-in by the batch shell (command substitution, the exit code after the stdout and the stderr before
-a nonce on the same pipe) and written when the section ends: its stdout, its end marker and the
-next section's begin marker in one write, and its stderr framed by its own markers in one more
-write only when there is any. A section without stderr has no markers on stderr. What a batched
-section prints passes through the shell, which drops NUL bytes; no probe prints them (the
-filesystem walks turn them into newlines, and they run alone). A section that runs alone still
-streams its output as it comes.
+scanner's client CPU (in this machine's VMs mostly the wake-up of paramiko's reader thread), so
+output travels in as few writes as possible: a begin marker and the section's tool records in one
+``printf``; in a batch, each section runs in a command substitution of the batch shell (the one
+subshell it always had), whose stdout is written when it ends: its output, its end marker and the
+next section's begin marker in one write; on stderr, its end marker with the next begin marker.
+An EXIT trap in that subshell appends one ``/`` after the output, so trailing newlines survive the
+substitution (its exit code is the section's). A snippet that could replace or skip that trap
+(``exec``, ``trap``) therefore never joins a batch. What a batched section prints passes through
+the shell, which drops NUL bytes; no probe prints them (the filesystem walks turn them into
+newlines, and they run alone). A section that runs alone still streams its output as it comes.
 
 The splitter (``hardencheck.collect.stream_split``) reads the byte streams back into sections.
 """
@@ -68,6 +69,8 @@ BATCH_MAX_TIMEOUT = 60
 BATCH_MAX_ITEMS = 32
 #: code and arguments of one batch, in bytes (they travel as the arguments of one exec)
 BATCH_MAX_BYTES = 64 * 1024
+#: a snippet with these words could replace its shell or its EXIT trap: it runs alone
+_ENDS_ITS_SHELL = re.compile(r"(?<![\w.-])(exec|trap)(?![\w.-])")
 
 PRELUDE = r"""# hardencheck probe script: read-only; each section is framed by nonce markers.
 LC_ALL=C; LANG=C; export LC_ALL LANG
@@ -171,7 +174,7 @@ hc_run() {
   fi
   hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
   hc_tools "$hc_tl"
-  printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s B %%s\n' "$hc_n" "$hc_id" >&2
+  printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
   hc_pre=
   if [ "$hc_ok" != 0 ]; then
     echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
@@ -188,28 +191,28 @@ hc_run() {
 # followed by its tool records, code, number of arguments, arguments. Writes on 9 the number of
 # each section it begins, and "done" at the end.
 hc_in='IFS= read -r hc_n || exit 70
-hc_i=0; hc_e=
+hc_i=0; hc_e=; hc_f=
 while [ "$#" -gt 0 ]; do
   hc_i=$((hc_i + 1)); hc_id=$1 hc_g=$2 hc_code=$3 hc_na=$4; shift 4
-  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"
+  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"; printf "%%s%%s B %%s\n" "$hc_f" "$hc_n" "$hc_id" >&2
   printf "%%s " "$hc_i" >&9
   case $hc_g in
-    0*) hc_x=$( { hc_o=$( (hc_s= hc_j=0
+    0*) hc_o=$(hc_s= hc_j=0
       while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\${$hc_j}\""; done
-      eval "set -- $hc_s"; unset hc_n hc_e hc_o hc_x hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
-      eval "unset hc_code; $hc_code") </dev/null 2>&3 3>&- 8>&- 9>&-; printf /%%s "$?")
-      printf "%%s%%s" "$hc_n" "$hc_o"; } 3>&1) ;;
-    *) hc_x="hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)
-$hc_n/%(refused)s" ;;
+      eval "set -- $hc_s"; unset hc_n hc_e hc_f hc_o hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
+      trap "printf /" EXIT
+      eval "unset hc_code; $hc_code" </dev/null 8>&- 9>&-)
+      hc_rc=$?; hc_o=${hc_o%%/} ;;
+    *) echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
+      hc_o=; hc_rc=%(refused)s ;;
   esac
   shift "$hc_na"
-  hc_o=${hc_x#*"$hc_n"}; hc_x=${hc_x%%%%"$hc_n"*}; hc_rc=${hc_o##*/}; hc_o=${hc_o%%/*}
-  [ -z "$hc_x" ] || printf "%%s B %%s\n%%s\n%%s E %%s %%s\n" "$hc_n" "$hc_id" "$hc_x" "$hc_n" "$hc_id" "$hc_rc" >&2
-  hc_e="$hc_o
+  hc_f="
 $hc_n E $hc_id $hc_rc
 "
+  hc_e="$hc_o$hc_f"
 done
-printf "%%s" "$hc_e"
+printf "%%s" "$hc_e"; printf "%%s" "$hc_f" >&2
 printf done >&9'
 # hc_flush: run the queued sections as one batch; from the one it cut on, each again alone
 hc_flush() {
@@ -291,7 +294,8 @@ def script_parts(specs: list[SectionSpec], nonce: str, batch: bool = True) -> tu
     size = 0
     for s in specs:
         n = len(s.code) + sum(len(a) + 1 for a in s.args)
-        fits = batch and s.timeout <= BATCH_MAX_TIMEOUT and n <= BATCH_MAX_BYTES
+        fits = (batch and s.timeout <= BATCH_MAX_TIMEOUT and n <= BATCH_MAX_BYTES
+                and not _ENDS_ITS_SHELL.search(s.code))
         if fits and open_group and len(open_group) < BATCH_MAX_ITEMS and size + n <= BATCH_MAX_BYTES:
             open_group.append(s)
             size += n

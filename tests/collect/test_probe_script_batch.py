@@ -71,7 +71,7 @@ def test_output_travels_in_as_few_writes_as_possible(tmp_path):
     """Every write to stdout or stderr becomes an SSH packet of its own when the host is idle, and
     each packet costs the scanner's client CPU: in a batch, a section's output is written when it
     ends, with its end marker and the next one's begin marker (and its tool records), in one write
-    on stdout; on stderr only a section that wrote to it has markers, in one write with its stderr."""
+    on stdout; on stderr, its end marker goes with the next begin marker."""
     specs = [SectionSpec(f"s{i}/x", "echo one; echo two; printf three" + ("; echo oops >&2" if i == 3 else ""),
                          tools=("sh",)) for i in range(6)]
     nonce = new_nonce()
@@ -80,22 +80,36 @@ def test_output_travels_in_as_few_writes_as_possible(tmp_path):
                     "/bin/sh", "-s"], input=build_script(specs, nonce).encode(), capture_output=True, timeout=120,
                    cwd="/")
     lines = [ln for ln in trace.read_text().splitlines() if " write(" in ln]
-    # the writes of the shells that write the markers: the script's and the batch's (the others
+    # the writes of the shells that write the markers: the script's and the batch's (the sections
     # write into the batch shell's command substitutions)
     shells = {ln.split()[0] for ln in lines if re.search(nonce + " B |DONE", ln)}
-    writes = [ln for ln in lines if ln.split()[0] in shells and re.search(nonce + " [BE] |DONE|oops", ln)]
+    writes = [ln for ln in lines if ln.split()[0] in shells and re.search(nonce + " [BE] |DONE", ln)]
     # (dash writes a builtin's ">&2" through fd 1, so the streams are told apart by content)
-    # one write per section on stdout (the one before's output and end marker, its begin marker
-    # and tool records), one for the last output and end marker, one for section 3's stderr, DONE
-    assert len(writes) == 6 + 1 + 1 + 1, writes
+    # per stream one write per section (the one before's end marker, on stdout with its output,
+    # and its begin marker, on stdout with its tool records), the last end marker, DONE
+    assert len(writes) == 2 * 6 + 2 + 1, writes
     for i in range(1, 6):
-        (w,) = [w for w in writes if f"{nonce} B s{i}/x\\n{nonce} T sh ok " in w]
-        assert f"one\\ntwo\\nthree\\n{nonce} E s{i - 1}/x 0\\n" in w, w
-    (err,) = [w for w in writes if "oops" in w]
-    assert f"{nonce} B s3/x\\noops\\n\\n{nonce} E s3/x 0\\n" in err, err
+        (out,) = [w for w in writes if f"one\\ntwo\\nthree\\n{nonce} E s{i - 1}/x 0\\n{nonce} B s{i}/x\\n"
+                  f"{nonce} T sh ok " in w]
+        (err,) = [w for w in writes if f'"\\n{nonce} E s{i - 1}/x 0\\n{nonce} B s{i}/x\\n"' in w]
     sp, s, _ = run(specs)
     assert all(s[f"s{i}/x"].complete and s[f"s{i}/x"].exit_code == 0 and s[f"s{i}/x"].stdout == "one\ntwo\nthree"
                and s[f"s{i}/x"].tools and s[f"s{i}/x"].stderr == ("oops\n" if i == 3 else "") for i in range(6))
+
+
+def test_a_snippet_that_could_end_its_shell_otherwise_runs_alone():
+    """A batched section's output is taken in by a command substitution whose EXIT trap keeps its
+    trailing newlines: a snippet with ``exec`` or ``trap`` could lose that trap, so it runs alone,
+    and what it prints is the same either way."""
+    specs = [SectionSpec("a/x", "printf 'a\\n\\n'; exit 3"), SectionSpec("e/v", "find / -maxdepth 0 -exec echo e \\;"),
+             SectionSpec("b/y", "printf 'b\\n\\n'; exec true"), SectionSpec("c/z", "trap 'echo bye' EXIT; printf 'c\\n\\n'"),
+             SectionSpec("d/w", "printf 'd\\n\\n'"), SectionSpec("f/u", "printf 'f\\n\\n/'")]
+    _, steps = script_parts(specs, new_nonce())
+    assert [ids for ids, _ in steps] == [["a/x", "e/v"], ["b/y"], ["c/z"], ["d/w", "f/u"]]
+    sp, s, _ = run(specs)
+    assert sp.done
+    assert [(s[k].stdout, s[k].exit_code) for k in ("a/x", "e/v", "b/y", "c/z", "d/w", "f/u")] == [
+        ("a\n\n", 3), ("e\n", 0), ("b\n\n", 0), ("c\n\nbye\n", 0), ("d\n\n", 0), ("f\n\n/", 0)]
 
 
 def test_the_nonce_is_in_no_command_line():
