@@ -105,12 +105,37 @@ SHOWN_CHARS = 120
 
 class _Peek:
     """A socket (or jump-host channel) that remembers the first bytes the peer sent, and whether
-    it closed the connection: when the SSH handshake fails, they say what answered instead."""
+    it closed the connection: when the SSH handshake fails, they say what answered instead.
+
+    Closing waits for a send in progress, and nothing is sent after it. Behind a bastion the
+    "socket" is a channel of the bastion's connection, and paramiko closes it (``Transport.close``)
+    while its own reader thread may still be sending through it; a data packet that reaches the
+    bastion's sshd after the channel's close makes sshd drop the whole connection ("data packet
+    referred to nonexistent channel"), and with it every other target behind that bastion."""
 
     def __init__(self, sock):
         self._sock = sock
         self.first = b""
         self.eof = False
+        self._sending = threading.Lock()
+        self._closed = False
+
+    def send(self, data):
+        with self._sending:
+            if self._closed:
+                raise OSError(errno.EBADF, "the connection is being closed")
+            return self._sock.send(data)
+
+    def sendall(self, data):
+        with self._sending:
+            if self._closed:
+                raise OSError(errno.EBADF, "the connection is being closed")
+            return self._sock.sendall(data)
+
+    def close(self):
+        with self._sending:
+            self._closed = True
+        self._sock.close()
 
     def recv(self, n):
         data = self._sock.recv(n)
