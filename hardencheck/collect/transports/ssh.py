@@ -198,19 +198,25 @@ class SshTransport:
             out.wake.clear()
             out.raise_error()
             out.acknowledge()
-            if prompt.encode() in got[1]:
+            with out.lock:     # the reader thread adds to ``got`` under the same lock
+                prompted = prompt.encode() in got[1]
+                if prompted:
+                    got[1] = got[1].replace(prompt.encode(), b"", 1)
+                token = ready.encode() + b"\n"
+                ready_now = token in got[0]
+                if ready_now:     # switch over with nothing arriving in between
+                    before, _, after = got[0].partition(token)
+                    err = got[1] if got[1].strip() else b""
+                    out.redirect(on_stdout, on_stderr, before + after, err)
+            if ready_now:
+                out.raise_error()
+                return
+            if prompted:
                 if sent:
                     raise HostError("sudo_failed", "sudo rejected the password from the environment")
                 chan.sendall(self._sudo_password.encode() + b"\n")
                 sent = True
-                got[1] = got[1].replace(prompt.encode(), b"", 1)
-            token = ready.encode() + b"\n"
-            if token in got[0]:
-                before, _, after = got[0].partition(token)
-                err = got[1] if got[1].strip() else b""
-                out.redirect(on_stdout, on_stderr, before + after, err)
-                out.raise_error()
-                return
+                continue
             if chan.closed or (chan.eof_received and chan.exit_status_ready()):
                 msg = got[1].decode("utf-8", "replace").replace(prompt, "").strip()
                 raise HostError("sudo_failed", f"sudo did not start the probes: {msg[:300] or 'no message'}")

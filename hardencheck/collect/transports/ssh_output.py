@@ -62,7 +62,9 @@ class Output:
         self._chan = chan
         self._sinks = [on_stdout, on_stderr]
         self._live = live
-        self._lock = threading.Lock()        # a callback and a change of callbacks never overlap
+        # a callback, a change of callbacks and what the host's thread does under ``lock`` never
+        # overlap (reentrant: ``redirect`` may be called with it held)
+        self.lock = threading.RLock()
         self.wake = threading.Event()
         self.error: BaseException | None = None
         self._unacked = 0
@@ -73,7 +75,7 @@ class Output:
 
     # -- paramiko's reader thread ---------------------------------------------------------------
     def take(self, stream: int, data: bytes) -> None:
-        with self._lock:
+        with self.lock:
             if self._sealed or self.error is not None or not data:
                 return
             self._live.progress()
@@ -94,7 +96,7 @@ class Output:
     def redirect(self, on_stdout, on_stderr, stdout_first: bytes = b"", stderr_first: bytes = b"") -> None:
         """From now on the bytes go to these callbacks, after ``*_first`` (bytes that arrived
         before, which the caller held back): nothing can arrive in between."""
-        with self._lock:
+        with self.lock:
             self._sinks = [on_stdout, on_stderr]
             for stream, data in ((0, stdout_first), (1, stderr_first)):
                 if data and self.error is None:
@@ -106,7 +108,7 @@ class Output:
     def acknowledge(self) -> None:
         """Tell the host it may send as many bytes again as were received (what ``Channel.recv``
         does after each read)."""
-        with self._lock:
+        with self.lock:
             n, self._unacked = self._unacked, 0
         if n:
             ack = self._chan._check_add_window(n)
@@ -123,5 +125,5 @@ class Output:
 
     def seal(self) -> None:
         """No callback runs after this returns (one that is running is waited for)."""
-        with self._lock:
+        with self.lock:
             self._sealed = True
