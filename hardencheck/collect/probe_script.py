@@ -38,7 +38,7 @@ is simply run again with its whole limit. The batch tells the outer shell which 
 last on a private descriptor (9, closed for the sections).
 
 Every write to stdout or stderr tends to become an SSH packet of its own, and each packet costs the
-scanner's client CPU (in this machine's VMs mostly the wake-up of paramiko's reader thread), so
+scanner's client CPU (on virtual machines mostly the wake-up of paramiko's reader thread), so
 output travels in as few writes as possible: a begin marker and the section's tool records in one
 ``printf``; in a batch, each section runs in a command substitution of the batch shell (the one
 subshell it always had), whose stdout is written when it ends: its output, its end marker and the

@@ -48,6 +48,12 @@ def default_known_hosts() -> list[str]:
     return [str(Path("~/.ssh/known_hosts").expanduser()), "/etc/ssh/ssh_known_hosts"]
 
 
+
+def _ended(chan) -> bool:
+    """The exec is over: the channel closed, or the host sent its end of output and exit status."""
+    return chan.closed or (chan.eof_received and chan.exit_status_ready())
+
+
 class SshTransport:
     def __init__(self, host, *, known_hosts: list[str] | None = None, trust_on_first_use: bool = False,
                  sudo_password: str | None = None, connect_timeout: float | None = None,
@@ -217,7 +223,7 @@ class SshTransport:
                 chan.sendall(self._sudo_password.encode() + b"\n")
                 sent = True
                 continue
-            if chan.closed or (chan.eof_received and chan.exit_status_ready()):
+            if _ended(chan):
                 msg = got[1].decode("utf-8", "replace").replace(prompt, "").strip()
                 raise HostError("sudo_failed", f"sudo did not start the probes: {msg[:300] or 'no message'}")
             if len(got[0]) + len(got[1]) > 65536:
@@ -251,7 +257,7 @@ class SshTransport:
                 if not view:
                     chan.shutdown_write()
                 continue
-            if chan.closed or (chan.eof_received and chan.exit_status_ready()):
+            if _ended(chan):
                 out.seal()
                 out.raise_error()
                 return ExecResult(exit_code=chan.exit_status if chan.exit_status_ready() else None)
