@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hardencheck.report import load_results  # noqa: E402
+from hardencheck.report.rendering import load_results  # noqa: E402
 from hardencheck.report import pdf as report_pdf  # noqa: E402
 from hardencheck.report.view import build_view  # noqa: E402
 from hardencheck.results import document_bytes  # noqa: E402

@@ -11,7 +11,7 @@ from hardencheck.cli.common import EXIT_ERROR, EXIT_OK, check_formats, csv_list
 from hardencheck.errors import ConfigError
 from hardencheck.records.bundle import is_bundle
 from hardencheck.records.run_folder import load_saved_run
-from hardencheck.report import write_reports
+from hardencheck.report.rendering import write_reports
 
 COMMANDS = {"report": "render reports from a saved run (no rescanning)"}
 

@@ -59,7 +59,7 @@ def test_roll_up_on_the_lab(lab, tmp_path):
 
 
 def test_environments_are_recorded_and_on_the_report_cover(lab, tmp_path):
-    from hardencheck.report import render
+    from hardencheck.report.rendering import render
 
     doc = scan(lab, tmp_path, "default.yml")
     groups = {h["name"]: h["groups"] for h in doc["hosts"]}

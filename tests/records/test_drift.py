@@ -88,7 +88,7 @@ def test_interrupted_new_run_reports_unscanned_hosts_as_gone_not_fixed(tmp_path)
 
 
 def test_markdown_summary_has_the_changes_section(tmp_path):
-    from hardencheck.report import render
+    from hardencheck.report.rendering import render
 
     out = tmp_path / "out"
     old = make_doc("r1", "2026-01-01T00:00:00.000Z", {"a": {"SSH-001": "fail", "FW-001": "pass"}})

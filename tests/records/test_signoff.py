@@ -248,7 +248,7 @@ def test_hostile_comment_is_inert_in_html_and_terminal(lab, tmp_path, capsys):
 
 
 def test_management_responses_are_listed_in_the_signoff_section(lab):
-    from hardencheck.report import render
+    from hardencheck.report.rendering import render
     doc = json.loads((lab["bundle"] / "results.json").read_text())
     doc["results"][0]["status"] = "fail"
     doc["results"][0]["responses"] = [{"id": "EXC-2026-020", "action": "remediation_planned", "state": "overdue",

@@ -21,7 +21,8 @@ from oscal_bindings import AssessmentResultsDocument, __oscal_schema_version__  
 
 from hardencheck.cli import main  # noqa: E402
 from hardencheck.records.bundle import host_file_name, read_manifest  # noqa: E402
-from hardencheck.report import FORMATS, render  # noqa: E402
+from hardencheck.report import FORMATS  # noqa: E402
+from hardencheck.report.rendering import render  # noqa: E402
 from hardencheck.report.oscal import OSCAL_VERSION  # noqa: E402
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

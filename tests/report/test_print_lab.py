@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from hardencheck.cli import main
-from hardencheck.report import load_results, render_reports
+from hardencheck.report.rendering import load_results, render_reports
 from hardencheck.report import pdf as report_pdf
 from hardencheck.report.chromium import Chromium, find_chromium
 from hardencheck.report.i18n_html import T

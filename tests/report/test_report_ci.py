@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from hardencheck.report import csv_format, markdown, render
+from hardencheck.report import csv_format, markdown
+from hardencheck.report.rendering import render
 from hardencheck.report.i18n import ROLLUP, word
 from hardencheck.report.view import build_view
 from hardencheck.report.terminal import summary_from_doc

@@ -28,7 +28,8 @@ import markupsafe
 import pytest
 
 from hardencheck.cli import main
-from hardencheck.report import html_context, i18n, load_results, render
+from hardencheck.report import html_context, i18n
+from hardencheck.report.rendering import load_results, render
 from hardencheck.report.i18n_html import T
 from hardencheck.results import document_bytes
 from hardencheck.judge.tom import CATEGORIES
@@ -401,7 +402,7 @@ def test_evidence_names_the_binary_that_answered(tmp_path):
     """Each evidence record says which program ran (path, symlink target, owner, mode), and flags
     an untrusted one or one outside the system directories."""
     from hardencheck.cli import main
-    from hardencheck.report import render
+    from hardencheck.report.rendering import render
 
     out = tmp_path / "reports"
     main(["scan", "--out", str(out), "--control", "SSH-001", "--quiet", "--no-history", "--format", "json"])

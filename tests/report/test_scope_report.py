@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from hardencheck.judge.asset_register import load_asset_register
-from hardencheck.report import render
+from hardencheck.report.rendering import render
 from hardencheck.report.terminal import summary_from_doc
 from hardencheck.results import SCHEMA_VERSION, STATUSES, validate_document
 from hardencheck.scan import scope

@@ -29,7 +29,8 @@ import re
 import pytest
 from rich.console import Console
 
-from hardencheck.report import csv_format, i18n, markdown, renderer
+from hardencheck.report import csv_format, i18n, markdown
+from hardencheck.report.rendering import renderer
 from hardencheck.report.audit_html import COLORS, A
 from hardencheck.report.i18n_html import T
 from hardencheck.report.markdown import LABELS
