@@ -1,100 +1,30 @@
 """What a scan will do, validated before anything connects: the request (the options as the
 user gave them), and the plan prepared from it (controls, TOM catalog, inventory, hosts,
 settings). Every problem here is a ConfigError naming file, line or option; nothing is
-written and no host is contacted before ``prepare`` returns."""
+written and nothing runs on a host before ``prepare`` returns (the command line may open the
+first hosts' connections meanwhile, ``collect.head_start``, and closes them unused if the plan
+is refused)."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
-import re
-import stat
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from hardencheck.config import Settings, load_settings
 from hardencheck.errors import ConfigError, ConfigErrors
-from hardencheck.inventory import limit_hosts, load_inventory, local_inventory
 from hardencheck.collect.exposure import share_approved
-from hardencheck.inventory.ssh_config import apply_ssh_config
 from hardencheck.judge import tom
 from hardencheck.judge.exceptions import Register, check_register, load_register
 from hardencheck.judge.attestations import Attestations, load_attestations
 from hardencheck.judge.controls import ControlSet, check_param_overrides, load_controls
 from hardencheck.records.signature import check_key
-from hardencheck.report import FORMATS
 from hardencheck.scan import scope
-from hardencheck.scan.shard import Shard, parse_shard, select as select_shard
+from hardencheck.scan.request import ScanRequest
+from hardencheck.scan.selection import Selection, select
+from hardencheck.scan.shard import Shard
 
-#: a run id given with --run-id (a folder name: no path, no hidden file, no option-looking name)
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
-
-
-@dataclass
-class ScanRequest:
-    """The scan's options; field names are those of ``hardencheck scan``'s arguments."""
-
-    inventory: str | None = None
-    ansible_dir: str | None = None           # playbook directory: its group_vars/, host_vars/ (--ansible-dir)
-    limit: list[str] | None = None
-    tags: list[str] | None = None
-    control_ids: list[str] | None = None
-    only_catalog: bool = False               # only the controls the TOM catalog maps run (--only-catalog)
-    skip_tags: list[str] | None = None       # controls with one of these tags are deselected (--skip-tags)
-    controls: list[str] | None = None        # the site's control folders, merged with the library (--controls)
-    library: str | None = None               # a library replacing the shipped one (--library)
-    tom: str | None = None
-    out: str = "reports"
-    fail_on: str | None = None
-    forks: int = 20
-    ssh_config: str | None = None
-    known_hosts: list[str] | None = None
-    trust_on_first_use: bool = False
-    connect_timeout: float | None = None
-    command_timeout: float | None = None
-    idle_timeout: float | None = None
-    sudo_password_env: str | None = None
-    jump_max_sessions: int | None = None     # targets in flight per bastion (--jump-max-sessions)
-    formats: list[str] = field(default_factory=lambda: ["html", "junit", "json"])
-    lang: str = "en"
-    config: str | None = None
-    sign_key: str | None = None
-    history: str | None = None
-    no_history: bool = False
-    compare: str | None = None
-    fail_on_new: str | None = None
-    exceptions: list[str] | None = None      # the response register: files or folders (--exceptions)
-    attestations: str | None = None
-    exposure: bool = False                   # --exposure: the outside-in nmap run (collect.exposure)
-    testinfra: list[str] | None = None       # testinfra files/folders whose marked tests are controls
-    run_id: str | None = None                # the run's id (e.g. a CI pipeline's); default: time + random
-    shard: str | None = None                 # "K/N": only this stable share of the hosts (scan.shard)
-    shard_by: str = "host"
-    expect_hosts: str | None = None          # the asset register reconciled with the inventory (scan.scope)
-    fail_on_missing_hosts: bool = False      # a register host missing from the inventory: exit 2
-    stale_days: int | None = None            # scope: default stale_days in hardencheck.yml, else 7
-
-    @classmethod
-    def from_namespace(cls, ns: Any) -> "ScanRequest":
-        return cls(**{f.name: getattr(ns, f.name) for f in fields(cls) if hasattr(ns, f.name)})
-
-    @property
-    def effective_fail_on(self) -> str:
-        """--fail-on, else ``none`` with --fail-on-new (only new failures fail), else any severity."""
-        return self.fail_on or ("none" if self.fail_on_new else "info")
-
-    @property
-    def effective_compare(self) -> str | None:
-        return self.compare or ("last" if self.fail_on_new else None)
-
-    def options(self) -> dict[str, Any]:
-        """The options results.json records (``run.options``)."""
-        return {"limit": self.limit, "tags": self.tags, "control_ids": self.control_ids,
-                "only_catalog": self.only_catalog, "skip_tags": self.skip_tags,
-                "fail_on": self.effective_fail_on, "fail_on_new": self.fail_on_new, "forks": self.forks,
-                "trust_on_first_use": self.trust_on_first_use, "exposure": self.exposure}
 
 
 @dataclass
@@ -114,16 +44,10 @@ class ScanPlan:
     expected: Any = None              # judge.asset_register.AssetRegister: --expect-hosts / hardencheck.yml
 
 
-def prepare(req: ScanRequest) -> ScanPlan:
-    """Load and cross-check everything the scan needs, in the order a user fixes problems."""
-    if req.forks < 1:
-        raise ConfigError("--forks must be at least 1")
-    if req.idle_timeout is not None and req.idle_timeout < 0:
-        raise ConfigError("--idle-timeout must be 0 (no idle limit) or a number of seconds", field="--idle-timeout")
-    unknown = [f for f in req.formats if f not in FORMATS]
-    if unknown:
-        raise ConfigError(f"unknown report format(s) {', '.join(unknown)}; known: {', '.join(FORMATS)}",
-                          field="--format")
+def prepare(req: ScanRequest, selection: Selection | None = None) -> ScanPlan:
+    """Load and cross-check everything the scan needs, in the order a user fixes problems.
+    ``selection``: the request's hosts, when the caller selected them first (``scan.selection``)."""
+    req.check()
     settings = load_settings(req.config)
     controls = load_controls(req.library, extra=[*(req.controls or []), *(settings.controls or [])])
     testinfra = req.testinfra or settings.testinfra
@@ -133,16 +57,10 @@ def prepare(req: ScanRequest) -> ScanPlan:
     catalog = tom.load_catalog(req.tom, controls)   # ids and each measure's own params checked
     if tests:
         map_testinfra_measures(catalog, tests)
-    if req.run_id is not None and not RUN_ID_RE.match(req.run_id):
-        raise ConfigError(f"{req.run_id!r}: 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
-                          field="--run-id")
-    shard = parse_shard(req.shard, req.shard_by) if req.shard else None
-    inv, hosts = select_hosts(req)
-    planned_all = [h.name for h in hosts]
-    if shard is not None:
-        hosts = select_shard(hosts, shard)
+    chosen = selection if selection is not None else select(req)
+    inv, hosts, shard, planned_all = chosen.inventory, chosen.hosts, chosen.shard, chosen.planned_all
     share_approved(hosts, controls)   # NET-001's approved ports are the exposure controls' too
-    errors = check_identity_files(hosts)
+    errors = list(chosen.identity_errors)
     for h in hosts:
         errors += check_param_overrides(controls, h.params, f"{inv.path or 'inventory'} (host {h.name})")
     known = set(controls.by_id())
@@ -249,63 +167,3 @@ def load_exceptions(paths: list[str] | None, controls: ControlSet, inv) -> Regis
     if errors:
         raise ConfigErrors(errors)
     return reg
-
-
-def select_hosts(req: ScanRequest):
-    """(inventory, hosts): the inventory (default: this machine), --limit, the OpenSSH client
-    config, and the per-scan timeouts and sudo password variable."""
-    inv = (load_inventory(req.inventory, [req.ansible_dir] if req.ansible_dir else ()) if req.inventory
-           else local_inventory())
-    hosts = limit_hosts(inv, req.limit) if req.limit else list(inv.hosts)
-    ssh_config = req.ssh_config
-    if ssh_config and not Path(ssh_config).exists():
-        raise ConfigError("file not found", file=ssh_config)
-    if ssh_config is None and Path("~/.ssh/config").expanduser().is_file():
-        ssh_config = str(Path("~/.ssh/config").expanduser())
-    out = []
-    for h in hosts:
-        if h.transport == "ssh" and ssh_config:
-            h = apply_ssh_config(h, ssh_config, getattr(h, "explicit", set()))
-        if req.connect_timeout:
-            h.connect_timeout = req.connect_timeout
-        if req.command_timeout:
-            h.command_timeout = req.command_timeout
-        if req.idle_timeout is not None:
-            h.idle_timeout = req.idle_timeout
-        if req.sudo_password_env:
-            h.sudo_password_env = req.sudo_password_env
-        if req.jump_max_sessions is not None:
-            if req.jump_max_sessions < 1:
-                raise ConfigError("--jump-max-sessions must be at least 1", field="--jump-max-sessions")
-            h.jump_max_sessions = req.jump_max_sessions
-        out.append(h)
-    if not out:
-        raise ConfigError("no hosts selected", file=req.inventory)
-    return inv, out
-
-
-def check_identity_files(hosts: list) -> list[ConfigError]:
-    """An identity file (inventory ``identity_file``, ssh_config ``IdentityFile``, also a jump
-    host's) that group or others may access is refused, as OpenSSH refuses it ("UNPROTECTED
-    PRIVATE KEY FILE"): checked like ``sshkey_perm_ok`` (a file of this user with any of the
-    0077 bits). A missing file is left to the connection (OpenSSH warns and goes on); a ``.pub``
-    file names a key in the agent and is public by nature."""
-    errors, seen = [], set()
-    for h in hosts:
-        if h.transport != "ssh":
-            continue
-        for path in list(h.identity_files or []) + [p for j in h.jump for p in j.identity_files or []]:
-            if path in seen or path.endswith(".pub"):
-                continue
-            seen.add(path)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
-                who = " and ".join(w for bits, w in ((0o070, "group"), (0o007, "others")) if st.st_mode & bits)
-                errors.append(ConfigError(
-                    f"host {h.name}: identity file {path} has mode {stat.S_IMODE(st.st_mode):04o} (open to "
-                    f"{who}); OpenSSH refuses such a private key (UNPROTECTED PRIVATE KEY FILE), and so does "
-                    f"hardencheck: chmod 600 {path}"))
-    return errors
