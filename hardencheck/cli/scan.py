@@ -12,11 +12,13 @@ from rich.console import Console
 from hardencheck import __version__
 from hardencheck.cli.common import HelpFormatter, csv_list
 from hardencheck.inventory import Host
-from hardencheck.records.provenance import user
-from hardencheck.report.changes import print_comparison
-from hardencheck.report.terminal import Progress, summary_from_doc
-from hardencheck.scan.plan import ScanRequest, prepare
-from hardencheck.scan.run import EXIT_IO, BundleWriteError, ScanRun
+from hardencheck.scan.outcome import EXIT_IO
+from hardencheck.scan.request import ScanRequest
+from hardencheck.scan.selection import select
+
+# Imported in run(), after the first hosts' connections have been started (collect.head_start):
+# the control library, the run's records and the reports (pydantic models, the probe modules,
+# rich's tables) take about 0.15 s to import, which the connections then overlap.
 
 COMMANDS = {"scan": "scan the hosts of an inventory (default: this machine)"}
 
@@ -142,9 +144,40 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def head_start(req: ScanRequest, selection, resume: str | None = None):
+    """The first hosts' connections, opened while the plan loads (``collect.head_start``); None
+    where opening them early could do more than a scan that is refused at once would: with
+    --trust-on-first-use (it writes known_hosts), --resume (which hosts are left is in the run
+    folder), or an identity file the plan will refuse."""
+    if req.trust_on_first_use or resume or selection.identity_errors:
+        return None
+    if not any(h.transport == "ssh" for h in selection.hosts[:req.forks]):
+        return None
+    from hardencheck.collect.head_start import HeadStart
+    return HeadStart.start(selection.hosts, req.forks, req.transport_options())
+
+
 def run(args, console: Console) -> int:
+    req = ScanRequest.from_namespace(args)
+    req.check()
+    selection = select(req)
+    head = head_start(req, selection, args.resume)
+    try:
+        return _run(args, console, req, selection, head)
+    finally:
+        if head is not None:
+            head.close()     # what no host took: a refused plan, an interrupt, a bundle not created
+
+
+def _run(args, console: Console, req: ScanRequest, selection, head) -> int:
     global abandoned_hosts
-    plan = prepare(ScanRequest.from_namespace(args))
+    from hardencheck.collect.transports import make_transport
+    from hardencheck.records.provenance import user
+    from hardencheck.report.changes import print_comparison
+    from hardencheck.report.terminal import Progress, summary_from_doc
+    from hardencheck.scan.plan import prepare
+    from hardencheck.scan.run import BundleWriteError, ScanRun
+    plan = prepare(req, selection)
     if os.geteuid() != 0 and any(h.transport == "local" and not h.become for h in plan.hosts):
         print(f"note: this machine is scanned as {user()}, not root: what only root may read (shadow, sudoers, "
               "firewall rules, logs ...) ends as error 'permission_denied'; for a complete scan run it as "
@@ -165,7 +198,8 @@ def run(args, console: Console) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with progress:
-            outcomes, complete = scan.collect((lambda *a: None) if args.quiet else progress.event)
+            outcomes, complete = scan.collect((lambda *a: None) if args.quiet else progress.event,
+                                              head.transport_factory if head is not None else make_transport)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if not complete:

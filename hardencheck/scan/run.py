@@ -40,7 +40,7 @@ from hardencheck.records import drift
 from hardencheck.records.bundle import BundleWriter, discard, find_previous, inventory_key
 from hardencheck.records.host_files import HostFile, HostFileEvidence, is_canonical, results_json_chunks
 from hardencheck.records.signature import key_fingerprint
-from hardencheck.report import RenderError, report_streams
+from hardencheck.report.rendering import RenderError, report_streams
 from hardencheck.results import HostOutcome, document_from_host_files, exit_code, outcome_to_json, utc
 from hardencheck.scan.history_sink import HistorySink
 from hardencheck.scan.measure_params import judge_parameter_sets, to_json as measure_result_json
@@ -264,11 +264,12 @@ class ScanRun:
             except OSError as e:
                 self.bundle_error = BundleWriteError(e)
 
-    def collect(self, on_event=lambda *a: None) -> tuple[list[HostOutcome], bool]:
+    def collect(self, on_event=lambda *a: None, transport_factory=make_transport) -> tuple[list[HostOutcome], bool]:
         """Scan every host. Returns (outcomes in inventory order, complete). A KeyboardInterrupt
         (Ctrl-C, or SIGTERM turned into one by the CLI) ends the collection: the hosts that had
         finished are kept, and the run is marked incomplete. So does a bundle that cannot be
-        written any more (``self.bundle_error``)."""
+        written any more (``self.bundle_error``). ``transport_factory``: how a host's transport
+        is made (``collect.head_start`` hands over connections opened while the plan loaded)."""
         order = {h.name: i for i, h in enumerate(self.plan.hosts)}
         if self.merged is not None:     # nothing to scan: the shards are the run
             return (sorted(self.finished, key=lambda o: order[o.host.name]),
@@ -279,13 +280,13 @@ class ScanRun:
             control_ids=set(req.control_ids) if req.control_ids else None,
             forks=req.forks,
             tom_items=self.plan.catalog.items_of_control(plain=True),   # the host's own parameters
-            transport_options={"known_hosts": req.known_hosts, "trust_on_first_use": req.trust_on_first_use},
+            transport_options=req.transport_options(),
             redactor=self.plan.settings.redactor(),
             testinfra=list(self.plan.testinfra),
         )
         opts.outside = self.outside = self.start_outside()
         try:
-            fanout.scan(self.hosts_to_scan, self.plan.controls, opts, make_transport,
+            fanout.scan(self.hosts_to_scan, self.plan.controls, opts, transport_factory,
                         on_event=on_event, on_hosts_done=self.hosts_done)
             return sorted(self.finished, key=lambda o: order[o.host.name]), True
         except (KeyboardInterrupt, BundleWriteError) as e:
