@@ -34,15 +34,18 @@ sections do: their begin marker comes again (after a newline, in case the cut le
 and the splitter keeps only the last run. So a hung section still ends as timed out with its own
 exit code and costs the later sections nothing but the wait; the wait is at most the batch's limit
 plus its own (two limits instead of one), and a section cut only because the batch's limit ran out
-is simply run again with its whole limit. The batch tells the outer shell which section it began
-last on a private descriptor (9, closed for the sections).
+is simply run again with its whole limit.
 
 Every write to stdout or stderr tends to become an SSH packet of its own, and each packet costs the
 scanner's client CPU (on virtual machines mostly the wake-up of paramiko's reader thread), so
 output travels in as few writes as possible: a begin marker and the section's tool records in one
 ``printf``; in a batch, each section runs in a command substitution of the batch shell (the one
 subshell it always had), whose stdout is written when it ends: its output, its end marker and the
-next section's begin marker in one write; on stderr, its end marker with the next begin marker.
+next section's begin marker in one write. The batch's stderr, its markers and what its sections
+print there, goes to the private descriptor (9) too, and the outer shell writes it in one piece
+when the batch ends (before the sections it runs again alone, after a cut). The outer shell learns
+from the same stream where a cut batch ended (the last begin marker in it) and that it finished
+(``<nonce> DONE``: no section can write that without the nonce).
 An EXIT trap in that subshell appends one ``/`` after the output, so trailing newlines survive the
 substitution (its exit code is the section's). A snippet that could replace or skip that trap
 (``exec``, ``trap``) therefore never joins a batch. What a batched section prints passes through
@@ -188,22 +191,21 @@ hc_run() {
   printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc"; printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc" >&2
 }
 # hc_in: the script of a batch (its own sh). Arguments per section: id, tool verdict (0 = may run, else not)
-# followed by its tool records, code, number of arguments, arguments. Writes on 9 the number of
-# each section it begins, and "done" at the end.
+# followed by its tool records, code, number of arguments, arguments. Its stderr (markers and what the
+# sections print there) goes to 9, which hc_flush writes to stderr when the batch ends, "<nonce> DONE" last.
 hc_in='IFS= read -r hc_n || exit 70
-hc_i=0; hc_e=; hc_f=
+hc_e=; hc_f=
 while [ "$#" -gt 0 ]; do
-  hc_i=$((hc_i + 1)); hc_id=$1 hc_g=$2 hc_code=$3 hc_na=$4; shift 4
-  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"; printf "%%s%%s B %%s\n" "$hc_f" "$hc_n" "$hc_id" >&2
-  printf "%%s " "$hc_i" >&9
+  hc_id=$1 hc_g=$2 hc_code=$3 hc_na=$4; shift 4
+  printf "%%s%%s B %%s\n%%s" "$hc_e" "$hc_n" "$hc_id" "${hc_g#?}"; printf "%%s%%s B %%s\n" "$hc_f" "$hc_n" "$hc_id" >&9
   case $hc_g in
     0*) hc_o=$(hc_s= hc_j=0
       while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\${$hc_j}\""; done
-      eval "set -- $hc_s"; unset hc_n hc_e hc_f hc_o hc_i hc_id hc_g hc_na hc_rc hc_s hc_j
+      eval "set -- $hc_s"; unset hc_n hc_e hc_f hc_o hc_id hc_g hc_na hc_rc hc_s hc_j
       trap "printf /" EXIT
-      eval "unset hc_code; $hc_code" </dev/null 8>&- 9>&-)
+      eval "unset hc_code; $hc_code" </dev/null 2>&9 8>&- 9>&-)
       hc_rc=$?; hc_o=${hc_o%%/} ;;
-    *) echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
+    *) echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&9
       hc_o=; hc_rc=%(refused)s ;;
   esac
   shift "$hc_na"
@@ -212,8 +214,7 @@ $hc_n E $hc_id $hc_rc
 "
   hc_e="$hc_o$hc_f"
 done
-printf "%%s" "$hc_e"; printf "%%s" "$hc_f" >&2
-printf done >&9'
+printf "%%s" "$hc_e"; printf "%%s%%s DONE" "$hc_f" "$hc_n" >&9'
 # hc_flush: run the queued sections as one batch; from the one it cut on, each again alone
 hc_flush() {
   hc_b=; hc_s=; hc_bt=; hc_i=0
@@ -232,9 +233,12 @@ hc_flush() {
 $hc_n
 HC_EOF
 ); } 8>&1
-  case $hc_pg in *done) hc_q=0; return 0 ;; esac
-  hc_w=${hc_pg%% }; hc_w=${hc_w##* }
-  case $hc_w in ''|*[!0-9]*) hc_w=1 ;; esac
+  case $hc_pg in *"$hc_n DONE") printf '%%s' "${hc_pg%%"$hc_n DONE"}" >&2; hc_q=0; return 0 ;; esac
+  printf '%%s' "$hc_pg" >&2
+  # cut short: the section it was cut on is the last one it began (count its begin markers)
+  hc_w=0; hc_x=$hc_pg
+  while :; do case $hc_x in *"$hc_n B "*) hc_w=$((hc_w + 1)); hc_x=${hc_x#*"$hc_n B "} ;; *) break ;; esac; done
+  [ "$hc_w" -gt 0 ] || hc_w=1
   hc_pre=$hc_nl; hc_i=$((hc_w - 1))
   while [ "$hc_i" -lt "$hc_q" ]; do
     hc_i=$((hc_i + 1)); eval "hc_na=\$hc_qn$hc_i"

@@ -71,28 +71,37 @@ def test_output_travels_in_as_few_writes_as_possible(tmp_path):
     """Every write to stdout or stderr becomes an SSH packet of its own when the host is idle, and
     each packet costs the scanner's client CPU: in a batch, a section's output is written when it
     ends, with its end marker and the next one's begin marker (and its tool records), in one write
-    on stdout; on stderr, its end marker goes with the next begin marker."""
+    on stdout; the batch's stderr (its markers and what the sections printed there) in one write
+    when the batch ends. Counted here: the writes of every process into the two pipes that stand
+    for the SSH channel's streams (strace -y names each write's pipe)."""
     specs = [SectionSpec(f"s{i}/x", "echo one; echo two; printf three" + ("; echo oops >&2" if i == 3 else ""),
                          tools=("sh",)) for i in range(6)]
     nonce = new_nonce()
     trace = tmp_path / "trace"
-    subprocess.run(["strace", "-f", "-qq", "-s", "400", "-e", "trace=write", "-e", "signal=none", "-o", str(trace),
-                    "/bin/sh", "-s"], input=build_script(specs, nonce).encode(), capture_output=True, timeout=120,
-                   cwd="/")
-    lines = [ln for ln in trace.read_text().splitlines() if " write(" in ln]
-    # the writes of the shells that write the markers: the script's and the batch's (the sections
-    # write into the batch shell's command substitutions)
-    shells = {ln.split()[0] for ln in lines if re.search(nonce + " B |DONE", ln)}
-    writes = [ln for ln in lines if ln.split()[0] in shells and re.search(nonce + " [BE] |DONE", ln)]
-    # (dash writes a builtin's ">&2" through fd 1, so the streams are told apart by content)
-    # per stream one write per section (the one before's end marker, on stdout with its output,
-    # and its begin marker, on stdout with its tool records), the last end marker, DONE
-    assert len(writes) == 2 * 6 + 2 + 1, writes
+    p = subprocess.Popen(["strace", "-f", "-qq", "-y", "-s", "800", "-e", "trace=write", "-e", "signal=none", "-o",
+                          str(trace), "/bin/sh", "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, cwd="/")
+    pipes = {os.fstat(p.stdout.fileno()).st_ino: "out", os.fstat(p.stderr.fileno()).st_ino: "err"}
+    out, err = p.communicate(build_script(specs, nonce).encode(), timeout=120)
+    writes = []
+    for ln in trace.read_text().splitlines():
+        m = re.search(r" write\(\d+<pipe:\[(\d+)\]>, (.*)", ln)
+        if m and int(m.group(1)) in pipes:
+            writes.append((pipes[int(m.group(1))], m.group(2)))
+    # stdout: the first begin marker, one write per section end (its output, end marker, the next
+    # begin marker and tool records), DONE; stderr: one write for the whole batch
+    assert [w for w, _ in writes].count("out") == 1 + 6 + 1, writes
+    assert [w for w, _ in writes].count("err") == 1, writes
     for i in range(1, 6):
-        (out,) = [w for w in writes if f"one\\ntwo\\nthree\\n{nonce} E s{i - 1}/x 0\\n{nonce} B s{i}/x\\n"
-                  f"{nonce} T sh ok " in w]
-        (err,) = [w for w in writes if f'"\\n{nonce} E s{i - 1}/x 0\\n{nonce} B s{i}/x\\n"' in w]
-    sp, s, _ = run(specs)
+        (_,) = [w for k, w in writes if k == "out" and f"one\\ntwo\\nthree\\n{nonce} E s{i - 1}/x 0\\n"
+                f"{nonce} B s{i}/x\\n{nonce} T sh ok " in w]
+    ((_, batch_err),) = [w for w in writes if w[0] == "err"]
+    assert batch_err.startswith(f'"{nonce} B s0/x\\n\\n{nonce} E s0/x 0\\n{nonce} B s1/x') and "oops" in batch_err
+    sp = Splitter(nonce)
+    sp.feed_stdout(out)
+    sp.feed_stderr(err)
+    s = sp.sections()
+    assert sp.done and sp.noise() == ""
     assert all(s[f"s{i}/x"].complete and s[f"s{i}/x"].exit_code == 0 and s[f"s{i}/x"].stdout == "one\ntwo\nthree"
                and s[f"s{i}/x"].tools and s[f"s{i}/x"].stderr == ("oops\n" if i == 3 else "") for i in range(6))
 
