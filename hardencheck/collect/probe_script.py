@@ -50,7 +50,9 @@ An EXIT trap in that subshell appends one ``/`` after the output, so trailing ne
 substitution (its exit code is the section's). A snippet that could replace or skip that trap
 (``exec``, ``trap``) therefore never joins a batch. What a batched section prints passes through
 the shell, which drops NUL bytes; no probe prints them (the filesystem walks turn them into
-newlines, and they run alone). A section that runs alone still streams its output as it comes.
+newlines, and they run alone). A section that runs alone still streams its output as it comes;
+its end markers wait for the next write to their stream (the next begin marker, the output before
+a batch, a batch's stderr, or ``DONE``), which follows at once.
 
 The splitter (``hardencheck.collect.stream_split``) reads the byte streams back into sections.
 """
@@ -156,7 +158,7 @@ hc_tool() {
 hc_resolve %(count)s
 hc_bad=
 for hc_x in %(base)s; do hc_tool "$hc_x" >/dev/null || hc_bad="$hc_bad $hc_x"; done
-hc_q=0; hc_b=; hc_pre=
+hc_q=0; hc_b=; hc_po=; hc_pe=
 # hc_tools LIST: the records of the tools numbered in LIST and of the base tools that failed
 # (hc_tx, printed with the begin marker of the section), and whether the section may run (hc_ok 0)
 hc_tools() {
@@ -166,7 +168,8 @@ hc_tools() {
     [ "$hc_v" = ok ] || [ "$hc_v" = missing ] || hc_ok=1
   done
 }
-# hc_run ID TIMEOUT TOOLS CODE ARG...: one section; while a batch is open (hc_b) only queued
+# hc_run ID TIMEOUT TOOLS CODE ARG...: one section; while a batch is open (hc_b) only queued. Its end
+# markers wait in hc_po (stdout) and hc_pe (stderr) and go out with the next write to the stream.
 hc_run() {
   if [ -n "$hc_b" ]; then
     hc_q=$((hc_q + 1))
@@ -177,8 +180,8 @@ hc_run() {
   fi
   hc_id=$1; hc_to=$2; hc_tl=$3; hc_code=$4; shift 4
   hc_tools "$hc_tl"
-  printf '%%s%%s B %%s\n%%s' "$hc_pre" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s%%s B %%s\n' "$hc_pre" "$hc_n" "$hc_id" >&2
-  hc_pre=
+  printf '%%s%%s B %%s\n%%s' "$hc_po" "$hc_n" "$hc_id" "$hc_tx"; printf '%%s%%s B %%s\n' "$hc_pe" "$hc_n" "$hc_id" >&2
+  hc_po=; hc_pe=
   if [ "$hc_ok" != 0 ]; then
     echo "hardencheck: not run: a tool it relies on is not trustworthy (see its tool records)" >&2
     (exit %(refused)s)
@@ -188,7 +191,7 @@ hc_run() {
     /bin/sh -c "$hc_code" hardencheck "$@" </dev/null
   fi
   hc_rc=$?
-  printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc"; printf '\n%%s E %%s %%s\n' "$hc_n" "$hc_id" "$hc_rc" >&2
+  hc_po="$hc_nl$hc_n E $hc_id $hc_rc$hc_nl"; hc_pe=$hc_po
 }
 # hc_in: the script of a batch (its own sh). Arguments per section: id, tool verdict (0 = may run, else not)
 # followed by its tool records, code, number of arguments, arguments. Its stderr (markers and what the
@@ -228,18 +231,19 @@ hc_flush() {
     while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\$hc_qa${hc_i}_$hc_j\""; done
   done
   eval "set -- $hc_s"
+  [ -z "$hc_po" ] || printf '%%s' "$hc_po"; hc_po=
   { hc_pg=$(if [ -n "$hc_t" ]; then "$hc_t" -k 5 "$hc_bt" /bin/sh -c "$hc_in" hardencheck "$@"
             else /bin/sh -c "$hc_in" hardencheck "$@"; fi 9>&1 >&8 8>&- <<HC_EOF
 $hc_n
 HC_EOF
 ); } 8>&1
-  case $hc_pg in *"$hc_n DONE") printf '%%s' "${hc_pg%%"$hc_n DONE"}" >&2; hc_q=0; return 0 ;; esac
-  printf '%%s' "$hc_pg" >&2
+  case $hc_pg in *"$hc_n DONE") printf '%%s%%s' "$hc_pe" "${hc_pg%%"$hc_n DONE"}" >&2; hc_pe=; hc_q=0; return 0 ;; esac
+  printf '%%s%%s' "$hc_pe" "$hc_pg" >&2
   # cut short: the section it was cut on is the last one it began (count its begin markers)
   hc_w=0; hc_x=$hc_pg
   while :; do case $hc_x in *"$hc_n B "*) hc_w=$((hc_w + 1)); hc_x=${hc_x#*"$hc_n B "} ;; *) break ;; esac; done
   [ "$hc_w" -gt 0 ] || hc_w=1
-  hc_pre=$hc_nl; hc_i=$((hc_w - 1))
+  hc_po=$hc_nl; hc_pe=$hc_nl; hc_i=$((hc_w - 1))
   while [ "$hc_i" -lt "$hc_q" ]; do
     hc_i=$((hc_i + 1)); eval "hc_na=\$hc_qn$hc_i"
     hc_s="\"\$hc_qi$hc_i\" \"\$hc_qt$hc_i\" \"\$hc_ql$hc_i\" \"\$hc_qc$hc_i\""
@@ -247,7 +251,7 @@ HC_EOF
     while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\$hc_qa${hc_i}_$hc_j\""; done
     eval "hc_run $hc_s"
   done
-  hc_q=0; hc_pre=
+  hc_q=0
 }
 """
 
@@ -271,6 +275,10 @@ class SectionSpec:
         for a in self.args:
             if "\x00" in a:
                 raise ValueError("NUL byte in a probe argument")
+
+
+#: the script's last line: the last end markers still waiting, and DONE
+FINALE = """printf '%s%s DONE\\n' "$hc_po" "$hc_n"; [ -z "$hc_pe" ] || printf '%s' "$hc_pe" >&2"""
 
 
 def new_nonce() -> str:
@@ -323,4 +331,4 @@ def _run_line(s: SectionSpec, index: dict[str, int]) -> str:
 def build_script(specs: list[SectionSpec], nonce: str, batch: bool = True) -> str:
     """The whole script for one host."""
     prelude, steps = script_parts(specs, nonce, batch)
-    return "\n".join([prelude, *(text for _, text in steps), "printf '%s DONE\\n' \"$hc_n\""]) + "\n"
+    return "\n".join([prelude, *(text for _, text in steps), FINALE]) + "\n"

@@ -67,16 +67,10 @@ def test_one_timeout_and_one_shell_for_a_batch():
     assert len([ln for ln in p.stderr.decode().splitlines() if re.search(r'execve\("[^"]*/timeout"', ln)]) == 6
 
 
-def test_output_travels_in_as_few_writes_as_possible(tmp_path):
-    """Every write to stdout or stderr becomes an SSH packet of its own when the host is idle, and
-    each packet costs the scanner's client CPU: in a batch, a section's output is written when it
-    ends, with its end marker and the next one's begin marker (and its tool records), in one write
-    on stdout; the batch's stderr (its markers and what the sections printed there) in one write
-    when the batch ends. Counted here: the writes of every process into the two pipes that stand
-    for the SSH channel's streams (strace -y names each write's pipe)."""
-    specs = [SectionSpec(f"s{i}/x", "echo one; echo two; printf three" + ("; echo oops >&2" if i == 3 else ""),
-                         tools=("sh",)) for i in range(6)]
-    nonce = new_nonce()
+def channel_writes(specs, nonce, tmp_path):
+    """([(stream, what strace shows of the write)], stdout, stderr) of the script: the writes of
+    every process into the two pipes that stand for the SSH channel's streams (strace -y names
+    each write's pipe)."""
     trace = tmp_path / "trace"
     p = subprocess.Popen(["strace", "-f", "-qq", "-y", "-s", "800", "-e", "trace=write", "-e", "signal=none", "-o",
                           str(trace), "/bin/sh", "-s"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -88,6 +82,42 @@ def test_output_travels_in_as_few_writes_as_possible(tmp_path):
         m = re.search(r" write\(\d+<pipe:\[(\d+)\]>, (.*)", ln)
         if m and int(m.group(1)) in pipes:
             writes.append((pipes[int(m.group(1))], m.group(2)))
+    return writes, out, err
+
+
+def test_a_section_alone_sends_its_end_markers_with_the_next_begin_markers(tmp_path):
+    """Sections that run alone (here: limits above the batch limit) stream their output as it
+    comes; their end markers wait for the next write to the same stream: the next begin marker,
+    the next batch's output, or DONE."""
+    specs = [SectionSpec(f"s{i}/x", "printf 'x\\n'" + ("; printf 'e\\n' >&2" if i == 1 else ""),
+                         timeout=BATCH_MAX_TIMEOUT + 1) for i in range(3)]
+    nonce = new_nonce()
+    writes, out, err = channel_writes(specs, nonce, tmp_path)
+    # stdout: B s0, then per section its output and "E it + B next" (the last: "E s2 + DONE")
+    assert [k for k, _ in writes].count("out") == 1 + 2 * 3, writes
+    # stderr: B s0, "E s0 + B s1", s1's own line, "E s1 + B s2", E s2
+    assert [k for k, _ in writes].count("err") == 1 + 3 + 1, writes
+    assert any(k == "out" and f'"\\n{nonce} E s2/x 0\\n{nonce} DONE\\n"' in w for k, w in writes), writes
+    sp = Splitter(nonce)
+    sp.feed_stdout(out)
+    sp.feed_stderr(err)
+    s = sp.sections()
+    assert sp.done and sp.noise() == ""
+    assert [(s[f"s{i}/x"].stdout, s[f"s{i}/x"].stderr, s[f"s{i}/x"].exit_code, s[f"s{i}/x"].complete)
+            for i in range(3)] == [("x\n", "", 0, True), ("x\n", "e\n", 0, True), ("x\n", "", 0, True)]
+
+
+def test_output_travels_in_as_few_writes_as_possible(tmp_path):
+    """Every write to stdout or stderr becomes an SSH packet of its own when the host is idle, and
+    each packet costs the scanner's client CPU: in a batch, a section's output is written when it
+    ends, with its end marker and the next one's begin marker (and its tool records), in one write
+    on stdout; the batch's stderr (its markers and what the sections printed there) in one write
+    when the batch ends. Counted here: the writes of every process into the two pipes that stand
+    for the SSH channel's streams (strace -y names each write's pipe)."""
+    specs = [SectionSpec(f"s{i}/x", "echo one; echo two; printf three" + ("; echo oops >&2" if i == 3 else ""),
+                         tools=("sh",)) for i in range(6)]
+    nonce = new_nonce()
+    writes, out, err = channel_writes(specs, nonce, tmp_path)
     # stdout: the first begin marker, one write per section end (its output, end marker, the next
     # begin marker and tool records), DONE; stderr: one write for the whole batch
     assert [w for w, _ in writes].count("out") == 1 + 6 + 1, writes
