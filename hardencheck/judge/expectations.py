@@ -41,10 +41,24 @@ class Outcome:
 FOUND_KINDS = ("value", "absent", "present", "missing", "type", "regex")
 
 
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
 def show(value: Any) -> str:
     """A value as the report prints it: JSON, bounded."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    t = type(value)
+    if t is str:
+        text = _json_string(value)        # what json.dumps(value, ensure_ascii=False) writes
+    elif t is bool or value is None:
+        text = _LITERALS[value]
+    elif t is int:
+        text = int.__repr__(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+_json_string = json.encoder.encode_basestring
 
 
 def lookup(facts: Any, path: str) -> Any:
@@ -231,7 +245,37 @@ def validate_value(op: str, value: Any) -> None:
             raise ExpectationTypeError(f"bad regular expression: {e}") from None
 
 
+def _key(value: Any) -> Any:
+    """``value`` as a dict key that tells apart what ``show`` prints differently (1, 1.0 and True
+    are equal keys in Python, not in JSON); None for a value that is not plain JSON."""
+    t = type(value)
+    if t is str or t is int or t is bool or t is float or value is None:
+        return (t, value)
+    if t is list:
+        items = tuple(_key(v) for v in value)
+        return None if None in items else ("list", items)
+    return None
+
+
+#: (fact, op, value key) -> the sentence: the same few expectations are judged on every host
+_SENTENCES: dict[tuple, str] = {}
+
+
 def sentence(fact: str, op: str, value: Any) -> str:
+    """The expectation as the report says it ("`fact` is at most 5"); the same on every host."""
+    vkey = _key(value)
+    if vkey is None:
+        return _sentence(fact, op, value)
+    key = (fact, op, vkey)
+    text = _SENTENCES.get(key)
+    if text is None:
+        if len(_SENTENCES) > 4096:
+            _SENTENCES.clear()
+        text = _SENTENCES[key] = _sentence(fact, op, value)
+    return text
+
+
+def _sentence(fact: str, op: str, value: Any) -> str:
     template = OPERATORS[op][1]
     if op in ("age_at_most", "age_at_least"):
         try:

@@ -144,5 +144,37 @@ PASS_MESSAGE = "all expectations hold"
 
 
 def jsonable(v: Any) -> Any:
-    """``v`` as plain JSON data (what results.json will hold): non-JSON values become strings."""
-    return json.loads(json.dumps(v, default=str))
+    """``v`` as plain JSON data (what results.json will hold): non-JSON values become strings.
+    Always a copy; plain data (most parameters and arguments) is copied without a JSON round trip."""
+    copy = _plain_copy(v)
+    return copy if copy is not _NOT_PLAIN else json.loads(json.dumps(v, default=str))
+
+
+_NOT_PLAIN = object()
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_copy(v: Any) -> Any:
+    """What ``json.loads(json.dumps(v))`` returns, for JSON data (tuples become lists); else
+    ``_NOT_PLAIN``."""
+    t = type(v)
+    if t in _SCALARS:
+        return v
+    if t is dict:
+        out = {}
+        for k, x in v.items():
+            if type(k) is not str:
+                return _NOT_PLAIN
+            c = out[k] = _plain_copy(x)
+            if c is _NOT_PLAIN:
+                return _NOT_PLAIN
+        return out
+    if t is list or t is tuple:
+        out_list = []
+        for x in v:
+            c = _plain_copy(x)
+            if c is _NOT_PLAIN:
+                return _NOT_PLAIN
+            out_list.append(c)
+        return out_list
+    return _NOT_PLAIN

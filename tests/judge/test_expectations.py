@@ -1,5 +1,6 @@
 """Operator truth tables: every operator passes, fails and refuses wrong types."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -86,3 +87,22 @@ def test_durations():
     assert parse_duration(7) == timedelta(days=7)
     assert parse_duration("36h") == timedelta(hours=36)
     assert parse_duration("2w") == timedelta(days=14)
+
+
+@pytest.mark.parametrize("value", ["a\"b\\c\n\u2028é\x00\ud800", "", "x" * 400, True, False, None, 0, -5, 10 ** 20,
+                                   1.5, float("nan"), [1, "x"], {"a": [1]}, (1, 2), b"x"])
+def test_show_prints_what_json_prints(value):
+    """``show``'s short cuts for strings, ints, booleans and null write what json.dumps writes."""
+    from hardencheck.judge.expectations import show
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    assert show(value) == (text if len(text) <= 300 else text[:297] + "...")
+
+
+def test_a_sentence_is_made_once_and_tells_equal_values_of_other_types_apart():
+    from hardencheck.judge import expectations as ex
+    values = [1, 1.0, True, "1", None, [1, True], [1.0], [], {"a": 1}]
+    assert [ex.sentence("f", "equals", v) for v in values] == [ex._sentence("f", "equals", v) for v in values]
+    assert len({ex.sentence("f", "equals", v) for v in (1, 1.0, True, "1")}) == 4
+    ex._SENTENCES.clear()
+    ex.sentence("f", "equals", [1, 2])
+    assert list(ex._SENTENCES) == [("f", "equals", ("list", ((int, 1), (int, 2))))]

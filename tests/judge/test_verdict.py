@@ -54,3 +54,19 @@ def test_os_applicability_names_why_the_os_is_unknown():
     err = ProbeError("permission_denied", "/etc/os-release: denied")
     assert os_applicability(control(os_family=["debian"]), None, err) == NotJudged(
         "error", "permission_denied", "the host's OS could not be determined: /etc/os-release: denied", True)
+
+
+@pytest.mark.parametrize("value", [None, True, 0, -3, 2.5, "x", "", [], {}, [1, [2, {"a": None}]], (1, "b"),
+                                   {"a": (1, 2), "b": {"c": [True, 1.5]}}, {1: "int key"}, {"d": b"bytes"},
+                                   {"when": __import__("datetime").date(2026, 1, 1)}, {"s": {1, 2}} and [{"p": "q"}]])
+def test_jsonable_is_what_a_json_round_trip_gives_and_a_copy(value):
+    import json
+
+    from hardencheck.judge.verdict import jsonable
+    got = jsonable(value)
+    assert got == json.loads(json.dumps(value, default=str))
+    assert type(got) is type(json.loads(json.dumps(value, default=str)))
+    if isinstance(value, (dict, list)) and value:
+        assert got is not value
+        if isinstance(value, list) and isinstance(value[-1], (dict, list)):
+            assert got[-1] is not value[-1]
