@@ -51,8 +51,9 @@ substitution (its exit code is the section's). A snippet that could replace or s
 (``exec``, ``trap``) therefore never joins a batch. What a batched section prints passes through
 the shell, which drops NUL bytes; no probe prints them (the filesystem walks turn them into
 newlines, and they run alone). A section that runs alone still streams its output as it comes;
-its end markers wait for the next write to their stream (the next begin marker, the output before
-a batch, a batch's stderr, or ``DONE``), which follows at once.
+its end markers wait for the next write to their stream (the next begin marker, or ``DONE``),
+which follows at once; before a batch they are written on their own, so that nothing the batch's
+shell itself prints can land inside the section before it.
 
 The splitter (``hardencheck.collect.stream_split``) reads the byte streams back into sections.
 """
@@ -231,14 +232,16 @@ hc_flush() {
     while [ "$hc_j" -lt "$hc_na" ]; do hc_j=$((hc_j + 1)); hc_s="$hc_s \"\$hc_qa${hc_i}_$hc_j\""; done
   done
   eval "set -- $hc_s"
-  [ -z "$hc_po" ] || printf '%%s' "$hc_po"; hc_po=
+  # the end markers still waiting go out first: what the batch shell itself or timeout(1) may print
+  # on stderr must not land inside the section before it
+  [ -z "$hc_po" ] || printf '%%s' "$hc_po"; [ -z "$hc_pe" ] || printf '%%s' "$hc_pe" >&2; hc_po=; hc_pe=
   { hc_pg=$(if [ -n "$hc_t" ]; then "$hc_t" -k 5 "$hc_bt" /bin/sh -c "$hc_in" hardencheck "$@"
             else /bin/sh -c "$hc_in" hardencheck "$@"; fi 9>&1 >&8 8>&- <<HC_EOF
 $hc_n
 HC_EOF
 ); } 8>&1
-  case $hc_pg in *"$hc_n DONE") printf '%%s%%s' "$hc_pe" "${hc_pg%%"$hc_n DONE"}" >&2; hc_pe=; hc_q=0; return 0 ;; esac
-  printf '%%s%%s' "$hc_pe" "$hc_pg" >&2
+  case $hc_pg in *"$hc_n DONE") printf '%%s' "${hc_pg%%"$hc_n DONE"}" >&2; hc_q=0; return 0 ;; esac
+  printf '%%s' "$hc_pg" >&2
   # cut short: the section it was cut on is the last one it began (count its begin markers)
   hc_w=0; hc_x=$hc_pg
   while :; do case $hc_x in *"$hc_n B "*) hc_w=$((hc_w + 1)); hc_x=${hc_x#*"$hc_n B "} ;; *) break ;; esac; done

@@ -246,3 +246,21 @@ def test_a_host_without_timeout_still_runs_its_batches():
     sp.feed_stdout(p.stdout)
     s = sp.sections()
     assert sp.done and (s["a/x"].stdout, s["a/x"].exit_code, s["b/y"].stdout) == ("one\n", 4, "two\n")
+
+
+def test_end_markers_waiting_before_a_batch_go_out_before_it_starts(tmp_path):
+    """What the batch shell itself or timeout(1) print on stderr must not land inside the section
+    that ran alone before the batch: that section's end markers are written before the batch starts."""
+    specs = [SectionSpec("a/x", "echo alone", timeout=BATCH_MAX_TIMEOUT + 1),
+             SectionSpec("b/y", "echo one"), SectionSpec("c/z", "echo two")]
+    nonce = new_nonce()
+    writes, out, err = channel_writes(specs, nonce, tmp_path)
+    first_batch_write = next(i for i, (k, w) in enumerate(writes) if f"{nonce} B b/y" in w)
+    ends = [i for i, (k, w) in enumerate(writes) if f"{nonce} E a/x 0" in w]
+    assert sorted(k for i, (k, _) in enumerate(writes) if i in ends) == ["err", "out"]
+    assert all(i < first_batch_write for i in ends), writes
+    sp = Splitter(nonce)
+    sp.feed_stdout(out)
+    sp.feed_stderr(err)
+    s = sp.sections()
+    assert sp.done and [s[k].stdout for k in ("a/x", "b/y", "c/z")] == ["alone\n", "one\n", "two\n"]
