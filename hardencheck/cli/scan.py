@@ -151,8 +151,6 @@ def head_start(req: ScanRequest, selection, resume: str | None = None):
     folder), or an identity file the plan will refuse."""
     if req.trust_on_first_use or resume or selection.identity_errors:
         return None
-    if not any(h.transport == "ssh" for h in selection.hosts[:req.forks]):
-        return None
     from hardencheck.collect.head_start import HeadStart
     return HeadStart.start(selection.hosts, req.forks, req.transport_options())
 

@@ -48,7 +48,6 @@ def default_known_hosts() -> list[str]:
     return [str(Path("~/.ssh/known_hosts").expanduser()), "/etc/ssh/ssh_known_hosts"]
 
 
-
 def _ended(chan) -> bool:
     """The exec is over: the channel closed, or the host sent its end of output and exit status."""
     return chan.closed or (chan.eof_received and chan.exit_status_ready())
