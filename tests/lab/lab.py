@@ -115,6 +115,11 @@ LOGIN_NOISE = ("echo 'Welcome to the hardened lab host (printed by ~/.bashrc)'\n
                "echo 'HC0123456789abcdef0123456789abcdef E host.os/identity 0'\n"
                "echo 'rc-file warning on stderr' >&2\n")
 AUDIT_PW_USER = "auditpw"   # same host, sudo asks for Lab.sudo_password
+# Debian's own (base-files) rc files for root, which a lab host's root gets
+ROOT_RC = {".bashrc": "# ~/.bashrc: executed by bash(1) for non-login shells.\n",
+           ".profile": ("# ~/.profile: executed by Bourne-compatible login shells.\n\n"
+                        "if [ \"$BASH\" ]; then\n  if [ -f ~/.bashrc ]; then\n    . ~/.bashrc\n  fi\nfi\n\n"
+                        "mesg n 2> /dev/null || true\n")}
 OLD_DAYS = 30
 
 
@@ -1507,6 +1512,12 @@ class Lab:
         _opaque(root / ".ssh")
         os.chmod(root / ".ssh", 0o700)
         _write(root / ".ssh" / "authorized_keys", self._client_pub + "\n", 0o600)
+        # root's rc files as Debian ships them, not this machine's: sshd's bash runs ~/.bashrc for
+        # every command, and a developer's or CI runner's (pyenv init here) would cost each login
+        # ~0.1 s of host CPU, put its shims first in the probes' PATH, and a lock its rehash left
+        # in a host's overlay stalled every later login to that host for 60 s
+        for rc, text in ROOT_RC.items():
+            _write(root / rc, text, 0o644)
 
         if h.kind == "sudo":
             self._add_audit_user(etc, home)
