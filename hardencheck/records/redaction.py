@@ -13,10 +13,11 @@ Redaction never changes a verdict: parsing and judging ran on the host's output 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 MARK = "[REDACTED:{}]"
+_SCALARS = frozenset({int, float, bool, type(None)})
 _MARK_RE = re.compile(r"\[REDACTED:[a-z0-9-]+\]")
 
 # Values that are settings, not secrets ("PasswordAuthentication=no"): left alone.
@@ -112,11 +113,35 @@ def literal_rule(name: str, value: str) -> Rule:
     return Rule(name, re.compile(re.escape(value)), lambda s: value in s)
 
 
+class _Memo:
+    """Texts redacted before, shared by the host threads: across a fleet most of what the hosts
+    send recurs (the probes' own code in every evidence record, the tool records, the same config
+    files on hosts built from one image), and each is searched once. Bounded: emptied whenever it
+    holds more than ``MAX_CHARS`` characters of text. Only the dict's own atomic get and set are
+    used, so the threads need no lock (a race costs one search twice, never a wrong answer: an
+    entry is only ever the redaction of its key by the same rules)."""
+
+    MAX_CHARS = 8_000_000
+
+    def __init__(self):
+        self.texts: dict[str, tuple[str, dict[str, int]]] = {}
+        self.chars = 0
+
+    def put(self, s: str, done: tuple[str, dict[str, int]]) -> None:
+        self.chars += len(s)
+        if self.chars > self.MAX_CHARS:
+            self.texts = {}
+            self.chars = len(s)
+        self.texts[s] = done
+
+
 @dataclass(frozen=True)
 class Redactor:
-    """Immutable and stateless: one redactor serves all host threads."""
+    """Immutable in its rules: one redactor serves all host threads (``_memo`` only remembers
+    what its rules made of a text)."""
 
     rules: tuple[Rule, ...] = BUILTIN_RULES
+    _memo: _Memo = field(default_factory=_Memo, compare=False, repr=False)
 
     def with_literals(self, literals: Iterable[tuple[str, str]]) -> "Redactor":
         """This redactor with extra literal secrets, applied first."""
@@ -124,40 +149,83 @@ class Redactor:
         return Redactor(extra + self.rules) if extra else self
 
     def text(self, s: str) -> tuple[str, dict[str, int]]:
-        found: dict[str, int] = {}
+        """(the text redacted, {rule: count}); the dict must not be changed by the caller."""
         if not s:
-            return s, found
+            return s, {}
         if self.rules is BUILTIN_RULES and ":" not in s and "=" not in s and "$" not in s \
                 and "PRIVATE KEY" not in s:
-            return s, found     # what every built-in rule's ``needs`` requires is absent: nothing to do
+            return s, {}        # what every built-in rule's ``needs`` requires is absent: nothing to do
+        done = self._memo.texts.get(s)
+        if done is not None:
+            return done
+        text, found = s, {}
         for rule in self.rules:
-            if rule.needs is not None and not rule.needs(s):
+            if rule.needs is not None and not rule.needs(text):
                 continue        # the pattern cannot match here: not searched
-            s, n = rule.sub(s)
+            text, n = rule.sub(text)
             if n:
                 found[rule.name] = found.get(rule.name, 0) + n
-        return s, found
+        done = (text, found)
+        self._memo.put(s, done)
+        return done
 
     def value(self, v: Any, seen: dict | None = None) -> tuple[Any, dict[str, int]]:
         """Redact every string in a JSON-like value (dict keys are ids and stay as they are).
         ``seen``: the redacted texts of strings met before (shared by the calls for one host), so a
-        string that recurs (a fact in the results and in the evidence) is searched once."""
+        string that recurs (a fact in the results and in the evidence) is searched once. A dict or
+        list without anything to redact comes back as it is, not copied; one with something comes
+        back as a new container (the value passed in is never changed). Tuples come back as lists."""
         total: dict[str, int] = {}
         seen = {} if seen is None else seen
+        text = self.text
 
         def walk(x):
-            if isinstance(x, str):
+            t = type(x)
+            if t is str:
                 done = seen.get(x)
                 if done is None:
-                    done = seen[x] = self.text(x)
-                s, found = done
-                for k, n in found.items():
+                    done = seen[x] = text(x)
+                if not done[1]:
+                    return x
+                for k, n in done[1].items():
                     total[k] = total.get(k, 0) + n
-                return s
+                return done[0]
+            if t is dict:
+                out = None
+                for k, v in x.items():
+                    if type(v) is str:          # most values: the string case without a call
+                        done = seen.get(v)
+                        if done is None:
+                            done = seen[v] = text(v)
+                        if not done[1]:
+                            continue
+                        for name, n in done[1].items():
+                            total[name] = total.get(name, 0) + n
+                        nv = done[0]
+                    else:
+                        nv = walk(v)
+                        if nv is v:
+                            continue
+                    if out is None:
+                        out = dict(x)
+                    out[k] = nv
+                return x if out is None else out
+            if t is list or t is tuple:
+                items = [walk(v) for v in x]
+                if t is list:
+                    for a, b in zip(items, x):
+                        if a is not b:
+                            return items
+                    return x
+                return items
+            if t in _SCALARS:
+                return x
+            if isinstance(x, str):                # a str subclass: as a plain string
+                return walk(str(x))
             if isinstance(x, dict):
-                return {k: walk(v) for k, v in x.items()}
+                return walk(dict(x))
             if isinstance(x, (list, tuple)):
-                return [walk(v) for v in x]
+                return walk(list(x))
             return x
 
         return walk(v), total

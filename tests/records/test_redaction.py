@@ -148,3 +148,43 @@ def test_the_quick_path_skips_only_texts_no_built_in_rule_can_match():
     # one string met twice in one host's outcome is searched once and counted twice
     value, found = r.value({"a": "password=s3cret", "b": ["password=s3cret"]})
     assert found == {"secret-value": 2} and value["a"] == value["b"][0] != "password=s3cret"
+
+
+def test_values_without_secrets_come_back_as_they_are_and_the_input_never_changes():
+    import copy
+    secret = "password=hunter2hunter2"
+    clean = {"a": ["x: 1", {"b": "no secret here", "n": 3, "f": 1.5, "t": True, "z": None}], "c": ("k=v",)}
+    out, found = Redactor().value(clean)
+    assert found == {}
+    assert out["a"] is clean["a"] and out["a"][1] is clean["a"][1]   # not copied
+    assert out["c"] == ["k=v"]                                       # tuples become lists, as before
+    mixed = {"keep": {"x": "fine"}, "list": ["fine", secret], "deep": {"l": [{"s": secret}]}}
+    before = copy.deepcopy(mixed)
+    out, found = Redactor().value(mixed)
+    assert mixed == before                                           # the input is never changed
+    assert found == {"secret-value": 2}
+    assert out["keep"] is mixed["keep"]                              # the clean part is shared
+    assert out["list"] is not mixed["list"] and out["list"][0] == "fine"
+    assert out["list"][1] == "password=[REDACTED:secret-value]"
+    assert out["deep"]["l"][0]["s"] == "password=[REDACTED:secret-value]"
+
+
+def test_texts_redacted_before_are_remembered_with_their_counts_and_the_memory_is_bounded(monkeypatch):
+    r = Redactor()
+    text = "token: abcdefabcdef and url https://u:pw12345@example.org/"
+    first = r.text(text)
+    again = r.text(text)
+    assert again is first and first[1] == {"url-credentials": 1, "secret-value": 1}
+    # the counts are per occurrence: two outcomes with the same text count it twice each
+    out, found = r.value([text, text])
+    assert found == {"url-credentials": 2, "secret-value": 2}
+    # another redactor (other rules) does not share the memory
+    other = Redactor().with_literals([("sudo-password", "abcdefabcdef")])
+    assert other.text(text)[1] == {"sudo-password": 1, "url-credentials": 1}
+    # bounded: past MAX_CHARS it starts again from nothing
+    monkeypatch.setattr(type(r._memo), "MAX_CHARS", 100)
+    small = Redactor()
+    small.text("a=" + "x" * 60)
+    assert len(small._memo.texts) == 1
+    small.text("b=" + "y" * 60)
+    assert list(small._memo.texts) == ["b=" + "y" * 60] and small._memo.chars == 62
