@@ -121,7 +121,7 @@ class _Memo:
     used, so the threads need no lock (a race costs one search twice, never a wrong answer: an
     entry is only ever the redaction of its key by the same rules)."""
 
-    MAX_CHARS = 8_000_000
+    MAX_CHARS = 2_000_000
 
     def __init__(self):
         self.texts: dict[str, tuple[str, dict[str, int]]] = {}
