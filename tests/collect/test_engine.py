@@ -311,3 +311,31 @@ def test_finished_hosts_come_back_in_batches_each_host_once():
     assert sorted(n for b in batches for n in b) == sorted(h.name for h in hosts)
     assert all(b == sorted(b, key=lambda n: int(n[1:])) for b in batches)
     assert [o.host.name for o in outcomes] == [h.name for h in hosts]
+
+
+def test_the_fan_out_lets_a_thread_keep_the_gil_longer_while_hosts_are_in_flight():
+    """Two threads per host in flight: at CPython's 5 ms switch interval, packets arriving while
+    another thread computes forced costly switches. The fan-out raises it while hosts are in flight
+    (never lowers one set higher by the caller) and puts the caller's back afterwards."""
+    import sys
+
+    seen = []
+
+    class Noting(ReplayTransport):
+        def connect(self):
+            seen.append(sys.getswitchinterval())
+            super().connect()
+
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        outcomes = fanout.scan([replayed("a"), replayed("b")], CONTROLS, engine.ScanOptions(forks=2),
+                               lambda h, **kw: Noting(h))
+        assert [o.host.status for o in outcomes] == ["ok", "ok"]
+        assert seen == pytest.approx([fanout.SWITCH_INTERVAL] * 2, abs=1e-5) and sys.getswitchinterval() == pytest.approx(0.005, abs=1e-5)
+        sys.setswitchinterval(0.2)
+        seen.clear()
+        fanout.scan([replayed("c")], CONTROLS, engine.ScanOptions(forks=1), lambda h, **kw: Noting(h))
+        assert seen == pytest.approx([0.2], abs=1e-5) and sys.getswitchinterval() == pytest.approx(0.2, abs=1e-5)
+    finally:
+        sys.setswitchinterval(before)
