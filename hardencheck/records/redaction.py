@@ -193,19 +193,9 @@ class Redactor:
             if t is dict:
                 out = None
                 for k, v in x.items():
-                    if type(v) is str:          # most values: the string case without a call
-                        done = seen.get(v)
-                        if done is None:
-                            done = seen[v] = text(v)
-                        if not done[1]:
-                            continue
-                        for name, n in done[1].items():
-                            total[name] = total.get(name, 0) + n
-                        nv = done[0]
-                    else:
-                        nv = walk(v)
-                        if nv is v:
-                            continue
+                    nv = walk(v)
+                    if nv is v:
+                        continue
                     if out is None:
                         out = dict(x)
                     out[k] = nv
