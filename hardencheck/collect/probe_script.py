@@ -331,7 +331,27 @@ def _run_line(s: SectionSpec, index: dict[str, int]) -> str:
     return " ".join(parts + [shlex.quote(a) for a in s.args])
 
 
+#: the nonce a remembered script is built with; only its one place in the prelude is replaced
+_SHAPE_NONCE = "HC" + "0" * 32
+#: at most this many scripts are remembered (a fleet usually needs a few: one per set of
+#: parameters and applicable probes); the memory is emptied when full
+SHAPES_KEPT = 64
+_shapes: dict[tuple[tuple[SectionSpec, ...], bool], str] = {}
+
+
 def build_script(specs: list[SectionSpec], nonce: str, batch: bool = True) -> str:
-    """The whole script for one host."""
-    prelude, steps = script_parts(specs, nonce, batch)
-    return "\n".join([prelude, *(text for _, text in steps), FINALE]) + "\n"
+    """The whole script for one host. Hosts that need the same sections get the same script but
+    for the nonce: it is built once (shared by the host threads without a lock; a race builds it
+    twice) and each host's nonce is put in its one place, the prelude's ``hc_n=`` line, which comes
+    before anything taken from a section."""
+    if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
+        raise ValueError("nonce must come from new_nonce()")
+    key = (tuple(specs), batch)
+    shape = _shapes.get(key)
+    if shape is None:
+        prelude, steps = script_parts(specs, _SHAPE_NONCE, batch)
+        shape = "\n".join([prelude, *(text for _, text in steps), FINALE]) + "\n"
+        if len(_shapes) >= SHAPES_KEPT:
+            _shapes.clear()
+        _shapes[key] = shape
+    return shape.replace(f"\nhc_n={_SHAPE_NONCE}\n", f"\nhc_n={nonce}\n", 1)

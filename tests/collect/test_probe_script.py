@@ -320,3 +320,31 @@ def test_an_untrusted_base_tool_stops_every_section():
         assert s[sid].stdout == "" and s[sid].exit_code == REFUSED_RC
         assert [r["tool"] for r in s[sid].tools] == ["wc"] and s[sid].tools[0]["status"] == "untrusted"
         assert untrusted_tools([s[sid]]).reason == "untrusted_binary"
+
+
+def test_hosts_that_need_the_same_sections_get_the_script_built_once_with_their_own_nonce():
+    from hardencheck.collect import probe_script
+
+    zeros = "HC" + "0" * 32      # the nonce the remembered script is built with
+    specs = [SectionSpec("a/x", f"echo {zeros}", args=(zeros, "x")), SectionSpec("b/y", "cat /etc/hostname", timeout=90)]
+    probe_script._shapes.clear()
+    one, two = new_nonce(), new_nonce()
+    first, second = build_script(specs, one), build_script(specs, two)
+    assert len(probe_script._shapes) == 1
+    for nonce, script in ((one, first), (two, second)):
+        prelude, steps = probe_script.script_parts(specs, nonce)
+        assert script == "\n".join([prelude, *(t for _, t in steps), probe_script.FINALE]) + "\n"
+        assert script.count(nonce) == 1 and script.count(zeros) == 2      # the code's and argument's stay
+    sp, s = run(specs)
+    assert s["a/x"].stdout == zeros + "\n" and s["a/x"].exit_code == 0
+    with pytest.raises(ValueError):
+        build_script(specs, zeros.replace("0", "x"))
+
+
+def test_the_remembered_scripts_are_bounded():
+    from hardencheck.collect import probe_script
+
+    probe_script._shapes.clear()
+    for i in range(probe_script.SHAPES_KEPT + 5):
+        build_script([SectionSpec(f"a/x{i}", "true")], new_nonce())
+    assert 0 < len(probe_script._shapes) <= probe_script.SHAPES_KEPT
