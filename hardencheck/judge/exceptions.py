@@ -264,6 +264,10 @@ def respond(status: str, host: str, groups: Iterable[str], control: str, reg: Re
 
 def apply(results: list, host: str, groups: Iterable[str], reg: Register | None, today: date) -> None:
     """Set ``status`` and ``responses`` on each result (``results.Result`` objects) of one host."""
+    if reg is None:         # no register: nothing is waived, no result has responses
+        for r in results:
+            r.responses = []
+        return
     groups = list(groups)
     for r in results:
         r.status, r.responses = respond(r.status, host, groups, r.control, reg, today)
