@@ -11,7 +11,6 @@ the file, laid out only when opened).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from hardencheck.report import i18n
 from hardencheck.report.html_attestations import attestation_context
 from hardencheck.report.html_cover import cover_context
 from hardencheck.report.html_signoff import signoff_context
+from hardencheck.report.html_snippets import Snippets
 from hardencheck.report.html_exceptions import exceptions_context
 from hardencheck.report import scope_view
 from hardencheck.report.html_findings import common_expected, findings_context
@@ -99,18 +99,9 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
     # hosts -----------------------------------------------------------------------------------
     ev_by_host = _keys_by_host(evidence)
     # probe snippets: inline in each record for small runs; for fleets, each distinct snippet once
-    # in the appendix and referenced (by number and sha256) from the records
-    snippet_ref = len(ev_by_host) > INLINE_SNIPPET_HOSTS
-    snippets: dict[str, dict[str, Any]] = {}
-    if snippet_ref:
-        for rec in evidence.values():
-            code = rec.get("code", "")
-            if code not in snippets:
-                sha = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
-                snippets[code] = _A({"n": len(snippets) + 1, "anchor": f"s{len(snippets) + 1}",
-                                     "sha": sha, "sha16": sha[:16],
-                                     "code": clip(code, preview=False), "probe": rec.get("probe", ""),
-                                     "command": rec.get("command", "")})
+    # in the appendix, numbered as the host view meets them, and referenced (by number and sha256)
+    # from the records (report.html_snippets)
+    snippets = Snippets() if len(ev_by_host) > INLINE_SNIPPET_HOSTS else None
     labels = {k: L.t(k) for k in ("exit", "bytes", "collected", "host_key", "tool_missing", "tool_untrusted",
                                   "tool_outside")}
     host_views = []
@@ -121,8 +112,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
                                    row.r.control))
         unreached = h.get("status") != "ok"
         fp = (h.get("identity") or {}).get("host_key_fingerprint") or "—"
-        evs = _EvidenceViews(ev_by_host.get(h["name"], []), evidence, ev_anchor, fp,
-                             snippets if snippet_ref else None, labels)
+        evs = _EvidenceViews(ev_by_host.get(h["name"], []), evidence, ev_anchor, fp, snippets, labels)
         host_views.append({
             "i": i, "h": h, "id": h.get("identity") or {}, "rows": rows, "counts": counts,
             "unreached": unreached, "evidence": evs,
@@ -229,7 +219,7 @@ def build_context(view: ReportView, lang: str) -> dict[str, Any]:
         "version": __version__, "table_hosts": TABLE_HOSTS,
         # on paper a fleet's annex lists each host's results that did not pass, not its whole table
         "fleet_print": len(hosts) > TABLE_HOSTS,
-        "snippets": sorted(snippets.values(), key=lambda x: x["n"]),
+        "snippets": snippets if snippets is not None else [],
         "register": exceptions_context(view, lang),
         "attestations": attestation_context(view, lang),
         "signoff": signoff_context(view, L),
@@ -253,7 +243,7 @@ class _EvidenceViews:
     host (and not kept): a fleet's evidence is never in memory all at once."""
 
     def __init__(self, keys: list[str], evidence: Mapping[str, dict], anchors: dict[str, str], fp: str,
-                 snippets: dict | None, labels: dict):
+                 snippets: Snippets | None, labels: dict):
         self.keys, self.evidence, self.anchors, self.fp = keys, evidence, anchors, fp
         self.snippets, self.labels = snippets, labels
 
@@ -265,7 +255,7 @@ class _EvidenceViews:
             yield _evidence_view(k, self.evidence[k], self.anchors[k], self.fp, self.snippets, self.labels)
 
 
-def _evidence_view(key: str, rec: dict, anchor: str, fp: str, snippets: dict | None, labels: dict) -> _A:
+def _evidence_view(key: str, rec: dict, anchor: str, fp: str, snippets: Snippets | None, labels: dict) -> _A:
     """One evidence record as the template shows it. The header lines are joined here into plain
     strings (escaped by the template's autoescaping like the values they are made of): 39,200
     records on a 500-host fleet, where every ``{{ }}`` costs."""
@@ -282,7 +272,7 @@ def _evidence_view(key: str, rec: dict, anchor: str, fp: str, snippets: dict | N
                      f"{labels['host_key']} {fp}",
         "stdout": clip(rec.get("stdout", "")), "stderr": clip(rec.get("stderr", "")),
         "code": None if snippets is not None else clip(rec.get("code", ""), preview=False),
-        "snippet": snippets[rec.get("code", "")] if snippets is not None else None,
+        "snippet": snippets.of(rec) if snippets is not None else None,
         "args": [(j, jvalue(a)) for j, a in enumerate(rec.get("args") or [], 1)],
         "tools": _tools_text(rec["tools"], labels) if rec.get("tools") else None,
     })

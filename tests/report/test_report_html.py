@@ -398,6 +398,33 @@ def test_fleet_layout_snippets_once(scanned, monkeypatch):
     assert 'href="#s1"' in page and 'id="s1"' in page
 
 
+@pytest.mark.lab
+def test_a_fleets_report_reads_each_host_file_at_most_twice(scanned, tmp_path, monkeypatch):
+    """A scan's evidence is read back from its host files while the report renders: once for the
+    findings' excerpts, once for the host view. The appendix's snippets are numbered as the host
+    view meets them (report.html_snippets), not found by a pass of their own over every file."""
+    from hardencheck.records.host_files import HostFile, HostFileEvidence
+
+    doc, _ = scanned
+    monkeypatch.setattr(html_context, "INLINE_SNIPPET_HOSTS", 0)
+    by_host: dict[str, dict] = {}
+    for key, rec in doc["evidence"].items():
+        by_host.setdefault(key.split("/", 1)[0], {})[key] = rec
+    files = []
+    for name, evidence in by_host.items():
+        p = tmp_path / f"{name}.json"
+        p.write_bytes(document_bytes({"host": {"name": name}, "results": [], "evidence": evidence}))
+        files.append(HostFile(name, p, list(evidence), True))
+    reads: dict[str, int] = {}
+    real = HostFile.evidence
+    monkeypatch.setattr(HostFile, "evidence", lambda hf: reads.__setitem__(hf.name, reads.get(hf.name, 0) + 1)
+                        or real(hf))
+    sha = "0" * 64
+    assert render("html", dict(doc, evidence=HostFileEvidence(files)), "en", results_sha256=sha) == \
+        render("html", doc, "en", results_sha256=sha)
+    assert len(reads) == len(by_host) > 1 and max(reads.values()) <= 2, reads
+
+
 def test_evidence_names_the_binary_that_answered(tmp_path):
     """Each evidence record says which program ran (path, symlink target, owner, mode), and flags
     an untrusted one or one outside the system directories."""
