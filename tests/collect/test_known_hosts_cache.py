@@ -1,9 +1,21 @@
-"""known_hosts is parsed once per process, again only when it changes, and a key one connection
-trusts on first use is not handed to the others."""
+"""known_hosts is parsed once per process, again only when it changes; a connection gets the
+entries for its own host, which paramiko judges exactly as it would the whole file; a key one
+connection trusts on first use is not handed to the others."""
+
+import random
+
+import pytest
 
 from hardencheck._paramiko import paramiko
-from hardencheck.collect.transports import ssh_connect
-from hardencheck.collect.transports.ssh_connect import load_known_hosts
+from hardencheck.collect.transports import known_hosts
+from hardencheck.collect.transports.known_hosts import KnownHosts, load_known_hosts
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    known_hosts._FILES.clear()
+    yield
+    known_hosts._FILES.clear()
 
 
 def _line(name: str, key) -> str:
@@ -16,23 +28,84 @@ def test_known_hosts_is_parsed_once_and_again_after_a_change(tmp_path, monkeypat
     kh = tmp_path / "known_hosts"
     kh.write_text(_line("alpha", a))
     loads = []
-    real = paramiko.HostKeys.load
-    monkeypatch.setattr(paramiko.HostKeys, "load", lambda self, f: (loads.append(f), real(self, f))[1])
+    real = KnownHosts.parse
+    monkeypatch.setattr(KnownHosts, "parse", classmethod(lambda cls, f: (loads.append(f), real(f))[1]))
 
     c1, c2 = paramiko.SSHClient(), paramiko.SSHClient()
-    load_known_hosts(c1, [str(kh), str(tmp_path / "absent")])
-    load_known_hosts(c2, [str(kh)])
+    load_known_hosts(c1, [str(kh), str(tmp_path / "absent")], "alpha", 22)
+    load_known_hosts(c2, [str(kh)], "beta", 22)
     assert loads == [str(kh)]                              # parsed once for both clients
     assert c1.get_host_keys().lookup("alpha")["ecdsa-sha2-nistp256"] == a
     assert c2.get_host_keys().lookup("beta") is None
+    assert len(c2.get_host_keys()._entries) == 0           # only the entries for its own host
 
-    c1.get_host_keys().add("beta", b.get_name(), b)        # trust on first use in one client only
-    assert c2.get_host_keys().lookup("beta") is None
+    c2.get_host_keys().add("beta", b.get_name(), b)        # trust on first use in one client only
+    c3 = paramiko.SSHClient()
+    load_known_hosts(c3, [str(kh)], "beta", 22)
+    assert c3.get_host_keys().lookup("beta") is None
 
     with kh.open("a") as f:                                # ... which appends to the file
         f.write(_line("beta", b))
-    c3 = paramiko.SSHClient()
-    load_known_hosts(c3, [str(kh)])
+    c4 = paramiko.SSHClient()
+    load_known_hosts(c4, [str(kh)], "beta", 22)
     assert loads == [str(kh), str(kh)]                     # the change is seen
-    assert c3.get_host_keys().lookup("beta")["ecdsa-sha2-nistp256"] == b
-    ssh_connect._KNOWN.clear()
+    assert c4.get_host_keys().lookup("beta")["ecdsa-sha2-nistp256"] == b
+
+
+def test_each_host_is_judged_as_paramiko_judges_it_with_the_whole_file(tmp_path):
+    """Plain and hashed names, non-standard ports, several names and keys on one line, repeated
+    and conflicting lines, comments, blank and broken lines: for every name, the client's lookup
+    is paramiko's own lookup after loading the whole file."""
+    rng = random.Random(7)
+    keys = [paramiko.ECDSAKey.generate(), paramiko.Ed25519Key.generate() if hasattr(paramiko, "Ed25519Key")
+            and hasattr(paramiko.Ed25519Key, "generate") else paramiko.RSAKey.generate(1024),
+            paramiko.RSAKey.generate(1024)]
+    names = [f"10.0.0.{i}" for i in range(12)] + ["[10.0.0.3]:2222", "[db.example]:22", "db.example", "ünï.example"]
+    lines = ["# a comment", "", "   ", "garbage line", "10.0.0.1 ssh-unknown-type AAAA"]
+    for _ in range(60):
+        picked = rng.sample(names, rng.choice([1, 1, 2, 3]))
+        shown = [paramiko.HostKeys.hash_host(n) if rng.random() < 0.5 else n for n in picked]
+        lines.append(_line(",".join(shown), rng.choice(keys)).rstrip("\n"))
+    kh = tmp_path / "known_hosts"
+    kh.write_text("\n".join(lines) + "\n")
+    whole = paramiko.HostKeys()
+    whole.load(str(kh))
+    for name in names + ["10.0.0.99", "[10.0.0.1]:2222"]:
+        address, port = (name[1:].split("]:")[0], int(name.split("]:")[1])) if name.startswith("[") else (name, 22)
+        client = paramiko.SSHClient()
+        load_known_hosts(client, [str(kh)], address, port)
+        lookup_name = name if port != 22 or not name.startswith("[") else address
+        mine, theirs = client.get_host_keys().lookup(lookup_name), whole.lookup(lookup_name)
+        if theirs is None:
+            assert mine is None, name
+        else:
+            assert mine is not None and dict(mine.items()) == dict(theirs.items()), name
+
+
+def test_a_hashed_name_that_does_not_decode_never_matches(tmp_path):
+    """paramiko's own lookup fails on such a line (its salt is not 20 bytes); here the line names
+    no host, and the other lines still do: an unknown host key is refused either way."""
+    a = paramiko.ECDSAKey.generate()
+    kh = tmp_path / "known_hosts"
+    kh.write_text("|1|c2FsdA==|aGFzaA== " + _line("x", a).split(" ", 1)[1] + "|1|%%%|%%% " + _line("x", a).split(" ", 1)[1]
+                  + _line(paramiko.HostKeys.hash_host("10.0.0.2"), a))
+    for address, found in (("10.0.0.1", False), ("10.0.0.2", True)):
+        client = paramiko.SSHClient()
+        load_known_hosts(client, [str(kh)], address, 22)
+        assert (client.get_host_keys().lookup(address) is not None) is found
+
+
+def test_a_long_hashed_known_hosts_is_read_in_one_pass(tmp_path, monkeypatch):
+    """A fleet's known_hosts: read once, each host found without paramiko's per-entry lookups."""
+    key = paramiko.ECDSAKey.generate()
+    kh = tmp_path / "known_hosts"
+    kh.write_text("".join(_line(paramiko.HostKeys.hash_host(f"10.1.{i // 256}.{i % 256}"), key)
+                          for i in range(3000)))
+    calls = []
+    monkeypatch.setattr(paramiko.HostKeys, "lookup", lambda self, h: calls.append(h))
+    client = paramiko.SSHClient()
+    load_known_hosts(client, [str(kh)], "10.1.11.7", 22)
+    assert calls == []
+    assert [e.hostnames for e in client.get_host_keys()._entries] == [
+        [paramiko.hostkeys.HostKeys.hash_host("10.1.11.7", e.hostnames[0])] for e in client.get_host_keys()._entries]
+    assert len(client.get_host_keys()._entries) == 1

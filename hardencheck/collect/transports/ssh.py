@@ -36,7 +36,8 @@ from hardencheck.collect.transports.base import ExecResult, HostIdentity, Livene
 from hardencheck.collect.transports.bastion import describe as _describe
 from hardencheck.collect.transports.ssh_output import Output
 from hardencheck.collect.transports.ssh_connect import (  # noqa: F401 - _is_ssh, escaped: tests
-    Transport, _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint, load_known_hosts)
+    Transport, _dial, _host_error, _is_ssh, _Peek, _Policy, _where, escaped, fingerprint)
+from hardencheck.collect.transports.known_hosts import load_known_hosts
 
 
 # paramiko logs connection failures itself (to stderr, through logging's last-resort handler).
@@ -78,7 +79,7 @@ class SshTransport:
     def _client(self, address: str, port: int, user: str | None, sock, label: str,
                 keys: list[str], own: bool = True) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
-        load_known_hosts(client, self.known_hosts)
+        load_known_hosts(client, self.known_hosts, address, port)
         policy = _Policy(self.tofu, self.known_hosts[0] if self.known_hosts else None)
         client.set_missing_host_key_policy(policy)
         only_keys = bool(keys) or bool(getattr(self.host, "identities_only", False))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import stat
 import threading
 from pathlib import Path
 
@@ -46,35 +45,6 @@ class Transport(paramiko.Transport):
     #: 0.1 s) to check for keepalives and a local close; a host running its probes for a minute
     #: woke it 600 times. A close still ends it at once (paramiko closes the packetizer first).
     _active_check_timeout = 1.0
-
-
-_KNOWN: dict[str, tuple[tuple[int, int, int], list]] = {}
-_KNOWN_LOCK = threading.Lock()
-
-
-def load_known_hosts(client: paramiko.SSHClient, files: list[str]) -> None:
-    """Give ``client`` the host keys of the known_hosts ``files`` that exist. Each file is parsed
-    once per process and again only when it changed (inode, size or mtime: trust-on-first-use
-    appends to it), not once per connection: a scan of many hosts against a long known_hosts
-    would otherwise parse it for every host."""
-    keys = client.get_host_keys()
-    for f in files:
-        try:
-            st = os.stat(f)
-        except OSError:
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-        with _KNOWN_LOCK:
-            cached = _KNOWN.get(f)
-            if cached is None or cached[0] != stamp:
-                parsed = paramiko.HostKeys()
-                parsed.load(f)
-                cached = _KNOWN[f] = (stamp, list(parsed._entries))
-        # HostKeys.load appends the entries (lookups go through them in order); a copy of the list,
-        # so that a key trusted on first use by this client is not seen by the others
-        keys._entries.extend(cached[1])
 
 
 class _Policy(paramiko.MissingHostKeyPolicy):
