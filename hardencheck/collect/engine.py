@@ -248,9 +248,12 @@ class HostScan:
             try:
                 cached = self._parsed[key] = (self._parse(probe, args), None)
             except ProbeError as e:
-                cached = self._parsed[key] = (None, e)
+                # kept as its words, raised anew each time: a kept exception keeps its traceback,
+                # whose frames hold this HostScan (a cycle that kept the host's whole scan alive
+                # until the cyclic garbage collector ran)
+                cached = self._parsed[key] = (None, (e.reason, e.message))
         if cached[1] is not None:
-            raise cached[1]
+            raise ProbeError(*cached[1])
         return cached[0]
 
     def _parse(self, probe: type[Probe], args: dict[str, Any]) -> Any:
@@ -320,7 +323,7 @@ class HostScan:
                 os_fact = self.facts(get_probe(HOST_PROBE), {})
                 record.os = os_fact
             except ProbeError as e:
-                os_error = e
+                os_error = ProbeError(e.reason, e.message)      # without the traceback (see facts)
         now = datetime.fromtimestamp(self.collected_at or time.time(), tz=timezone.utc)
         for lc in runnable:
             try:

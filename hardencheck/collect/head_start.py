@@ -30,6 +30,7 @@ class _Connecting:
         self.transport = transport
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.raised = False       # the error went to the host's thread (and is not kept)
         self.abandoned = False
 
 
@@ -42,8 +43,17 @@ class _Taken:
 
     def connect(self) -> None:
         self._pending.done.wait()
-        if self._pending.error is not None:
-            raise self._pending.error
+        # raised once and not kept: a kept exception keeps the frames its traceback gained here,
+        # the host's scan among them (a cycle only the cyclic garbage collector frees)
+        if self._pending.raised:
+            raise RuntimeError("this connection failed, and its error was raised before")
+        error, self._pending.error = self._pending.error, None
+        if error is not None:
+            self._pending.raised = True
+            try:
+                raise error
+            finally:
+                del error
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pending.transport, name)

@@ -218,7 +218,10 @@ class Redactor:
                 return walk(list(x))
             return x
 
-        return walk(v), total
+        try:
+            return walk(v), total
+        finally:
+            walk = None     # noqa: F841 - walk's closure holds walk itself: a cycle only the cyclic GC frees
 
 
 def user_rule(name: str, pattern: str) -> Rule:

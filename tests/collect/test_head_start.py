@@ -76,6 +76,11 @@ def test_a_connection_that_failed_ahead_fails_in_the_host_thread_with_its_error(
     t = head.transport_factory(listed[0])
     with pytest.raises(HostError, match="a: connection refused"):
         t.connect()
+    # the error is not kept (its traceback would keep the host's scan alive), and a second
+    # connect can never look like a connection that worked
+    assert t._pending.error is None
+    with pytest.raises(RuntimeError, match="failed"):
+        t.connect()
 
 
 def test_another_host_object_or_other_options_get_a_new_transport():

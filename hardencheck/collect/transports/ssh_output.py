@@ -124,6 +124,10 @@ class Output:
             raise self.error
 
     def seal(self) -> None:
-        """No callback runs after this returns (one that is running is waited for)."""
+        """No callback runs after this returns (one that is running is waited for). The callbacks
+        are let go: the channel keeps this object (its buffers) and this object the channel, a
+        cycle only the cyclic GC frees, and through the callbacks it would keep the host's whole
+        scan (splitter, sections, evidence) alive until then."""
         with self.lock:
             self._sealed = True
+            self._sinks = [None, None]
