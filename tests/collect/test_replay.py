@@ -130,3 +130,15 @@ def test_the_replay_reads_every_section_id_of_a_script_with_every_probe():
              for name, cls in sorted(PROBES.items()) for c, code in cls.commands.items()]
     nonce = new_nonce()
     assert script_sections(build_script(specs, nonce)) == (nonce, [s.id for s in specs])
+
+
+def test_section_ids_are_read_once_per_script_shape_and_each_host_keeps_its_nonce():
+    from hardencheck.collect.transports import replay
+
+    specs = [SectionSpec("a/x", "echo 'hc_run fake/id 1 x y'\nhc_run fake/two"), SectionSpec("b/y", "true")]
+    one, two = new_nonce(), new_nonce()
+    replay._IDS.clear()
+    assert replay.script_sections(build_script(specs, one)) == (one, ["a/x", "b/y"])
+    assert replay.script_sections(build_script(specs, two)) == (two, ["a/x", "b/y"])
+    assert len(replay._IDS) == 1
+    assert replay.script_sections(build_script(specs[1:], one)) == (one, ["b/y"])

@@ -56,6 +56,8 @@ from hardencheck.collect.probe_script import tool_line
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Sink
 
 HOST_OPTION = "replay"          # the key in Host.vars that names the recording
+#: the safe loader, on libyaml's parser where PyYAML has it (a recording is hundreds of KiB of text)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _NONCE_LINE = re.compile(r"^hc_n=(HC[0-9a-f]{32})$", re.M)
 
@@ -71,7 +73,7 @@ def load_recording(source: str | Path | dict) -> dict[str, dict[str, dict]]:
         docs = {}
         for path in sorted(folder.glob("*.yml")):
             try:
-                docs[path.stem] = yaml.safe_load(path.read_text(encoding="utf-8"))
+                docs[path.stem] = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506
             except (OSError, yaml.YAMLError) as e:
                 raise HostError("unparsable", f"replay: cannot read {path}: {e}") from None
     recording: dict[str, dict[str, dict]] = {}
@@ -100,6 +102,20 @@ def script_sections(script: str) -> tuple[str, list[str]]:
     m = _NONCE_LINE.search(script)
     if not m:
         raise HostError("incomplete_output", "replay: this is not a hardencheck probe script (no nonce)")
+    shape = script[:m.start()] + script[m.end():]    # hosts with the same sections: read once
+    ids = _IDS.get(shape)
+    if ids is None:
+        ids = _section_ids(script)
+        if len(_IDS) >= 64:
+            _IDS.clear()
+        _IDS[shape] = ids
+    return m.group(1), list(ids)
+
+
+_IDS: dict[str, list[str]] = {}
+
+
+def _section_ids(script: str) -> list[str]:
     ids, command = [], ""
     for line in script.splitlines(keepends=True):
         command += line               # a quoted snippet may span lines: read up to a whole command
@@ -110,7 +126,7 @@ def script_sections(script: str) -> tuple[str, list[str]]:
         if words[:1] == ["hc_run"]:
             ids.append(words[1])
         command = ""
-    return m.group(1), ids
+    return ids
 
 
 class ReplayTransport:
