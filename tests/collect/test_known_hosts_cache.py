@@ -109,3 +109,23 @@ def test_a_long_hashed_known_hosts_is_read_in_one_pass(tmp_path, monkeypatch):
     assert [e.hostnames for e in client.get_host_keys()._entries] == [
         [paramiko.hostkeys.HostKeys.hash_host("10.1.11.7", e.hostnames[0])] for e in client.get_host_keys()._entries]
     assert len(client.get_host_keys()._entries) == 1
+
+
+def test_a_line_whose_key_cannot_be_read_is_an_error_for_the_hosts_it_names_only(tmp_path):
+    """paramiko's own load raised on such a line (every SSH host then failed with an internal error)
+    or skipped it (the host then looked unknown, and trust on first use would record a new key past
+    it). Here the hosts the line names fail with the file and line; the others are unaffected."""
+    from hardencheck.errors import HostError
+
+    a = paramiko.ECDSAKey.generate()
+    kh = tmp_path / "known_hosts"
+    kh.write_text(_line("alpha", a) + "beta,10.0.0.2 ssh-ed25519 notbase64\n"
+                  + f"{paramiko.HostKeys.hash_host('gamma')} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA\n")
+    client = paramiko.SSHClient()
+    load_known_hosts(client, [str(kh)], "alpha", 22)
+    assert client.get_host_keys().lookup("alpha")["ecdsa-sha2-nistp256"] == a
+    for name, line in (("beta", 2), ("10.0.0.2", 2), ("gamma", 3)):
+        with pytest.raises(HostError, match=f"{kh} line {line} names this host, but its key cannot be read") as e:
+            load_known_hosts(paramiko.SSHClient(), [str(kh)], name, 22)
+        assert e.value.reason == "hostkey_unknown"
+    load_known_hosts(paramiko.SSHClient(), [str(kh)], "delta", 22)      # not named: no error

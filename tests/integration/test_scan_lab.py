@@ -176,3 +176,24 @@ def test_exit_code_3_on_configuration_errors(lab, tmp_path, capsys):
     assert "bad.yml:2" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
+
+
+def test_a_known_hosts_line_that_cannot_be_read_fails_its_host_only(lab, tmp_path):
+    """A known_hosts line whose key does not decode: the host it names is an error that names the
+    file and line (not 'unknown', which trust on first use would answer with a new key; not an
+    internal error of every host, as paramiko's own load made it); the other hosts are scanned."""
+    address = lab.hosts["hardened"].address
+    kh = tmp_path / "known_hosts"
+    kept = [line for line in lab.known_hosts_path.read_text().splitlines()
+            if line.split(" ", 1)[0] not in (address, f"[{address}]:22")]
+    kh.write_text("\n".join(kept + [f"{address} ssh-ed25519 notbase64"]) + "\n")
+    out = tmp_path / "reports"
+    code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(kh), "--ssh-config",
+                 str(lab.ssh_config_path), "--out", str(out), "--quiet", "--limit", "hardened,weak",
+                 "--control", "SSH-001"])
+    doc = json.loads(next(out.glob("*/results.json")).read_text())
+    hosts = {h["name"]: h for h in doc["hosts"]}
+    assert code == 1                                      # weak fails SSH-001
+    assert hosts["hardened"]["status"] == "error" and hosts["hardened"]["error"]["reason"] == "hostkey_unknown"
+    assert f"{kh} line {len(kept) + 1} names this host" in hosts["hardened"]["error"]["message"]
+    assert hosts["weak"]["status"] == "ok"

@@ -15,6 +15,11 @@ same key for a known host, ``hostkey_unknown`` for a host without an entry (trus
 then adds it to that client only), ``hostkey_mismatch`` for a changed key. Like paramiko, a
 hostname is matched exactly (no OpenSSH wildcard patterns); a hashed name that does not decode
 never matches (paramiko would fail the lookup instead): an unknown key is refused either way.
+
+A line whose key cannot be read (not base64, or not a key) is kept as *broken*: a host it names
+fails with ``hostkey_unknown`` naming the file and line. paramiko's own load raised on the first
+kind (every SSH host of the scan then failed with an internal error) and skipped the second (the
+host looked unknown, and trust on first use would have recorded a new key past the line).
 """
 
 from __future__ import annotations
@@ -27,19 +32,19 @@ import threading
 from base64 import b64decode
 
 from hardencheck._paramiko import paramiko
+from hardencheck.errors import HostError
 
 _SALT_BYTES = 20      # SHA-1's size: OpenSSH's hashed names
 
 
-class KnownHosts:
-    """One parsed known_hosts file: its entries in file order, looked up by name."""
+class _Names:
+    """Host names (plain and hashed) of numbered items, looked up by name."""
 
-    def __init__(self, entries: list):
-        self.entries = entries
+    def __init__(self, names_of: list[list[str]]):
         self.plain: dict[str, list[int]] = {}
-        self.hashed: list[tuple[bytes, bytes, int]] = []       # (salt, HMAC of the name, entry)
-        for i, entry in enumerate(entries):
-            for name in entry.hostnames:
+        self.hashed: list[tuple[bytes, bytes, int]] = []       # (salt, HMAC of the name, item)
+        for i, names in enumerate(names_of):
+            for name in names:
                 if not name.startswith("|1|"):
                     self.plain.setdefault(name, []).append(i)
                     continue
@@ -51,24 +56,8 @@ class KnownHosts:
                 if len(salt) == _SALT_BYTES:
                     self.hashed.append((salt, digest, i))
 
-    @classmethod
-    def parse(cls, path: str) -> KnownHosts:
-        entries = []
-        with open(path) as f:
-            for lineno, line in enumerate(f, 1):
-                line = line.strip()
-                if not line or line[0] == "#":
-                    continue
-                try:
-                    entry = paramiko.hostkeys.HostKeyEntry.from_line(line, lineno)
-                except paramiko.SSHException:
-                    continue
-                if entry is not None:
-                    entries.append(entry)
-        return cls(entries)
-
-    def entries_for(self, names: tuple[str, ...]) -> list:
-        """The entries that name any of ``names``, in file order."""
+    def items_for(self, names: tuple[str, ...]) -> list[int]:
+        """The numbers of the items that name any of ``names``, in order."""
         found: set[int] = set()
         for name in names:
             found.update(self.plain.get(name, ()))
@@ -78,7 +67,43 @@ class KnownHosts:
             for salt, digest, i in self.hashed:
                 if i not in found and hmac.compare_digest(hmac.digest(salt, raw, "sha1"), digest):
                     found.add(i)
-        return [self.entries[i] for i in sorted(found)]
+        return sorted(found)
+
+
+class KnownHosts:
+    """One parsed known_hosts file: its entries in file order, looked up by name, and the lines
+    whose key cannot be read (``broken``: line number and why), looked up the same way."""
+
+    def __init__(self, entries: list, broken: list[tuple[list[str], int, str]] = ()):
+        self.entries = entries
+        self.broken = list(broken)
+        self._entries = _Names([e.hostnames for e in entries])
+        self._broken = _Names([names for names, _, _ in self.broken])
+
+    @classmethod
+    def parse(cls, path: str) -> KnownHosts:
+        entries, broken = [], []
+        with open(path) as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.strip()
+                if not line or line[0] == "#":
+                    continue
+                try:
+                    entry = paramiko.hostkeys.HostKeyEntry.from_line(line, lineno)
+                except Exception as e:   # noqa: BLE001 - a key that does not decode (InvalidHostKey) or parse
+                    broken.append((line.split()[0].split(","), lineno, f"{type(e).__name__}: {e}"[:200]))
+                    continue
+                if entry is not None:
+                    entries.append(entry)
+        return cls(entries, broken)
+
+    def entries_for(self, names: tuple[str, ...]) -> list:
+        """The entries that name any of ``names``, in file order."""
+        return [self.entries[i] for i in self._entries.items_for(names)]
+
+    def broken_for(self, names: tuple[str, ...]) -> list[tuple[int, str]]:
+        """(line, why) of each line that names any of ``names`` but whose key cannot be read."""
+        return [self.broken[i][1:] for i in self._broken.items_for(names)]
 
 
 _FILES: dict[str, tuple[tuple[int, int, int], KnownHosts]] = {}
@@ -111,5 +136,10 @@ def load_known_hosts(client: paramiko.SSHClient, files: list[str], address: str,
     keys = client.get_host_keys()
     for f in files:
         parsed = known_hosts_file(f)
-        if parsed is not None:
-            keys._entries.extend(parsed.entries_for(names))
+        if parsed is None:
+            continue
+        for line, why in parsed.broken_for(names):
+            # never "unknown" (trust on first use would record a new key past it), never ignored
+            raise HostError("hostkey_unknown", f"{f} line {line} names this host, but its key cannot be "
+                                               f"read ({why}): correct or remove that line")
+        keys._entries.extend(parsed.entries_for(names))

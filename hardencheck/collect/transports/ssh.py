@@ -79,7 +79,11 @@ class SshTransport:
     def _client(self, address: str, port: int, user: str | None, sock, label: str,
                 keys: list[str], own: bool = True) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
-        load_known_hosts(client, self.known_hosts, address, port)
+        try:
+            load_known_hosts(client, self.known_hosts, address, port)
+        except HostError:       # a known_hosts line for this host that cannot be read
+            sock.close()
+            raise
         policy = _Policy(self.tofu, self.known_hosts[0] if self.known_hosts else None)
         client.set_missing_host_key_policy(policy)
         only_keys = bool(keys) or bool(getattr(self.host, "identities_only", False))
