@@ -6,8 +6,9 @@ lines before it (quadratic in the file's length: 4,000 lines take about a second
 walks every entry, hashing the name with each hashed entry's salt in Python (about 14 us an entry:
 a 1,000-line hashed known_hosts costs 13 ms per lookup, two lookups per connection). Here a file
 is read in one pass with paramiko's own line parser (``HostKeyEntry.from_line``; comments, blank
-and unparsable lines skipped as paramiko skips them); plain names go into a dict, and a hashed
-name (``|1|salt|hash``) costs one HMAC-SHA1 in C per connection.
+lines and lines with too few fields or a key type paramiko does not know are skipped, as paramiko
+skips them); plain names go into a dict, and each hashed name (``|1|salt|hash``) costs one
+HMAC-SHA1 in C per connection.
 
 A connection's client gets the entries that name its host (``address`` and ``[address]:port``), in
 file order. paramiko looks up only that name, so it decides exactly as with the whole file: the
