@@ -163,7 +163,10 @@ def test_a_lab_scan_killed_after_its_second_host_file(lab, tmp_path):
     assert proc.returncode == -signal.SIGKILL
     bundle = the_bundle(out)
     m = json.loads((bundle / MANIFEST).read_text())
-    assert len(m["run"]["hosts_finished"]) == 1 and len(m["pending"]) == 1
+    # the first host listed, the second renamed into place and not listed; the third is still
+    # being scanned, or (it finished with the second: one batch, one manifest) announced and not
+    # renamed, which verify reports as being written when the scanner was killed
+    assert len(m["run"]["hosts_finished"]) == 1 and len(m["pending"]) in (1, 2)
     v = hc("verify", bundle, "--allowed-signers", allowed)
     assert v.returncode == 2 and "FAIL" not in v.stdout, v.stdout
     assert "finished after the last manifest" in v.stdout and "1 of 3 host(s) finished" in v.stdout
