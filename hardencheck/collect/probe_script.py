@@ -288,13 +288,17 @@ def new_nonce() -> str:
     return "HC" + secrets.token_hex(16)
 
 
+def _check_nonce(nonce: str) -> None:
+    if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
+        raise ValueError("nonce must come from new_nonce()")
+
+
 def script_parts(specs: list[SectionSpec], nonce: str, batch: bool = True) -> tuple[str, list[tuple[list[str], str]]]:
     """The prelude (with the table of every tool the script resolves) and the steps, in order: each
     one ``hc_run`` line, or a batch (``hc_b=1``, its ``hc_run`` lines, ``hc_flush``), with the ids
     of its sections. build_script joins them; bench/host_cost.py wraps each step in timings
     (``batch=False``: every section alone, as before batches, to see what each one costs)."""
-    if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
-        raise ValueError("nonce must come from new_nonce()")
+    _check_nonce(nonce)
     ids = [s.id for s in specs]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate section ids")
@@ -344,8 +348,7 @@ def build_script(specs: list[SectionSpec], nonce: str, batch: bool = True) -> st
     for the nonce: it is built once (shared by the host threads without a lock; a race builds it
     twice) and each host's nonce is put in its one place, the prelude's ``hc_n=`` line, which comes
     before anything taken from a section."""
-    if not re.fullmatch(r"HC[0-9a-f]{32}", nonce):
-        raise ValueError("nonce must come from new_nonce()")
+    _check_nonce(nonce)
     key = (tuple(specs), batch)
     shape = _shapes.get(key)
     if shape is None:

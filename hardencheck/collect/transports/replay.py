@@ -52,7 +52,7 @@ from typing import Any, Callable
 import yaml
 
 from hardencheck.errors import HostError
-from hardencheck.collect.probe_script import tool_line
+from hardencheck.collect.probe_script import SHAPES_KEPT, tool_line
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Sink
 
 HOST_OPTION = "replay"          # the key in Host.vars that names the recording
@@ -106,7 +106,7 @@ def script_sections(script: str) -> tuple[str, list[str]]:
     ids = _IDS.get(shape)
     if ids is None:
         ids = _section_ids(script)
-        if len(_IDS) >= 64:
+        if len(_IDS) >= SHAPES_KEPT:
             _IDS.clear()
         _IDS[shape] = ids
     return m.group(1), list(ids)
