@@ -50,3 +50,38 @@ def test_close_waits_for_a_send_in_progress_and_nothing_is_sent_after_it():
     with pytest.raises(OSError):
         peek.sendall(b"too late")
     assert [e for e, _ in sock.events] == ["send starts", "send ends", "close"]
+
+
+class CountingSocket:
+    """A socket pair's one end that counts the reads it was asked for."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.asked = []
+
+    def recv(self, n):
+        self.asked.append(n)
+        return self.sock.recv(n)
+
+
+def test_reads_are_buffered_and_handed_out_as_asked():
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+        sock = CountingSocket(b)
+        peek = _Peek(sock)
+        a.sendall(b"SSH-2.0-x\r\n" + bytes(range(256)) * 4)    # a banner and three packets' worth
+        a.shutdown(socket.SHUT_WR)
+        time.sleep(0.05)
+        got = [peek.recv(16), peek.recv(500), peek.recv(600), peek.recv(16)]
+        assert got[0] == b"SSH-2.0-x\r\n" + bytes(range(5))
+        assert b"".join(got) == b"SSH-2.0-x\r\n" + bytes(range(256)) * 4
+        assert [len(g) for g in got] == [16, 500, 519, 0]   # never more than asked; then the end
+        # one read took everything that had arrived; the second found the peer's end
+        assert len(sock.asked) == 2 and sock.asked[0] >= 65536
+        assert peek.eof
+        assert peek.first == (b"SSH-2.0-x\r\n" + bytes(range(256)) * 4)[:512]
+    finally:
+        a.close()
+        b.close()

@@ -69,6 +69,8 @@ class _Policy(paramiko.MissingHostKeyPolicy):
 
 #: bytes of what a peer sent first that are kept to tell SSH from something else
 PEEK_BYTES = 512
+#: bytes asked of the socket at once (paramiko asks for a packet's 16-byte head, then its rest)
+RECV_BYTES = 65536
 #: characters of a non-SSH answer shown in the message
 SHOWN_CHARS = 120
 
@@ -81,7 +83,14 @@ class _Peek:
     "socket" is a channel of the bastion's connection, and paramiko closes it (``Transport.close``)
     while its own reader thread may still be sending through it; a data packet that reaches the
     bastion's sshd after the channel's close makes sshd drop the whole connection ("data packet
-    referred to nonexistent channel"), and with it every other target behind that bastion."""
+    referred to nonexistent channel"), and with it every other target behind that bastion.
+
+    Reading is buffered: paramiko reads each packet in two ``recv`` calls (its first block, then
+    the rest), each a poll and a read with the interpreter lock let go and taken again, and a probe
+    script answers in a few hundred small packets. One read of up to ``RECV_BYTES`` takes whatever
+    has arrived (the rest of the packet, often the next ones too); ``recv`` hands it out as asked.
+    Nothing else reads the socket (paramiko never selects on it), so nothing waits on bytes that
+    are already here."""
 
     def __init__(self, sock):
         self._sock = sock
@@ -89,6 +98,8 @@ class _Peek:
         self.eof = False
         self._sending = threading.Lock()
         self._closed = False
+        self._buf = b""
+        self._pos = 0
 
     def send(self, data):
         with self._sending:
@@ -108,11 +119,21 @@ class _Peek:
         self._sock.close()
 
     def recv(self, n):
-        data = self._sock.recv(n)
+        if self._buf:
+            data = self._buf[self._pos:self._pos + n]
+            self._pos += len(data)
+            if self._pos >= len(self._buf):
+                self._buf, self._pos = b"", 0
+            return data
+        data = self._sock.recv(max(n, RECV_BYTES))
         if not data:
             self.eof = True
-        elif len(self.first) < PEEK_BYTES:
+            return data
+        if len(self.first) < PEEK_BYTES:
             self.first += data[:PEEK_BYTES - len(self.first)]
+        if len(data) > n:
+            self._buf, self._pos = data, n
+            return data[:n]
         return data
 
     def __getattr__(self, name):
