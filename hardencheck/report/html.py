@@ -20,19 +20,19 @@ from functools import lru_cache
 
 import jinja2
 
-from hardencheck.report.html_context import build_context
 from markupsafe import Markup
 
+from hardencheck.report.html_context import build_context
 from hardencheck.report.html_text import css_str, plain, segments
+from hardencheck.report.template_cache import template_cache
 from hardencheck.report.view import ReportView
 
 
 @lru_cache(maxsize=1)
 def jinja_environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("hardencheck.report", "templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
+    settings = dict(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("hardencheck.report", "templates"),
+                             bytecode_cache=template_cache(repr(sorted(settings.items()))), **settings)
     env.filters["seg"] = segments
     env.tests["plain"] = plain                  # t() would change nothing
     env.filters["css_str"] = lambda s: Markup(css_str(s))   # the print edition's running header
