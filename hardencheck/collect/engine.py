@@ -34,7 +34,6 @@ from hardencheck.collect.probe_script import DEFAULT_MAX_BYTES, Section, Section
 from hardencheck.collect.probes.base import Probe, get_probe
 from hardencheck.collect.outcome_errors import MissingSections as _MissingSections, no_sections_error as _no_sections_error
 from hardencheck.collect.testinfra.runner import TESTINFRA_PROBE
-from hardencheck.collect.transports.base import TimedSink
 from hardencheck.records.redaction import Redactor
 from hardencheck.results import HostOutcome, HostRecord, Result, utc
 
@@ -154,7 +153,7 @@ class HostScan:
             self.on_event(self.host.name, "connecting", None)
             transport.connect()
             self.on_event(self.host.name, "collecting", None)
-            result = transport.run_script(script, on_stdout, TimedSink(splitter.feed_stderr),
+            result = transport.run_script(script, on_stdout, splitter.feed_stderr,
                                           timeout=self.host.command_timeout, idle_timeout=idle_limit)
             stalled_for = getattr(result, "stalled_for", None)
             record.exec.update(exit_code=result.exit_code, timed_out=result.timed_out, completed=splitter.done,
@@ -225,8 +224,8 @@ class HostScan:
         begun = splitter.out.order           # section ids in the order their begin markers came
         reported = [0]
 
-        def on_stdout(data: bytes, received=None) -> None:
-            splitter.feed_stdout(data, received)
+        def on_stdout(data: bytes) -> None:
+            splitter.feed_stdout(data)
             while reported[0] < len(begun):  # one chunk may hold several sections
                 sid = begun[reported[0]]
                 reported[0] += 1
@@ -237,7 +236,7 @@ class HostScan:
         def idle_limit() -> float | None:
             return quiet.get(splitter.out.current, idle) if idle is not None else None
 
-        return TimedSink(on_stdout), idle_limit
+        return on_stdout, idle_limit
 
     # -- parse -------------------------------------------------------------------------------
     def facts(self, probe: type[Probe], args: dict[str, Any]) -> Any:

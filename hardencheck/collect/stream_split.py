@@ -5,9 +5,7 @@ Each stream (stdout, stderr) is read incrementally; a line is a marker only when
 that starts with the script's nonce and has the expected words, so nothing a probe prints can end
 or forge a section without the nonce. At most ``max_bytes`` per section and stream are kept (the
 rest is counted and the section marked truncated), so a hostile host that prints gigabytes costs
-bounded memory. The times of the markers are when their line arrived: the caller may say when each
-part of a chunk was received (a transport that hands over several packets at once), else it is
-the time the chunk is fed. A section that begins again (the script ran it a second time after the batch it
+bounded memory. A section that begins again (the script ran it a second time after the batch it
 was in ended early, see ``probe_script``) starts from nothing: only its last run counts.
 """
 
@@ -85,10 +83,11 @@ class _Stream:
             self.chunks[sid].append(piece)
             self.kept[sid] += len(piece)
 
-    def _marker(self, line: bytes, now: float) -> bool:
+    def _marker(self, line: bytes) -> bool:
         if not line.startswith(self._prefix):
             return False
         words = line[len(self._prefix):].decode("ascii", "replace").split(" ")
+        now = self._clock()
         if words == ["DONE"]:
             self.current = None
             self.done = True
@@ -129,23 +128,20 @@ class _Stream:
                 chunks[-1] = chunks[-1][:-1]
                 self.kept[sid] -= 1
 
-    def feed(self, data: bytes, received: list[tuple[int, float]] | None = None):
+    def feed(self, data: bytes):
         """Take the next bytes of the stream. Only a whole line that starts with the nonce can be a
         marker, so the bytes between such lines go to the section in one piece each (a host's
-        answer is thousands of lines and a few hundred markers). ``received``: (end, time) pairs
-        in order, ``data[:end]`` had arrived at ``time`` (epoch seconds); without it, now."""
+        answer is thousands of lines and a few hundred markers)."""
         buf = self._pending + data if self._pending else data
-        shift = len(buf) - len(data)             # where ``data`` starts in ``buf``
         prefix = self._prefix
         pos, end = 0, len(buf)
         at_line_start = not self._midline
-        arrived = _Arrival(received, shift, self._clock)
         while pos < end:
             if at_line_start and buf.startswith(prefix, pos):
                 nl = buf.find(b"\n", pos)
                 if nl < 0:
                     break                        # perhaps a marker: wait for the rest of its line
-                if not self._marker(buf[pos:nl], arrived.at(nl)):
+                if not self._marker(buf[pos:nl]):
                     self._data(buf[pos:nl + 1])  # looks like one, is not: data
                 pos = nl + 1
                 continue
@@ -171,36 +167,12 @@ class _Stream:
 
     def close(self):
         if self._pending:
-            if self._midline or not self._marker(self._pending, self._clock()):
+            if self._midline or not self._marker(self._pending):
                 self._data(self._pending)
             self._pending = b""
 
     def text(self, sid: str) -> str:
         return b"".join(self.chunks.get(sid, [])).decode("utf-8", "replace")
-
-
-class _Arrival:
-    """When the byte at an offset of a fed buffer arrived: markers are met in increasing order,
-    so one pass over the (end, time) pairs serves them all."""
-
-    __slots__ = ("_received", "_shift", "_clock", "_i")
-
-    def __init__(self, received, shift: int, clock):
-        self._received = received
-        self._shift = shift
-        self._clock = clock
-        self._i = 0
-
-    def at(self, offset: int) -> float:
-        received = self._received
-        if not received:
-            return self._clock()
-        offset -= self._shift                   # a marker's newline is always in the new bytes
-        i = self._i
-        while i < len(received) - 1 and received[i][0] <= offset:
-            i += 1
-        self._i = i
-        return received[i][1]
 
 
 class Splitter:
@@ -212,11 +184,11 @@ class Splitter:
         self.out = _Stream(nonce, max_bytes, clock, limits)
         self.err = _Stream(nonce, max_bytes, clock, limits)
 
-    def feed_stdout(self, data: bytes, received: list[tuple[int, float]] | None = None):
-        self.out.feed(data, received)
+    def feed_stdout(self, data: bytes):
+        self.out.feed(data)
 
-    def feed_stderr(self, data: bytes, received: list[tuple[int, float]] | None = None):
-        self.err.feed(data, received)
+    def feed_stderr(self, data: bytes):
+        self.err.feed(data)
 
     @property
     def done(self) -> bool:

@@ -18,22 +18,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol, Union
 
 Sink = Callable[[bytes], None]
-
-
-class TimedSink:
-    """A sink that may also be told when its bytes arrived: a transport that hands over several
-    packets at once calls ``sink(data, received)`` with (end, epoch seconds) pairs in order (the
-    bytes up to ``end`` had arrived at that time); any transport may call it as a plain sink."""
-
-    __slots__ = ("_take",)
-
-    def __init__(self, take: Callable[[bytes, "list[tuple[int, float]] | None"], None]):
-        self._take = take
-
-    def __call__(self, data: bytes, received: "list[tuple[int, float]] | None" = None) -> None:
-        self._take(data, received)
-
-
 #: seconds of silence after which a command is cut (None or <= 0: no idle limit), or a function
 #: returning that number for the moment it is asked
 IdleLimit = Union[float, None, Callable[[], "float | None"]]

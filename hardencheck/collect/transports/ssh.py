@@ -195,10 +195,10 @@ class SshTransport:
         def hold(stream):
             def take(data: bytes) -> None:
                 got[stream] += data
+                out.wake.set()
             return take
 
         out.redirect(hold(0), hold(1))
-        out.wake_each = True        # sudo's prompt is answered as soon as it arrives
         sent = False
         while time.monotonic() < deadline:
             stalled = live.stalled()
@@ -206,8 +206,9 @@ class SshTransport:
                 raise HostError("timeout", f"no output for {stalled:g} s while waiting for sudo (idle timeout)")
             out.wake.wait(live.wait_at_most(0.2))
             out.wake.clear()
-            with out.lock:     # nothing arrives while ``got`` is read and the callbacks switched
-                out.deliver()
+            out.raise_error()
+            out.acknowledge()
+            with out.lock:     # the reader thread adds to ``got`` under the same lock
                 prompted = prompt.encode() in got[1]
                 if prompted:
                     got[1] = got[1].replace(prompt.encode(), b"", 1)
@@ -217,10 +218,8 @@ class SshTransport:
                     before, _, after = got[0].partition(token)
                     err = got[1] if got[1].strip() else b""
                     out.redirect(on_stdout, on_stderr, before + after, err)
-                    out.wake_each = False
-            out.raise_error()
-            out.acknowledge()
             if ready_now:
+                out.raise_error()
                 return
             if prompted:
                 if sent:
@@ -243,7 +242,6 @@ class SshTransport:
         if not view:
             chan.shutdown_write()
         while True:
-            out.deliver()
             out.raise_error()
             out.acknowledge()
             left = deadline - time.monotonic()
@@ -267,8 +265,7 @@ class SshTransport:
                 out.seal()
                 out.raise_error()
                 return ExecResult(exit_code=chan.exit_status if chan.exit_status_ready() else None)
-            # wakes at the end of the exec, to acknowledge bytes, or in time for the limits (and
-            # hands over what arrived meanwhile, see ``ssh_output``)
+            # wakes at the end of the exec, to acknowledge bytes, or in time for the limits
             out.wake.wait(live.wait_at_most(min(left, 1.0)))
             out.wake.clear()
 
