@@ -52,6 +52,7 @@ REASONS = {
     "unreachable": "the host could not be reached (DNS, refused, no route, connect timeout)",
     "hostkey_unknown": "the host's SSH key is not in known_hosts",
     "hostkey_mismatch": "the host presented a different SSH key than known_hosts records",
+    "hostkey_revoked": "the host presented an SSH key that known_hosts marks @revoked",
     "auth_failed": "SSH authentication was rejected",
     "timeout": "the host or a command did not answer in time",
     "sudo_failed": "sudo -n could not run the probes as root",

@@ -156,6 +156,7 @@ _REASONS_DE: dict[str, str] = {
     "unreachable": "der Server war nicht erreichbar (DNS, abgewiesen, keine Route, Verbindungs-Timeout)",
     "hostkey_unknown": "der SSH-Schlüssel des Servers steht nicht in known_hosts",
     "hostkey_mismatch": "der Server zeigte einen anderen SSH-Schlüssel als in known_hosts verzeichnet",
+    "hostkey_revoked": "der Server zeigte einen SSH-Schlüssel, den known_hosts als @revoked (widerrufen) führt",
     "auth_failed": "die SSH-Anmeldung wurde abgelehnt",
     "timeout": "der Server oder ein Befehl antwortete nicht rechtzeitig",
     "sudo_failed": "sudo -n konnte die Prüfungen nicht als root ausführen",

@@ -9,6 +9,7 @@ import pytest
 from hardencheck._paramiko import paramiko
 from hardencheck.collect.transports import known_hosts
 from hardencheck.collect.transports.known_hosts import KnownHosts, load_known_hosts
+from hardencheck.errors import HostError
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +130,26 @@ def test_a_line_whose_key_cannot_be_read_is_an_error_for_the_hosts_it_names_only
             load_known_hosts(paramiko.SSHClient(), [str(kh)], name, 22)
         assert e.value.reason == "hostkey_unknown"
     load_known_hosts(paramiko.SSHClient(), [str(kh)], "delta", 22)      # not named: no error
+
+
+def test_revoked_keys_are_collected_from_every_file_and_cert_authority_lines_skipped(tmp_path):
+    a, b, c = (paramiko.ECDSAKey.generate() for _ in range(3))
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.write_text(_line("alpha", a) + "@revoked * " + _line("", b).lstrip()
+                   + "@cert-authority *.example.org " + _line("", c).lstrip())
+    two.write_text("# comment\n@revoked beta " + _line("", a).lstrip())
+    client = paramiko.SSHClient()
+    revoked = load_known_hosts(client, [str(one), str(two)], "alpha", 22)
+    assert revoked == {b.asbytes(): f"{one} line 2", a.asbytes(): f"{two} line 2"}
+    # the @revoked and @cert-authority lines are no host entries; alpha's own line still is
+    assert [e.key.asbytes() for e in client.get_host_keys()._entries] == [a.asbytes()]
+    assert KnownHosts.parse(str(one)).broken == []
+
+
+def test_a_revoked_line_whose_key_cannot_be_read_fails_the_hosts_it_names(tmp_path):
+    kh = tmp_path / "known_hosts"
+    kh.write_text("@revoked alpha ssh-ed25519 notbase64\n")
+    with pytest.raises(HostError) as e:
+        load_known_hosts(paramiko.SSHClient(), [str(kh)], "alpha", 22)
+    assert e.value.reason == "hostkey_unknown" and f"{kh} line 1 names this host" in e.value.message
+    assert load_known_hosts(paramiko.SSHClient(), [str(kh)], "beta", 22) == {}

@@ -197,3 +197,31 @@ def test_a_known_hosts_line_that_cannot_be_read_fails_its_host_only(lab, tmp_pat
     assert hosts["hardened"]["status"] == "error" and hosts["hardened"]["error"]["reason"] == "hostkey_unknown"
     assert f"{kh} line {len(kept) + 1} names this host" in hosts["hardened"]["error"]["message"]
     assert hosts["weak"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("tofu", [False, True])
+def test_a_host_key_marked_revoked_is_refused_even_where_known_or_trusted_on_first_use(lab, tmp_path, tofu):
+    """A key on a known_hosts '@revoked' line is refused in the key exchange (hostkey_revoked, with
+    file and line), also when another line lists it for the host, and trust on first use does not
+    record it; the other hosts are scanned."""
+    address = lab.hosts["hardened"].address
+    lines = lab.known_hosts_path.read_text().splitlines()
+    own = [line for line in lines if line.split(" ", 1)[0] in (address, f"[{address}]:22")]
+    assert own
+    others = [line for line in lines if line not in own]
+    kh = tmp_path / "known_hosts"
+    kept = others if tofu else lines
+    kh.write_text("\n".join(kept + ["@revoked * " + own[0].split(" ", 1)[1]]) + "\n")
+    before = kh.read_bytes()
+    out = tmp_path / "reports"
+    code = main(["scan", "-i", str(lab.inventory_path), "--known-hosts", str(kh), "--ssh-config",
+                 str(lab.ssh_config_path), "--out", str(out), "--quiet", "--limit", "hardened,weak",
+                 "--control", "SSH-001", *(["--trust-on-first-use"] if tofu else [])])
+    doc = json.loads(next(out.glob("*/results.json")).read_text())
+    hosts = {h["name"]: h for h in doc["hosts"]}
+    assert code == 1                                      # weak fails SSH-001
+    err = hosts["hardened"]["error"]
+    assert hosts["hardened"]["status"] == "error" and err["reason"] == "hostkey_revoked"
+    assert f"marks @revoked ({kh} line {len(kept) + 1})" in err["message"]
+    assert hosts["weak"]["status"] == "ok"
+    assert kh.read_bytes() == before                      # nothing trusted on first use

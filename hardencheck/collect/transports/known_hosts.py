@@ -17,6 +17,14 @@ then adds it to that client only), ``hostkey_mismatch`` for a changed key. Like 
 hostname is matched exactly (no OpenSSH wildcard patterns); a hashed name that does not decode
 never matches (paramiko would fail the lookup instead): an unknown key is refused either way.
 
+A key on a ``@revoked`` line is refused for every host, whatever names the line gives (OpenSSH
+refuses it for the hosts the line names, usually ``*``; paramiko skipped such lines, so a revoked
+key was accepted where another line listed it, and recorded by trust on first use): the scan's
+SSH transport checks the key a server proves it holds against them before it authenticates
+(``ssh_connect.Transport``), and the host fails with ``hostkey_revoked`` naming file and line.
+``@cert-authority`` lines are skipped as paramiko skips them (it cannot check host certificates):
+a host known only through a CA stays unknown and is refused.
+
 A line whose key cannot be read (not base64, or not a key) is kept as *broken*: a host it names
 fails with ``hostkey_unknown`` naming the file and line. paramiko's own load raised on the first
 kind (every SSH host of the scan then failed with an internal error) and skipped the second (the
@@ -75,28 +83,40 @@ class KnownHosts:
     """One parsed known_hosts file: its entries in file order, looked up by name, and the lines
     whose key cannot be read (``broken``: line number and why), looked up the same way."""
 
-    def __init__(self, entries: list, broken: list[tuple[list[str], int, str]] = ()):
+    def __init__(self, entries: list, broken: list[tuple[list[str], int, str]] = (),
+                 revoked: dict[bytes, int] | None = None):
         self.entries = entries
         self.broken = list(broken)
+        self.revoked = revoked or {}        # key blob -> line of its @revoked
         self._entries = _Names([e.hostnames for e in entries])
         self._broken = _Names([names for names, _, _ in self.broken])
 
     @classmethod
     def parse(cls, path: str) -> KnownHosts:
-        entries, broken = [], []
+        entries, broken, revoked = [], [], {}
         with open(path) as f:
             for lineno, line in enumerate(f, 1):
                 line = line.strip()
                 if not line or line[0] == "#":
                     continue
+                marker = None
+                if line[0] == "@":
+                    marker, _, line = line.partition(" ")
+                    line = line.strip()
+                    if marker != "@revoked":
+                        continue        # @cert-authority: paramiko cannot check host certificates
                 try:
                     entry = paramiko.hostkeys.HostKeyEntry.from_line(line, lineno)
                 except Exception as e:   # noqa: BLE001 - a key that does not decode (InvalidHostKey) or parse
-                    broken.append((line.split()[0].split(","), lineno, f"{type(e).__name__}: {e}"[:200]))
+                    broken.append(((line.split() or [""])[0].split(","), lineno, f"{type(e).__name__}: {e}"[:200]))
                     continue
-                if entry is not None:
+                if entry is None:
+                    continue
+                if marker is None:
                     entries.append(entry)
-        return cls(entries, broken)
+                else:
+                    revoked.setdefault(entry.key.asbytes(), lineno)
+        return cls(entries, broken, revoked)
 
     def entries_for(self, names: tuple[str, ...]) -> list:
         """The entries that name any of ``names``, in file order."""
@@ -128,13 +148,16 @@ def known_hosts_file(path: str) -> KnownHosts | None:
     return cached[1]
 
 
-def load_known_hosts(client: paramiko.SSHClient, files: list[str], address: str, port: int) -> None:
+def load_known_hosts(client: paramiko.SSHClient, files: list[str], address: str, port: int
+                     ) -> dict[bytes, str]:
     """Give ``client`` the entries of the known_hosts ``files`` (those that exist) for the host it
     connects to: the names paramiko looks it up by (``address`` on port 22, else
     ``[address]:port``). The client's list is its own, so a key trusted on first use by one
-    connection is not seen by the others."""
+    connection is not seen by the others. Returns the revoked keys of all files (key blob ->
+    "FILE line N")."""
     names = (address, f"[{address}]:{port}")
     keys = client.get_host_keys()
+    revoked: dict[bytes, str] = {}
     for f in files:
         parsed = known_hosts_file(f)
         if parsed is None:
@@ -144,3 +167,6 @@ def load_known_hosts(client: paramiko.SSHClient, files: list[str], address: str,
             raise HostError("hostkey_unknown", f"{f} line {line} names this host, but its key cannot be "
                                                f"read ({why}): correct or remove that line")
         keys._entries.extend(parsed.entries_for(names))
+        for blob, line in parsed.revoked.items():
+            revoked.setdefault(blob, f"{f} line {line}")
+    return revoked

@@ -26,6 +26,7 @@ import os
 import secrets
 import socket
 import time
+from functools import partial
 from pathlib import Path
 
 from hardencheck._paramiko import paramiko
@@ -80,7 +81,7 @@ class SshTransport:
                 keys: list[str], own: bool = True) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         try:
-            load_known_hosts(client, self.known_hosts, address, port)
+            revoked = load_known_hosts(client, self.known_hosts, address, port)
         except HostError:       # a known_hosts line for this host that cannot be read
             sock.close()
             raise
@@ -93,7 +94,7 @@ class SshTransport:
             client.connect(hostname=address, port=port, username=user, sock=sock,
                            key_filename=keys or None, allow_agent=not only_keys, look_for_keys=not only_keys,
                            timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t,
-                           compress=False, transport_factory=Transport)
+                           compress=False, transport_factory=partial(Transport, revoked=revoked))
         except BaseException as e:
             client.close()
             try:

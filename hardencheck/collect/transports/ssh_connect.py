@@ -4,7 +4,8 @@ unknown or changed host key, authentication). Shared by the targets and the jump
 (``ssh.py``, ``bastion.py``).
 
 * A changed host key is always refused (``hostkey_mismatch``); an unknown one is refused
-  (``hostkey_unknown``) unless trust-on-first-use records it (``_Policy``).
+  (``hostkey_unknown``) unless trust-on-first-use records it (``_Policy``); one that known_hosts
+  marks ``@revoked`` is refused in the key exchange (``hostkey_revoked``, ``Transport``).
 * A port that answers with something other than SSH is ``not_ssh`` with what it sent (bounded,
   escaped), not a timeout (``_Peek`` keeps the first bytes).
 """
@@ -34,6 +35,13 @@ class UnknownHostKey(paramiko.SSHException):
         self.key = key
 
 
+class RevokedHostKey(paramiko.SSHException):
+    def __init__(self, key: paramiko.PKey, where: str):
+        super().__init__(f"host key revoked ({where})")
+        self.key = key
+        self.where = where
+
+
 class Transport(paramiko.Transport):
     """paramiko's transport with the AES-GCM ciphers first (then its usual order): an AEAD cipher
     authenticates each packet inside the cipher (OpenSSL), where CTR with a separate HMAC makes
@@ -45,6 +53,18 @@ class Transport(paramiko.Transport):
     #: 0.1 s) to check for keepalives and a local close; a host running its probes for a minute
     #: woke it 600 times. A close still ends it at once (paramiko closes the packetizer first).
     _active_check_timeout = 1.0
+
+    def __init__(self, sock, *args, revoked: dict[bytes, str] | None = None, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        self._revoked = revoked or {}
+
+    def _verify_key(self, host_key, sig):
+        """The server proved it holds its key: refuse a key marked ``@revoked`` in known_hosts
+        here, in the key exchange, before anything is sent for authentication."""
+        super()._verify_key(host_key, sig)
+        where = self._revoked.get(self.host_key.asbytes())
+        if where is not None:
+            raise RevokedHostKey(self.host_key, where)
 
 
 class _Policy(paramiko.MissingHostKeyPolicy):
@@ -209,6 +229,11 @@ def _host_error(e: BaseException, label: str, address: str, port: int, known_hos
                          f"{where} presented a {e.key.get_name()} key {fingerprint(e.key)} that is not in "
                          f"known_hosts ({', '.join(known_hosts)}); verify it out of band, then add it or "
                          "scan once with --trust-on-first-use",
+                         presented_key=fingerprint(e.key), presented_key_type=e.key.get_name())
+    if isinstance(e, RevokedHostKey):
+        return HostError("hostkey_revoked",
+                         f"{where} presented {e.key.get_name()} key {fingerprint(e.key)}, which known_hosts marks "
+                         f"@revoked ({e.where}): refused, nothing was sent",
                          presented_key=fingerprint(e.key), presented_key_type=e.key.get_name())
     if isinstance(e, paramiko.BadHostKeyException):
         return HostError("hostkey_mismatch",
