@@ -219,7 +219,7 @@ class ScanRun:
 
     def hosts_done(self, outcomes: list[HostOutcome]) -> None:
         """Hosts that finished together (collect.fanout hands them over in batches): one write of
-        their files and the manifest, then one history row each."""
+        their files and the manifest, then one history transaction."""
         batch = []
         for outcome in outcomes:
             # waivers first (judge.exceptions): the host file, the history and the progress line agree
@@ -235,9 +235,10 @@ class ScanRun:
             written = self.bundle.add_hosts(batch)
         except OSError as e:
             raise BundleWriteError(e) from None   # ends the collection: nowhere to keep the evidence
+        if self.history is not None:
+            rows = [(host_json, rel, digest) for host_json, (rel, digest) in zip(batch, written)]
+            self.history.guard(lambda r: r.hosts_done(rows))
         for outcome, host_json, (rel, digest) in zip(outcomes, batch, written):
-            if self.history is not None:
-                self.history.guard(lambda r, h=host_json, f=rel, d=digest: r.host_done(h, f, d))
             self._written(outcome, host_json, rel, True, digest)
         release_freed()      # the batch's evidence, host files and conversions (scan.memory)
 

@@ -282,7 +282,7 @@ def test_a_failing_history_costs_neither_the_scan_nor_the_bundle(tmp_path, capsy
     def broken(self, *a, **kw):
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(history.HistoryRecorder, "host_done", broken)
+    monkeypatch.setattr(history.HistoryRecorder, "hosts_done", broken)
     out = tmp_path / "out"
     code = main(["scan", "--out", str(out), "--control", "RAID-001", "--quiet", "--format", "json"])
     err = capsys.readouterr().err

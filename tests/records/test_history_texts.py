@@ -40,3 +40,22 @@ def test_every_result_points_at_its_own_texts_with_a_small_cache(tmp_path, monke
     n_texts = rec.conn.execute("SELECT count(*) FROM texts").fetchone()[0]
     assert n_texts == len({t for t in (v for pair in want.values() for v in pair) if t})   # each text once
     assert len(rec._texts) <= 40 + 60 * 2
+
+
+def test_hosts_that_finished_together_are_recorded_in_one_transaction(tmp_path):
+    """hosts_done: a batch is recorded whole or not at all (one commit, one disk sync)."""
+    rec = HistoryRecorder(tmp_path / "h.db")
+    rec.begin(RUN, [], {}, None, None)
+    rec.hosts_done([(host_json(f"web{k}", 10), f"hosts/web{k}.json", "0" * 64) for k in range(3)])
+    broken = host_json("db1", 10)
+    broken["results"][5]["status"] = object()               # cannot be stored: the batch fails
+    try:
+        rec.hosts_done([(host_json("db0", 10), None, None), broken])
+    except Exception:                                       # noqa: BLE001 - sqlite's own error
+        pass
+    else:
+        raise AssertionError("the broken host was stored")
+    names = sorted(r[0] for r in rec.conn.execute(
+        "SELECT h.name FROM run_hosts rh JOIN hosts h ON h.id = rh.host WHERE rh.run = ?", (rec.run_pk,)))
+    assert names == ["web0", "web1", "web2"]                # db0 went with the broken db1
+    assert rec.conn.execute("SELECT count(*) FROM results").fetchone()[0] == 30
