@@ -90,7 +90,7 @@ class _Policy(paramiko.MissingHostKeyPolicy):
 #: bytes of what a peer sent first that are kept to tell SSH from something else
 PEEK_BYTES = 512
 #: bytes asked of the socket at once (paramiko asks for a packet's 16-byte head, then its rest)
-RECV_BYTES = 65536
+RECV_BYTES = 8192
 #: characters of a non-SSH answer shown in the message
 SHOWN_CHARS = 120
 
