@@ -55,7 +55,9 @@ def template_cache(settings: str, environ: dict[str, str] | None = None) -> jinj
     base = environ.get("XDG_CACHE_HOME") or ""
     try:
         root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
-    except RuntimeError:            # no home directory to be found
+    except RuntimeError:            # no home directory to be found (Python 3.12 and later)
+        return None
+    if not root.is_absolute():      # Python 3.11 gives "~" back then: never a folder here
         return None
     key = hashlib.sha256(f"{__version__}\0{jinja2.__version__}\0{settings}".encode()).hexdigest()[:16]
     folder = root / "hardencheck" / f"templates-{key}"

@@ -89,3 +89,13 @@ def test_a_cache_folder_that_cannot_be_written_costs_nothing_but_the_compilation
         folder.rmdir()                  # gone under the cache's feet: nothing can be written
     assert env_with(cache, {"p": "{{ x }}"}).get_template("p").render(x=3) == "3"
     assert compiles == ["p"]
+
+
+def test_no_home_directory_means_no_cache_and_nothing_created_here(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: Path("~")))   # what 3.11 gives without one
+    assert template_cache(SETTINGS, {"XDG_CACHE_HOME": "relative/not/allowed"}) is None
+    assert template_cache(SETTINGS, {}) is None
+    assert list(tmp_path.iterdir()) == []
