@@ -137,7 +137,7 @@ def test_revoked_keys_are_collected_from_every_file_and_cert_authority_lines_ski
     one, two = tmp_path / "one", tmp_path / "two"
     one.write_text(_line("alpha", a) + "@revoked * " + _line("", b).lstrip()
                    + "@cert-authority *.example.org " + _line("", c).lstrip())
-    two.write_text("# comment\n@revoked beta " + _line("", a).lstrip())
+    two.write_text("# comment\n@revoked\tbeta " + _line("", a).lstrip())           # a tab after the marker
     client = paramiko.SSHClient()
     revoked = load_known_hosts(client, [str(one), str(two)], "alpha", 22)
     assert revoked == {b.asbytes(): f"{one} line 2", a.asbytes(): f"{two} line 2"}

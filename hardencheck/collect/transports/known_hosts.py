@@ -101,8 +101,7 @@ class KnownHosts:
                     continue
                 marker = None
                 if line[0] == "@":
-                    marker, _, line = line.partition(" ")
-                    line = line.strip()
+                    marker, line = (line.split(None, 1) + [""])[:2]     # spaces or tabs, as OpenSSH
                     if marker != "@revoked":
                         continue        # @cert-authority: paramiko cannot check host certificates
                 try:
