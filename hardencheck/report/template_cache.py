@@ -5,9 +5,10 @@ templates about 0.2 s of CPU, every scan (at 100 hosts 2 ms of the scanner's tim
 Jinja's bytecode cache keeps the compiled code in a folder, keyed by the template's name and a
 hash of its source, so an edited template is compiled again. The folder is the user's own
 (``$XDG_CACHE_HOME/hardencheck``, else ``~/.cache/hardencheck``), one per hardencheck version,
-Jinja version and environment settings (trim_blocks and the like are compiled into the code). What is read from it is executed, so it is used only when it is a folder of this user's
-that nobody else can write to (as Jinja's own default cache folder is checked); otherwise, or when
-it cannot be created, written or read, templates are compiled as before: a cache never fails a
+Jinja version and environment settings (trim_blocks and the like are compiled into the code).
+What is read from it is executed, so it is used only when it is a folder of this user's that
+nobody else can write to (as Jinja's own default cache folder is checked); otherwise, or when it
+cannot be created, written or read, templates are compiled as before: a cache never fails a
 report.
 """
 

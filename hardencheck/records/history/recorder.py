@@ -66,9 +66,9 @@ class HistoryRecorder(History):
             self.run_pk, self.run_id = row[0], run["id"]
         recorded = {r[0] for r in self.conn.execute(
             "SELECT h.name FROM run_hosts rh JOIN hosts h ON h.id = rh.host WHERE rh.run = ?", (self.run_pk,))}
-        for host_json, file, sha256 in finished:
-            if host_json["host"]["name"] not in recorded:
-                self.host_done(host_json, file, sha256)
+        missing = [row for row in finished if row[0]["host"]["name"] not in recorded]
+        if missing:
+            self.hosts_done(missing)
 
     def host_done(self, host_json: dict, file: str | None, sha256: str | None) -> None:
         self.hosts_done([(host_json, file, sha256)])
