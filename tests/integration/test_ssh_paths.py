@@ -232,3 +232,35 @@ def test_a_failing_output_callback_ends_the_exec_with_its_error_and_no_later_cal
     finally:
         t.close()
     assert n == len(calls) == 1
+
+
+def test_what_an_exec_was_given_is_freed_when_it_returns_without_the_cycle_collector(lab):
+    """The output callbacks (the engine's splitter, which holds the host's whole output) and the
+    idle limit (whose closure knows the splitter too) are let go when run_script returns: nothing
+    of the exec keeps them in a reference cycle, which only Python's cycle collector would free,
+    and a scan makes it run seldom (scan.gc_settings)."""
+    import gc
+    import weakref
+
+    class Sink:
+        def __call__(self, data: bytes) -> None:
+            pass
+
+    class Limit:
+        def __call__(self) -> float:
+            return 30.0
+
+    t = _hardened(lab)
+    gc.collect()
+    gc.disable()
+    try:
+        t.connect()
+        on_out, on_err, limit = Sink(), Sink(), Limit()
+        refs = [weakref.ref(o) for o in (on_out, on_err, limit)]
+        r = t.run_script("echo one; echo two >&2\n", on_out, on_err, timeout=30, idle_timeout=limit)
+        del on_out, on_err, limit
+        assert r.exit_code == 0
+        assert [ref() for ref in refs] == [None, None, None]
+    finally:
+        t.close()
+        gc.enable()

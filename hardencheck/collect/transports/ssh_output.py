@@ -110,24 +110,29 @@ class Output:
         does after each read)."""
         with self.lock:
             n, self._unacked = self._unacked, 0
-        if n:
-            ack = self._chan._check_add_window(n)
+            chan = self._chan
+        if n and chan is not None:
+            ack = chan._check_add_window(n)
             if ack > 0:
                 m = paramiko.Message()
                 m.add_byte(_WINDOW_ADJUST)
-                m.add_int(self._chan.remote_chanid)
+                m.add_int(chan.remote_chanid)
                 m.add_int(ack)
-                self._chan.transport._send_user_message(m)
+                chan.transport._send_user_message(m)
 
     def raise_error(self) -> None:
         if self.error is not None:
             raise self.error
 
     def seal(self) -> None:
-        """No callback runs after this returns (one that is running is waited for). The callbacks
-        are let go: the channel keeps this object (its buffers) and this object the channel, a
-        cycle only the cyclic GC frees, and through the callbacks it would keep the host's whole
-        scan (splitter, sections, evidence) alive until then."""
+        """No callback runs after this returns (one that is running is waited for), and nothing is
+        acknowledged any more. The callbacks, the liveness (whose idle limit knows the splitter)
+        and the channel are let go: the channel keeps this object (its buffers), so keeping the
+        channel here would be a cycle that only Python's cycle collector frees, and through the
+        callbacks and the liveness it would keep the host's whole output (the splitter and its
+        sections) alive until it runs; a scan makes it run seldom (``scan.gc_settings``)."""
         with self.lock:
             self._sealed = True
             self._sinks = [None, None]
+            self._live = None
+            self._chan = None
