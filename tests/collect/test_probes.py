@@ -298,3 +298,24 @@ def test_an_untrusted_tool_makes_the_probe_an_error(name):
         with pytest.raises(ProbeError) as exc:
             cls().parse(sections, args)
         assert exc.value.reason == "untrusted_binary", (cname, exc.value.message)
+
+
+@pytest.mark.parametrize("path", [p for p in _cases() if "fact" in _load(p.values[0])])
+def test_a_parse_leaves_no_reference_cycles(path: Path):
+    """What a parse leaves behind is freed when the last reference goes: a nested function that
+    calls itself (a cycle through its own closure) or a kept exception would hold the host's
+    parsed output until Python's cycle collector runs, which a scan makes rare (scan.gc_settings)."""
+    import gc
+    case = _load(path)
+    cls = PROBES[path.parent.name]
+    sections = _sections(case.get("sections"))
+    args = cls.resolve_args(case.get("args"))
+    gc.collect()
+    gc.disable()
+    try:
+        fact = cls().parse(sections, args)
+        del fact
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert left == 0, f"{path.parent.name}: a parse left {left} objects in reference cycles"

@@ -106,3 +106,27 @@ def lsblk_devices(out, command: str = "lsblk") -> list:
     if not isinstance(devices, list):
         raise ProbeError("unparsable", "lsblk -J: no 'blockdevices' array")
     return devices
+
+
+def lsblk_walk(devices: list):
+    """Every device of an ``lsblk -J`` tree, parents before their children (depth first, in
+    lsblk's order), as (device, name, kname, crypt): ``crypt`` is the name of the nearest device
+    of type ``crypt`` on its path (itself included), or None. A device occurs once for each of its
+    parents. ProbeError for a tree that is not lsblk's (too deep, too large, without names)."""
+    budget = 20000
+    todo = [(dev, None, 0) for dev in reversed(devices)]
+    while todo:
+        dev, crypt, depth = todo.pop()
+        budget -= 1
+        if not isinstance(dev, dict) or depth > 32 or budget < 0:
+            raise ProbeError("unparsable", "lsblk -J: unexpected device tree")
+        name, kname = dev.get("name"), dev.get("kname") or dev.get("name")
+        if not isinstance(name, str) or not isinstance(kname, str):
+            raise ProbeError("unparsable", "lsblk -J: device without a name")
+        if dev.get("type") == "crypt":
+            crypt = name
+        yield dev, name, kname, crypt
+        children = dev.get("children") or []
+        if not isinstance(children, list):
+            raise ProbeError("unparsable", "lsblk -J: children is not a list")
+        todo.extend((child, crypt, depth + 1) for child in reversed(children))

@@ -210,18 +210,16 @@ def _sudo_principals(text: str) -> set[str]:
         else:
             raise ProbeError("unparsable", f"sudoers summary: unexpected line {clean(raw, 60)!r}")
     principals: set[str] = set()
-
-    def add(p: str, depth: int = 0):
+    todo = [(p, 0) for p in reversed(raw_principals)]
+    while todo:
+        p, depth = todo.pop()
         p = p.strip()
         if not p or p.startswith("!"):
-            return   # a negated entry grants nothing
+            continue   # a negated entry grants nothing
         if p in aliases and depth < 10:
-            for q in aliases[p]:
-                add(q, depth + 1)
+            todo.extend((q, depth + 1) for q in reversed(aliases[p]))
         else:
             principals.add(clean(p, 64))
-    for p in raw_principals:
-        add(p)
     return principals
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, lsblk_devices, require_success, section
+from hardencheck.collect.probes._common import clean, lsblk_devices, lsblk_walk, require_success, section
 from hardencheck.collect.probes.base import Arg, Probe
 
 IMAGE_FS = {"squashfs", "iso9660", "udf", "erofs", "cramfs"}
@@ -64,18 +64,8 @@ class DiskEncryption(Probe):
 
         # walk the tree: every occurrence of a device with the chain of crypt ancestors
         nodes: dict[str, dict] = {}
-        budget = [20000]
-
-        def walk(dev, crypt: str | None, depth: int):
-            budget[0] -= 1
-            if not isinstance(dev, dict) or depth > 32 or budget[0] < 0:
-                raise ProbeError("unparsable", "lsblk -J: unexpected device tree")
-            name, kname = dev.get("name"), dev.get("kname") or dev.get("name")
-            if not isinstance(name, str) or not isinstance(kname, str):
-                raise ProbeError("unparsable", "lsblk -J: device without a name")
+        for dev, name, kname, crypt in lsblk_walk(devices):
             dtype = dev.get("type") if isinstance(dev.get("type"), str) else None
-            if dtype == "crypt":
-                crypt = name
             mps = dev.get("mountpoints")
             if mps is None and "mountpoint" in dev:
                 mps = [dev.get("mountpoint")]
@@ -86,14 +76,6 @@ class DiskEncryption(Probe):
                                             "mountpoints": set(), "crypts": []})
             node["mountpoints"].update(m for m in mps if isinstance(m, str) and m)
             node["crypts"].append(crypt)
-            children = dev.get("children") or []
-            if not isinstance(children, list):
-                raise ProbeError("unparsable", "lsblk -J: children is not a list")
-            for child in children:
-                walk(child, crypt, depth + 1)
-
-        for dev in devices:
-            walk(dev, None, 0)
 
         # mounts that lsblk did not show (other mount namespace, old lsblk), fstype fallback
         by_path = {}

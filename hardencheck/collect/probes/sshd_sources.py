@@ -66,6 +66,24 @@ def parse_listing(text: str) -> Listing:
     return out
 
 
+def _settings(listing: Listing, f: str, depth: int, files: list[str]):
+    """(``file:line``, keyword, value, inside a Match block?) of file ``f`` and, where it includes
+    others, of theirs at that point, in the order sshd reads them; ``files`` gets each file read."""
+    if f not in listing.files or depth > 4 or f in files:
+        return
+    files.append(f)
+    in_match = False
+    for line, key, value in listing.files[f]:
+        if key == "include":
+            for child in listing.includes.get((f, line), []):
+                yield from _settings(listing, child, depth + 1, files)
+            continue
+        if key == "match":
+            in_match = True
+            continue
+        yield f"{f}:{line}", key, value, in_match
+
+
 def attribute(listing: Listing, multi: frozenset, aliases: dict[str, str]) -> dict:
     """``sources`` (keyword -> ``file:line``, a list for repeatable keywords), ``overridden``
     (keyword -> the later lines sshd ignores), ``conditional`` (keyword -> lines inside a Match
@@ -75,32 +93,16 @@ def attribute(listing: Listing, multi: frozenset, aliases: dict[str, str]) -> di
     overridden: dict[str, list[str]] = {}
     conditional: dict[str, list[str]] = {}
     files: list[str] = []
-
-    def walk(f: str, depth: int) -> None:
-        if f not in listing.files or depth > 4 or f in files:
-            return
-        files.append(f)
-        in_match = False
-        for line, key, value in listing.files[f]:
-            where = f"{f}:{line}"
-            if key == "include":
-                for child in listing.includes.get((f, line), []):
-                    walk(child, depth + 1)
-                continue
-            if key == "match":
-                in_match = True
-                continue
-            key = old_to_new.get(key, key)
-            if in_match:
-                conditional.setdefault(key, []).append(f"{where}: {value}"[:300])
-            elif key in multi:
-                sources.setdefault(key, []).append(where)          # type: ignore[union-attr]
-            elif key in sources:
-                if len(overridden.setdefault(key, [])) < MAX_OVERRIDDEN:
-                    overridden[key].append(f"{where}: {value}"[:300])
-            else:
-                sources[key] = where
-
-    if listing.order:
-        walk(listing.order[0], 0)          # the main file comes first
+    # the main file comes first
+    for where, key, value, in_match in (_settings(listing, listing.order[0], 0, files) if listing.order else ()):
+        key = old_to_new.get(key, key)
+        if in_match:
+            conditional.setdefault(key, []).append(f"{where}: {value}"[:300])
+        elif key in multi:
+            sources.setdefault(key, []).append(where)          # type: ignore[union-attr]
+        elif key in sources:
+            if len(overridden.setdefault(key, [])) < MAX_OVERRIDDEN:
+                overridden[key].append(f"{where}: {value}"[:300])
+        else:
+            sources[key] = where
     return {"sources": sources, "overridden": overridden, "conditional": conditional, "config_files": files}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from hardencheck.errors import ProbeError
-from hardencheck.collect.probes._common import clean, complete_section, lsblk_devices
+from hardencheck.collect.probes._common import clean, complete_section, lsblk_devices, lsblk_walk
 from hardencheck.collect.probes.base import Probe
 
 _HEX = re.compile(r"\\x([0-9a-fA-F]{2})")
@@ -58,26 +58,9 @@ class SwapStatus(Probe):
         devices = lsblk_devices(out)
         crypts: dict[str, list[bool]] = {}   # kname -> per occurrence: crypt ancestor (or self)?
         names: dict[str, str] = {}           # /dev/mapper/<name> -> kname
-        budget = [20000]
-
-        def walk(dev, crypt: bool, depth: int):
-            budget[0] -= 1
-            if not isinstance(dev, dict) or depth > 32 or budget[0] < 0:
-                raise ProbeError("unparsable", "lsblk -J: unexpected device tree")
-            name, kname = dev.get("name"), dev.get("kname") or dev.get("name")
-            if not isinstance(name, str) or not isinstance(kname, str):
-                raise ProbeError("unparsable", "lsblk -J: device without a name")
-            crypt = crypt or dev.get("type") == "crypt"
-            crypts.setdefault(kname, []).append(crypt)
+        for _dev, name, kname, crypt in lsblk_walk(devices):
+            crypts.setdefault(kname, []).append(crypt is not None)
             names[name] = kname
-            children = dev.get("children") or []
-            if not isinstance(children, list):
-                raise ProbeError("unparsable", "lsblk -J: children is not a list")
-            for child in children:
-                walk(child, crypt, depth + 1)
-
-        for dev in devices:
-            walk(dev, False, 0)
 
         result, unencrypted = [], []
         for stype, name, resolved in swaps:
