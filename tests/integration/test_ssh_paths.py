@@ -122,6 +122,35 @@ def test_trust_on_first_use_never_accepts_a_changed_key(lab, tmp_path):
     assert doc["hosts"][0]["error"]["reason"] == "hostkey_mismatch"
 
 
+def test_identity_files_are_offered_in_their_order_whatever_can_be_loaded_beforehand(lab, tmp_path):
+    """The first identity file is loaded by hardencheck (once per process, by its own type) and
+    offered first; the others follow through paramiko in their order. A key the server refuses,
+    one that needs a passphrase and a file that is no key come before the authorized key: the host
+    logs in with it. Only keys the server refuses: auth_failed."""
+    import subprocess
+
+    def keygen(name, passphrase=""):
+        path = tmp_path / name
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", passphrase, "-f", str(path)], check=True)
+        return path
+
+    stranger, locked = keygen("stranger"), keygen("locked", "a passphrase")
+    garbage = tmp_path / "garbage"
+    garbage.write_text("not a key\n")
+    garbage.chmod(0o600)
+
+    def inv(*keys):
+        return (f"hosts:\n  hardened: {{address: {lab.hosts['hardened'].address}, user: root, "
+                f"identity_file: [{', '.join(str(k) for k in keys)}], identities_only: true, "
+                f"known_hosts_file: {lab.known_hosts_path}, connect_timeout: 3}}\n")
+
+    for i, first in enumerate((stranger, locked, garbage)):
+        code, doc = scan(lab, tmp_path / f"ok{i}", inv(first, lab.client_key_path))
+        assert doc["hosts"][0]["status"] == "ok", (first.name, doc["hosts"][0]["error"])
+    code, doc = scan(lab, tmp_path / "refused", inv(stranger, locked))
+    assert doc["hosts"][0]["error"]["reason"] == "auth_failed"
+
+
 def test_ssh_agent_authentication(lab, tmp_path, monkeypatch):
     import subprocess
 

@@ -33,6 +33,7 @@ from hardencheck._paramiko import paramiko
 
 from hardencheck.errors import HostError
 from hardencheck.collect.transports import bastion as bastions_mod
+from hardencheck.collect.transports import identity_keys
 from hardencheck.collect.transports.base import ExecResult, HostIdentity, Liveness
 from hardencheck.collect.transports.bastion import describe as _describe
 from hardencheck.collect.transports.ssh_output import Output
@@ -89,10 +90,11 @@ class SshTransport:
         client.set_missing_host_key_policy(policy)
         only_keys = bool(keys) or bool(getattr(self.host, "identities_only", False))
         t = self.connect_timeout
+        pkey, key_files = identity_keys.split(keys)
         sock = _Peek(sock)
         try:
             client.connect(hostname=address, port=port, username=user, sock=sock,
-                           key_filename=keys or None, allow_agent=not only_keys, look_for_keys=not only_keys,
+                           pkey=pkey, key_filename=key_files or None, allow_agent=not only_keys, look_for_keys=not only_keys,
                            timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t,
                            compress=False, transport_factory=partial(Transport, revoked=revoked))
         except BaseException as e:
