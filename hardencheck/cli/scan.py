@@ -12,6 +12,7 @@ from rich.console import Console
 from hardencheck import __version__
 from hardencheck.cli.common import HelpFormatter, csv_list
 from hardencheck.inventory import Host
+from hardencheck.scan import gc_settings
 from hardencheck.scan.outcome import EXIT_IO
 from hardencheck.scan.request import ScanRequest
 from hardencheck.scan.selection import select
@@ -168,11 +169,7 @@ def run(args, console: Console) -> int:
 
 
 def _run(args, console: Console, req: ScanRequest, selection, head) -> int:
-    global abandoned_hosts
-    from hardencheck.collect.transports import make_transport
     from hardencheck.records.provenance import user
-    from hardencheck.report.changes import print_comparison
-    from hardencheck.report.terminal import Progress, summary_from_doc
     from hardencheck.scan.plan import prepare
     from hardencheck.scan.run import BundleWriteError, ScanRun
     plan = prepare(req, selection)
@@ -186,6 +183,16 @@ def _run(args, console: Console, req: ScanRequest, selection, head) -> int:
     except BundleWriteError as e:
         print(f"error: cannot create the run folder: {e}; nothing was scanned", file=sys.stderr)
         return EXIT_IO
+    with gc_settings.for_scan():
+        return _scan(args, console, plan, scan, head)
+
+
+def _scan(args, console: Console, plan, scan, head) -> int:
+    """The opened run: its hosts scanned, the run finished, what it wrote printed."""
+    global abandoned_hosts
+    from hardencheck.collect.transports import make_transport
+    from hardencheck.report.changes import print_comparison
+    from hardencheck.report.terminal import Progress, summary_from_doc
     progress = Progress(console if not args.quiet else Console(quiet=True), len(scan.hosts_to_scan))
     if not args.quiet:
         console.print(f"hardencheck {__version__}: {scan.host_count} host(s), {len(plan.controls.controls)} "
