@@ -8,6 +8,7 @@ from rich.console import Console
 
 from hardencheck.cli.common import HelpFormatter, csv_list
 from hardencheck.report.terminal import summary_from_doc
+from hardencheck.scan import gc_settings
 from hardencheck.scan.merge import load_shards
 from hardencheck.scan.plan import prepare
 from hardencheck.scan.run import BundleWriteError, EXIT_IO, ScanRun
@@ -65,8 +66,9 @@ def run(args, console: Console) -> int:
     except BundleWriteError as e:
         print(f"error: cannot create the run folder: {e}", file=sys.stderr)
         return EXIT_IO
-    outcomes, complete = scan.collect()
-    result = scan.finish(outcomes, complete)
+    with gc_settings.for_scan():
+        outcomes, complete = scan.collect()
+        result = scan.finish(outcomes, complete)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return result.code

@@ -66,3 +66,25 @@ def test_hardencheck_scan_runs_with_them(tmp_path, monkeypatch):
           "--format", "json"])
     assert seen == [(gc_settings.YOUNG_THRESHOLD, True)]
     assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
+
+
+def test_hardencheck_merge_runs_with_them(tmp_path, monkeypatch):
+    """A merge holds every host's results like a scan: the shards of a scan of this machine
+    (one with the host, one empty) are merged under the settings."""
+    from hardencheck.scan.run import ScanRun
+    for k in (1, 2):
+        assert main(["scan", "--out", str(tmp_path / f"s{k}"), "--control", "RAID-001", "--quiet", "--no-history",
+                     "--format", "json", "--shard", f"{k}/2", "--run-id", "gc1"]) == 0
+    seen = []
+    finish = ScanRun.finish
+
+    def spy(self, *a, **kw):
+        seen.append((gc.get_threshold()[0], gc.get_freeze_count() > 0))
+        return finish(self, *a, **kw)
+
+    monkeypatch.setattr(ScanRun, "finish", spy)
+    gc.set_threshold(700, 10, 10)
+    shards = [str(next((tmp_path / f"s{k}").iterdir())) for k in (1, 2)]
+    assert main(["merge", *shards, "--out", str(tmp_path / "merged"), "--no-history", "--format", "json"]) == 0
+    assert seen == [(gc_settings.YOUNG_THRESHOLD, True)]
+    assert gc.get_threshold() == (700, 10, 10) and gc.get_freeze_count() == 0
