@@ -16,14 +16,20 @@ Starts N hardened lab hosts (sshd in network namespaces, see tests/lab) and runs
   back from its host file), file descriptors per host in flight.
 
 CPU time is the main figure: wall time depends on everything else the machine runs (the lab's
-hosts run on the same cores). The expensive host-side probes (the filesystem walks and the
-enabled-services listing, seconds of host CPU each, see bench/host_cost.py) are left out with
---control unless --all-controls: their controls count as ``skipped`` results, which the scanner
-still converts, writes and reports. The scanner's cost per host does not depend on them beyond
+hosts run on the same cores), and this machine's speed swings by up to 2x within minutes, so
+compare sides run back to back: --repeat N scans each size N times per side (with --baseline the
+sides alternate which goes first) and projects from the median run. (A calibration run of fixed
+Python work before and after each scan, to express CPU in its units, was tried: it varied by
++-12 % itself and disagreed with pairs whose raw CPU agreed, so it is not used.)
+
+The expensive host-side probes (the filesystem walks and the enabled-services listing, seconds of
+host CPU each, see bench/host_cost.py) are left out with --control unless --all-controls: their
+controls count as ``skipped`` results, which the scanner still converts, writes and reports. The scanner's cost per host does not depend on them beyond
 their output size.
 
     sudo .venv/bin/python bench/scale.py --hosts 200 --sizes 20,100,200 --shards 4
     sudo .venv/bin/python bench/scale.py --hosts 100 --sizes 100 --profile /tmp/scan100.prof
+    sudo .venv/bin/python bench/scale.py --hosts 100 --sizes 100 --repeat 3 --shards 0 --baseline /tmp/base
 
 --profile FILE also runs the largest size once more under cProfile, every thread profiled (the
 main thread: writing each finished host, results.json, the reports; the host threads: SSH,
@@ -206,12 +212,19 @@ def row(label: str, n: int, forks: int, r: dict) -> str:
             f"{r['main_cpu']:>6.2f} {r['rss_mib']:>8.1f} {r['fds']:>5} {r['threads']:>5}")
 
 
+def median_run(rs: list[dict]) -> dict:
+    """The run with the median CPU (the lower middle one of an even count)."""
+    return sorted(rs, key=lambda r: r["cpu"])[(len(rs) - 1) // 2]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hosts", type=int, default=200, help="lab hosts to start (default 200)")
     ap.add_argument("--sizes", default="20,100,200", help="scan sizes (default 20,100,200)")
     ap.add_argument("--forks", type=int, default=100, help="hosts in flight at most (default 100)")
     ap.add_argument("--shards", type=int, default=4, help="shards of the largest size, merged (0: none)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="scans of each size per side (default 1); the projection takes the median run")
     ap.add_argument("--project", type=int, default=10_000, help="hosts to project to (default 10,000)")
     ap.add_argument("--all-controls", action="store_true", help="also the expensive host-side probes")
     ap.add_argument("--profile", type=Path, help="cProfile the largest size's scan into this file")
@@ -221,7 +234,8 @@ def main() -> int:
                     help="the hardencheck source tree to run (e.g. `git archive REV` unpacked; default: this one)")
     ap.add_argument("--baseline", type=Path,
                     help="another source tree (e.g. `git archive REV` unpacked): each scan size runs with it "
-                         "first, then with --checkout, in the same lab and load, on the controls both have")
+                         "and with --checkout (alternately first with --repeat), in the same lab and load, "
+                         "on the controls both have")
     args = ap.parse_args()
     sizes = sorted({int(s) for s in args.sizes.split(",")})
     if os.geteuid() != 0:
@@ -250,17 +264,25 @@ def main() -> int:
         runs = {}
         before = {}
         for n in sizes:
-            out = Path(tmp) / f"out-{n}"
             forks = min(n, args.forks)
-            if baseline is not None:
-                r = checked(measure(scan_argv(lab, names[:n], Path(tmp) / f"base-{n}", forks, controls), baseline),
-                            f"baseline scan of {n}")
-                before[n] = dict(r, hosts=n, forks=forks)
-                print(row("scan (baseline)", n, forks, r), flush=True)
-            r = checked(measure(scan_argv(lab, names[:n], out, forks, controls), checkout), f"scan of {n}")
-            r["results"], r["results_json_bytes"] = results_of(out)
-            runs[n] = dict(r, hosts=n, forks=forks)
-            print(row("scan", n, forks, r), flush=True)
+            mine, theirs = [], []
+            for i in range(args.repeat):
+                # with a baseline, the two sides alternate which goes first
+                sides = [("baseline", baseline), ("this", checkout)] if baseline is not None else [("this", checkout)]
+                for side, tree in (sides if i % 2 == 0 else sides[::-1]):
+                    out = Path(tmp) / f"{side}-{n}-{i}"
+                    r = checked(measure(scan_argv(lab, names[:n], out, forks, controls), tree),
+                                f"{side} scan of {n}")
+                    r["results"], r["results_json_bytes"] = results_of(out)
+                    (theirs if side == "baseline" else mine).append(dict(r, hosts=n, forks=forks))
+                    print(row("scan (baseline)" if side == "baseline" else "scan", n, forks, r), flush=True)
+            runs[n] = median_run(mine)
+            if theirs:
+                before[n] = median_run(theirs)
+            if args.repeat > 1:
+                for label, rs in (("median (baseline)", theirs), ("median", mine)):
+                    if rs:
+                        print(row(label, n, forks, median_run(rs)), flush=True)
         shard_rows = []
         if args.shards:
             n = sizes[-1]
