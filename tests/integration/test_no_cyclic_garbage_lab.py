@@ -1,7 +1,8 @@
 """A host's scan is freed by reference counting once it is written: nothing of it waits for
 Python's cyclic garbage collector. Cycles used to hold a host's whole scan (its sections,
 evidence and results) until a full collection: the exec channel and its output buffers kept the
-splitter's callbacks, a parser's error its traceback's frames, redaction its walker; at 100 hosts
+splitter's callbacks (later the output handler the idle limit, whose closure knows the
+splitter), a parser's error its traceback's frames, redaction its walker; at 100 hosts
 in flight the collector found about half a million such objects and spent close to a second of
 the scanner's CPU walking them."""
 
@@ -14,13 +15,16 @@ import pytest
 
 from hardencheck.collect.engine import HostScan
 from hardencheck.collect.probe_script import SectionSpec
-from hardencheck.collect.stream_split import Section
+from hardencheck.collect.stream_split import Section, Splitter, _Stream
+from hardencheck.collect.transports.base import Liveness
 from hardencheck.results import HostOutcome, Result
 from tests.conftest import scan_lab
 
 # sshd, firewall, patches; AVAIL-003 is an error on the lab (no systemd: a parser's ProbeError)
 CONTROLS = ["SSH-001", "SSH-002", "FW-001", "PATCH-001", "AVAIL-003", "ACCT-001", "LOG-001"]
-HOST_DATA = (HostScan, HostOutcome, Result, Section, SectionSpec)
+# the splitter holds the host's whole output until it is split into sections; the liveness's idle
+# limit (a closure of the engine) knows the splitter
+HOST_DATA = (HostScan, HostOutcome, Result, Section, SectionSpec, Splitter, _Stream, Liveness)
 
 
 @pytest.mark.lab
