@@ -94,7 +94,8 @@ class SshTransport:
         sock = _Peek(sock)
         try:
             client.connect(hostname=address, port=port, username=user, sock=sock,
-                           pkey=pkey, key_filename=key_files or None, allow_agent=not only_keys, look_for_keys=not only_keys,
+                           pkey=pkey, key_filename=key_files or None,
+                           allow_agent=not only_keys, look_for_keys=not only_keys,
                            timeout=t, banner_timeout=t, auth_timeout=t, channel_timeout=t,
                            compress=False, transport_factory=partial(Transport, revoked=revoked))
         except BaseException as e:
